@@ -1,0 +1,1 @@
+namespace XtcpEpoll.Host; static class Program { static int Main(string[] a) => 0; }

@@ -1,0 +1,39 @@
+using XtcpEpoll.Netlink.Parsing;
+
+namespace XtcpEpoll.Sinks.Records;
+
+/// <summary>
+/// Metadata shared by every record of one namespace's dump in one poll: created once per namespace per
+/// poll (never per socket) and immutable afterwards, so records can hold a reference to it safely.
+/// </summary>
+public sealed class RecordContext
+{
+    public required string Hostname { get; init; }
+    public required string Netns { get; init; }
+    public required ulong NetnsInode { get; init; }
+    /// <summary>Poll timestamp (Unix ns): when the poll this dump belongs to was started.</summary>
+    public required long TimestampNs { get; init; }
+    public string Label { get; init; } = "";
+    public string Tag { get; init; } = "";
+    public string Location { get; init; } = "";
+    public string DaemonVersion { get; init; } = "";
+    /// <summary>Netlink socket fd of the namespace (xtcp2's socket_fd column).</summary>
+    public ulong SocketFd { get; init; }
+}
+
+/// <summary>
+/// One socket record: the parsed kernel data plus its context. A value type kept in pooled arrays; it
+/// owns copies of every byte it needs (addresses, congestion name), so receive buffers can be reused
+/// the moment a datagram is parsed.
+/// </summary>
+public struct FlatRecord
+{
+    public ParsedSocket Socket;
+    public RecordContext Context;
+    /// <summary>Index of the message within its namespace dump (xtcp2: record_counter).</summary>
+    public ulong RecordCounter;
+    /// <summary>Which worker lane parsed it (xtcp2: netlinker_id).</summary>
+    public ulong NetlinkerId;
+    /// <summary>The dump this record came from did not complete cleanly (proto field 3002).</summary>
+    public bool DumpIncomplete;
+}
