@@ -170,4 +170,23 @@ public class KafkaDestinationTests
         var envelopes = ConsumeAll(cluster, topic, 6);
         Assert.Equal(new ulong[] { 0, 15, 16, 17, 18, 19 }, SinkTestSupport.Counters(envelopes));
     }
+
+    [Fact]
+    public async Task Shutdown_with_brokers_down_gives_up_after_its_timeout()
+    {
+        using var cluster = new KafkaMockCluster(1);
+        var topic = "xt-sinks-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 1, 1);
+        cluster.AllBrokersDown();
+        var options = Options(cluster, topic);
+        var destination = Destination(cluster, options);
+        var batcher = new EnvelopeBatcher(options, new ProtobufListMarshaller(), destination, NullLogger.Instance);
+        batcher.Append(Poll(0, 10));
+        batcher.EndOfPoll(FlushReason.PollEnd);
+        var started = DateTime.UtcNow;
+        await batcher.ShutdownAsync(TimeSpan.FromSeconds(2));
+        Assert.True(destination.Depth > 0, "nothing could have been delivered");
+        await Task.Run(batcher.Dispose).WaitAsync(TimeSpan.FromSeconds(30)); // must not hang on undelivered messages
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30));
+    }
 }

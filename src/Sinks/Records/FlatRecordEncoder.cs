@@ -39,16 +39,20 @@ public static class FlatRecordEncoder
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static int TagSize(int field) => field < 16 ? 1 : field < 2048 ? 2 : 3;
 
+        // Branch-free: whether a field is zero varies record to record, so a branch per field would
+        // mispredict often; the mask is -1 for a non-zero value and 0 for zero (omitted) ones.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void UInt32(int field, uint value)
         {
-            if (value != 0) Size += TagSize(field) + ProtoWire.VarintSize(value);
+            var present = (int)(-(long)value >> 63);
+            Size += (TagSize(field) + ProtoWire.VarintSize(value)) & present;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void UInt64(int field, ulong value)
         {
-            if (value != 0) Size += TagSize(field) + ProtoWire.VarintSize(value);
+            var present = (int)((long)(value | (0 - value)) >> 63);
+            Size += (TagSize(field) + ProtoWire.VarintSize(value)) & present;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
