@@ -189,4 +189,28 @@ public class KafkaDestinationTests
         await Task.Run(batcher.Dispose).WaitAsync(TimeSpan.FromSeconds(30)); // must not hang on undelivered messages
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30));
     }
+
+    [Fact]
+    public void Oversized_envelope_is_rejected_and_counted_without_blocking_the_next_ones()
+    {
+        using var cluster = new KafkaMockCluster(1);
+        var topic = "xt-sinks-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 1, 1);
+        var options = Options(cluster, topic);
+        options.KafkaProperties["message.max.bytes"] = "20000";
+        var failedBefore = SinkMetrics.KafkaDeliveries.WithLabels("failed").Value;
+        var marshaller = new ProtobufListMarshaller();
+        using (var destination = Destination(cluster, options))
+        {
+            var big = Poll(0, 200);     // ~100 KB: over message.max.bytes
+            var small = Poll(1, 3);
+            destination.Send(new OutgoingEnvelope(SinkTestSupport.Marshal(marshaller, big), big, default, marshaller));
+            destination.Send(new OutgoingEnvelope(SinkTestSupport.Marshal(marshaller, small), small, default, marshaller));
+            Assert.True(destination.Flush(TimeSpan.FromSeconds(30)));
+            Assert.Equal(1, destination.Persisted);
+        }
+        Assert.Equal(1, SinkMetrics.KafkaDeliveries.WithLabels("failed").Value - failedBefore);
+        var envelopes = ConsumeAll(cluster, topic, 1);
+        Assert.Equal(new ulong[] { 3, 4, 5 }, SinkTestSupport.Counters(envelopes));
+    }
 }
