@@ -59,6 +59,19 @@ public class ProtobufEncodingTests
     }
 
     [Fact]
+    public unsafe void Invalid_utf8_congestion_name_is_left_out_so_the_envelope_stays_parseable()
+    {
+        var records = SampleRecords.Many(2);
+        records[0].Socket.CongestionName[0] = 0xff;
+        var payload = SinkTestSupport.Marshal(new ProtobufListMarshaller(), records);
+        var parsed = Envelope.Parser.ParseDelimitedFrom(new MemoryStream(payload));
+        Assert.Equal("", parsed.Row[0].CongestionAlgorithmString);
+        Assert.Equal(CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
+        Assert.Equal("bbr", parsed.Row[1].CongestionAlgorithmString);
+        Assert.Equal(2, System.Text.Encoding.UTF8.GetString(SinkTestSupport.Marshal(new JsonlMarshaller(), records)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
     public void ProtobufList_with_precomputed_sizes_matches_without()
     {
         var records = SampleRecords.Many(40, seed: 3);

@@ -62,7 +62,7 @@ public static class FlatRecordFields
             v = VisitTcpInfo(v, in s.Tcp);
         if ((present & AttributeSet.Cong) != 0)
         {
-            v.String(1300, s.CongestionNameBytes);
+            v.String(1300, CongestionName(ref s));
             v.Enum(1301, (int)s.CongestionAlgorithm);
         }
         if ((present & AttributeSet.Tos) != 0)
@@ -115,6 +115,17 @@ public static class FlatRecordFields
         if ((present & AttributeSet.Mark) != 0)
             v.UInt32(3001, s.Mark);
         v.Bool(3002, record.DumpIncomplete);
+    }
+
+    /// <summary>
+    /// The congestion name if it is valid UTF-8 (kernel module names are ASCII), else empty: a proto3
+    /// string must be UTF-8 or consumers (and JSON writers) reject the whole envelope.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ReadOnlySpan<byte> CongestionName(ref ParsedSocket socket)
+    {
+        var name = socket.CongestionNameBytes;
+        return System.Text.Unicode.Utf8.IsValid(name) ? name : default;
     }
 
     // The visitor travels by value (and comes back) rather than by ref: the JIT then keeps its fields
