@@ -68,10 +68,10 @@ public sealed class Collector : IDisposable
         if (Volatile.Read(ref _started) != 0) _control.Post(new ControlCommand.TriggerPoll());
     }
 
-    internal void OnPollCompleted(int pollId, int namespaces, long sockets, bool timedOut)
+    internal void OnPollCompleted(int pollId, long timestampNs, int namespaces, long sockets, bool timedOut)
     {
         Interlocked.Increment(ref _pollsCompleted);
-        PollCompleted?.Invoke(new PollSummary(pollId, namespaces, sockets, timedOut));
+        PollCompleted?.Invoke(new PollSummary(pollId, timestampNs, namespaces, sockets, timedOut));
     }
 
     internal void OnStopped(Exception? fault)
@@ -90,4 +90,4 @@ public sealed class Collector : IDisposable
 }
 
 /// <summary>What one poll did (for events/tests/logs).</summary>
-public readonly record struct PollSummary(int PollId, int Namespaces, long Sockets, bool TimedOut);
+public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut);

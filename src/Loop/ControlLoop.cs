@@ -538,7 +538,7 @@ internal sealed unsafe class ControlLoop
         LoopMetrics.LastPollNamespaces.Set(poll.Namespaces);
         _parseErrorExporter?.Export();
         ProcessStats.Publish();
-        _owner.OnPollCompleted(poll.PollId, poll.Namespaces, poll.Sockets, timedOut);
+        _owner.OnPollCompleted(poll.PollId, poll.TimestampNs, poll.Namespaces, poll.Sockets, timedOut);
         if (_stopRequested || (_options.MaxLoops > 0 && _owner.PollsCompleted >= _options.MaxLoops))
         {
             _stopRequested = true;

@@ -13,14 +13,22 @@ public sealed class CollectorHarness : IDisposable
     {
         Sink = sink ?? new CollectingSink();
         Collector = new Collector(options, Sink, NullLogger.Instance);
-        Collector.PollCompleted += _ =>
+        Collector.PollCompleted += summary =>
         {
-            lock (_lock) { _polls++; Monitor.PulseAll(_lock); }
+            lock (_lock)
+            {
+                _polls++;
+                Summaries.Add((summary, DateTime.UtcNow));
+                Monitor.PulseAll(_lock);
+            }
         };
     }
 
     public Collector Collector { get; }
     public CollectingSink Sink { get; }
+
+    /// <summary>Every ended poll with the wall-clock time the control thread saw it end (lock on the list).</summary>
+    public List<(PollSummary Summary, DateTime EndedUtc)> Summaries { get; } = new();
 
     /// <summary>Options for a test: only the farm's directory, no host namespace, polls driven by the test.</summary>
     public static CollectorOptions OptionsFor(TestNamespaceFarm farm, RequestMode mode = RequestMode.Compat) => new()
