@@ -14,7 +14,7 @@ public readonly record struct SeenRecord(
 }
 
 /// <summary>Test double for the sink (the kernel side under test is real): keeps records per poll.</summary>
-public sealed class CollectingSink : IRecordSink
+public class CollectingSink : IRecordSink
 {
     private readonly object _lock = new();
     private List<SeenRecord> _current = new();
@@ -33,7 +33,7 @@ public sealed class CollectingSink : IRecordSink
 
     public FlushReason Reason(int index) { lock (_lock) return _reasons[index]; }
 
-    public unsafe void Append(ReadOnlySpan<FlatRecord> records)
+    public virtual unsafe void Append(ReadOnlySpan<FlatRecord> records)
     {
         lock (_lock)
         {

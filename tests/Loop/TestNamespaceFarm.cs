@@ -78,6 +78,13 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         });
     }
 
+    /// <summary>A namespace with <paramref name="count"/> IPv4 listeners (a dump of many batches).</summary>
+    public TestNamespace CreateWithListeners(int count) => Run(() =>
+    {
+        var ns = CreateHere($"{Prefix}-{Interlocked.Increment(ref _counter)}", SocketKit.None, extraListeners: count);
+        return ns;
+    });
+
     public void Delete(TestNamespace ns) => Run(() => { DeleteHere(ns); return 0; });
 
     /// <summary>Puts a regular file (not a namespace) into the watched directory.</summary>
@@ -104,7 +111,7 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         foreach (var item in _work.GetConsumingEnumerable()) item();
     }
 
-    private TestNamespace CreateHere(string name, SocketKit kit)
+    private TestNamespace CreateHere(string name, SocketKit kit, int extraListeners = 0)
     {
         if (Sys.unshare(Sys.CLONE_NEWNET) != 0) throw new InvalidOperationException($"unshare errno {Sys.Errno}");
         var path = System.IO.Path.Combine(Dir, name);
@@ -115,6 +122,7 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         {
             BringLoopbackUp();
             if (kit != SocketKit.None) AddSockets(kit, sockets, expected);
+            for (int i = 0; i < extraListeners; i++) AddFamily(IPAddress.Loopback, AfInet, connect: false, sockets, expected);
             File.WriteAllBytes(path, []);
             if (Sys.mount("/proc/thread-self/ns/net", path, null, Sys.MS_BIND, null) != 0)
                 throw new InvalidOperationException($"bind mount {path}: errno {Sys.Errno}");
