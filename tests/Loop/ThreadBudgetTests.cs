@@ -35,8 +35,18 @@ public sealed class ThreadBudgetTests(ITestOutputHelper output)
             {
                 harness.Start();
                 harness.WaitForPolls(1, PollWait);
+                var firstPoll = clock.Elapsed - created;
+                var cpuBefore = ThreadCpu.Read("xtcp-");
+                var pollClock = Stopwatch.StartNew();
                 harness.PollOnce(PollWait);
                 harness.PollOnce(PollWait);
+                var twoPolls = pollClock.Elapsed;
+                var cpuAfter = ThreadCpu.Read("xtcp-");
+                var laneCpu = cpuAfter.Select(a => (a.Name, Ticks: a.UserTicks + a.SystemTicks - cpuBefore.Where(b => b.Tid == a.Tid).Sum(b => b.UserTicks + b.SystemTicks), Sys: a.SystemTicks - cpuBefore.Where(b => b.Tid == a.Tid).Sum(b => b.SystemTicks))).ToList();
+                output.WriteLine($"{size} namespaces: start→first poll end {firstPoll.TotalSeconds:F2}s; 2 polls {twoPolls.TotalSeconds:F2}s; lane CPU over 2 polls (ticks of 10ms, sys): " +
+                                 string.Join(" ", laneCpu.Select(l => $"{l.Name}={l.Ticks}({l.Sys})")));
+                if (size == 1000)
+                    Assert.All(laneCpu.Where(l => l.Name.StartsWith("xtcp-lane-", StringComparison.Ordinal)), l => Assert.True(l.Ticks > 0, $"{l.Name} did no dump work: the kernel's work is not spread over the lanes"));
                 for (int p = 0; p < 3; p++)
                 {
                     var poll = harness.Sink.Poll(p);
