@@ -87,6 +87,16 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
 
     public void Delete(TestNamespace ns) => Run(() => { DeleteHere(ns); return 0; });
 
+    /// <summary>Bind-mounts an existing test namespace a second time, under another name (cleaned up by Dispose).</summary>
+    public string MountAlias(TestNamespace ns, string name)
+    {
+        var path = System.IO.Path.Combine(Dir, name);
+        File.WriteAllBytes(path, []);
+        if (Sys.mount(ns.Path, path, null, Sys.MS_BIND, null) != 0)
+            throw new InvalidOperationException($"bind mount {path}: errno {Sys.Errno}");
+        return path;
+    }
+
     /// <summary>Puts a regular file (not a namespace) into the watched directory.</summary>
     public string CreateStrayFile(string name)
     {
