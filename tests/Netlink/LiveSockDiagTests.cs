@@ -76,6 +76,15 @@ public sealed unsafe class LiveSockDiagTests
                 Assert.Equal(socket.Inode, twin.Inode);
                 Assert.Equal(socket.Cookie, twin.Cookie);
             }
+
+            // A buffer smaller than the datagram: Receive reports the cut instead of overrunning.
+            length = DumpRequestBuilder.WriteV2(request, NetlinkConstants.AF_INET, TcpStates.All, ext, 4);
+            Assert.Equal(length, NetlinkSocket.Send(fd, request.AsSpan(0, length)));
+            var pfd = new pollfd { fd = fd, events = POLLIN };
+            Assert.Equal(1, poll(&pfd, 1, 5000));
+            var small = new byte[100];
+            Assert.Equal(small.Length, NetlinkSocket.Receive(fd, small, out bool truncated));
+            Assert.True(truncated);
         }
         finally
         {
