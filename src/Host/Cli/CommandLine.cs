@@ -96,8 +96,15 @@ public sealed class CommandLine
         var map = new Dictionary<OptionSpec, Option>();
         foreach (var spec in specs)
         {
-            Option option = spec.IsSwitch
-                ? new Option<bool>(spec.Flag) { Description = $"{spec.Description} [env {spec.EnvironmentVariable}]" }
+            // Switches take an optional value ("--proc-scan" or "--proc-scan false") read as text, so a bad
+            // value ("--proc-scan maybe") gets the same one-line error as every other option.
+            var option = spec.IsSwitch
+                ? new Option<string>(spec.Flag)
+                {
+                    Description = $"{spec.Description} [env {spec.EnvironmentVariable}]",
+                    Arity = ArgumentArity.ZeroOrOne,
+                    HelpName = "true|false",
+                }
                 : new Option<string>(spec.Flag)
                 {
                     Description = $"{spec.Description} [default \"{spec.DefaultText}\", env {spec.EnvironmentVariable}]",
@@ -116,12 +123,8 @@ public sealed class CommandLine
             if (!options.TryGetValue(spec, out var option)) return null;
             var result = parse.GetResult(option);
             if (result == null || result.Implicit) return null;
-            return option switch
-            {
-                Option<bool> b => parse.GetValue(b) ? "true" : "false",
-                Option<string> s => parse.GetValue(s) ?? "",
-                _ => null,
-            };
+            if (spec.IsSwitch && result.Tokens.Count == 0) return "true";
+            return parse.GetValue((Option<string>)option) ?? "";
         };
 
     private static string OneLine(string text) => text.Replace('\r', ' ').Replace('\n', ' ').Trim();
