@@ -49,10 +49,10 @@ public sealed class CollectorOptions
     public bool Spread { get; set; }
 
     /// <summary>TCP state bitmask (bit = 1 &lt;&lt; TCP_*); default all states.</summary>
-    public uint States { get; set; } = 0xFFF;
+    public uint States { get; set; } = XtcpEpoll.Netlink.Requests.TcpStates.All;
 
-    /// <summary>inet_diag idiag_ext bits (which attributes the kernel adds).</summary>
-    public byte IdiagExt { get; set; } = 0xFF;
+    /// <summary>inet_diag idiag_ext bits (which attributes the kernel adds); default = AttributeSelection.Default.</summary>
+    public byte IdiagExt { get; set; } = XtcpEpoll.Netlink.Requests.AttributeSelection.Default.IdiagExt;
 
     public string Hostname { get; set; } = Environment.MachineName;
     public string Label { get; set; } = "";

@@ -144,4 +144,5 @@ public struct TcpInfo
     public uint TotalRtoTime;
     // AccECN counters (Linux 6.18+)
     public uint ReceivedCe, DeliveredE1Bytes, DeliveredE0Bytes, DeliveredCeBytes, ReceivedE1Bytes, ReceivedE0Bytes, ReceivedCeBytes;
+    public ushort AccecnFailMode, AccecnOptSeen;
 }

@@ -1,0 +1,53 @@
+namespace XtcpEpoll.Netlink.Requests;
+
+/// <summary>
+/// TCP state names (as ss spells them) ↔ the idiag_states bitmask (bit = 1 &lt;&lt; state).
+/// </summary>
+public static class TcpStates
+{
+    /// <summary>Name of each state by number; index 0 is unused by TCP.</summary>
+    public static readonly string[] Names =
+    [
+        "unknown", "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait", "close",
+        "close-wait", "last-ack", "listen", "closing", "new-syn-recv", "bound-inactive",
+    ];
+
+    /// <summary>Bits 0..13, as ss and xtcp2 send it (0x3FFF); bit 0 is unused and harmless.</summary>
+    public const uint All = (1u << 14) - 1;
+
+    /// <summary>The state's name, or its number as text when out of range.</summary>
+    public static string Name(byte state) => state < Names.Length ? Names[state] : state.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Parses a comma-separated list of state names or "all" (case-insensitive). Null or blank means all.
+    /// On failure <paramref name="error"/> is one line naming the bad entry and the allowed names.
+    /// </summary>
+    public static bool TryParse(string? text, out uint mask, out string error)
+    {
+        mask = All;
+        error = "";
+        if (string.IsNullOrWhiteSpace(text))
+            return true;
+        uint result = 0;
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (part.Length == 0)
+                continue;
+            if (part.Equals("all", StringComparison.OrdinalIgnoreCase)) { result |= All; continue; }
+            int state = Array.FindIndex(Names, 1, n => n.Equals(part, StringComparison.OrdinalIgnoreCase));
+            if (state < 0)
+            {
+                error = $"unknown TCP state '{part}'; allowed: all, {string.Join(", ", Names, 1, Names.Length - 1)}";
+                return false;
+            }
+            result |= 1u << state;
+        }
+        if (result == 0)
+        {
+            error = "no TCP state selected; allowed: all, " + string.Join(", ", Names, 1, Names.Length - 1);
+            return false;
+        }
+        mask = result;
+        return true;
+    }
+}
