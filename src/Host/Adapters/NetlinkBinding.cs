@@ -1,3 +1,5 @@
+using XtcpEpoll.Netlink.Requests;
+
 namespace XtcpEpoll.Host.Adapters;
 
 /// <summary>
@@ -6,27 +8,13 @@ namespace XtcpEpoll.Host.Adapters;
 /// </summary>
 public static class NetlinkBinding
 {
-    // TEMPORARY until branch netlink lands: only the keywords.
     public static bool TryParseAttributes(string text, out byte idiagExt, out string error)
     {
-        error = "";
-        switch (text.Trim())
-        {
-            case "default": idiagExt = 0xFE; return true;
-            case "all": idiagExt = 0xFF; return true;
-            default:
-                idiagExt = 0;
-                error = "allowed: default, all";
-                return false;
-        }
+        var ok = AttributeSelection.TryParse(text, out var selection, out error);
+        idiagExt = ok ? selection.IdiagExt : (byte)0;
+        return ok;
     }
 
     public static bool TryParseStates(string text, out uint mask, out string error)
-    {
-        error = "";
-        if (text.Trim() == "all") { mask = 0xFFF; return true; }
-        mask = 0;
-        error = "allowed: all";
-        return false;
-    }
+        => TcpStates.TryParse(text, out mask, out error);
 }
