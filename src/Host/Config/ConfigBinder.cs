@@ -86,7 +86,8 @@ public static class ConfigBinder
         if (files.Count == 0) throw new ConfigException("replay needs at least one FILE (a pcap capture or a raw netlink datagram file)");
         foreach (var file in files)
         {
-            if (!File.Exists(file)) throw new ConfigException($"replay FILE \"{file}\" does not exist or is not a regular file");
+            if (!File.Exists(file) && !Directory.Exists(file))
+                throw new ConfigException($"replay FILE \"{file}\" does not exist (expected a pcap, a raw netlink datagram file or a directory of them)");
         }
         return new ReplayConfig
         {

@@ -65,7 +65,7 @@ public static class ReplayCommand
                 }
                 catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
                 {
-                    stderr.WriteLine($"xtcp-epoll: replay FILE \"{file}\": {OneLine(e.Message)}");
+                    stderr.WriteLine($"xtcp-epoll: replay: {OneLine(e.Message)}");
                     exitCode = ExitCodes.Usage;
                     break;
                 }
@@ -91,7 +91,7 @@ public static class ReplayCommand
         var filled = 0;
         foreach (var datagram in CaptureBinding.ReadDatagrams(file))
         {
-            var reader = new SockDiagReader(datagram.Span, errors);
+            var reader = new SockDiagReader(datagram, errors);
             while (true)
             {
                 ref var record = ref batch[filled];
