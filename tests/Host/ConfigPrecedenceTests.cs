@@ -60,6 +60,15 @@ public class ConfigPrecedenceTests
     }
 
     [Fact]
+    public void A_short_frequency_alone_shrinks_the_default_timeout_to_half_of_it()
+    {
+        var result = CliRunner.Run("--frequency", "1s", "--print-config");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("500ms", result.Config()["timeout"]);
+    }
+
+    [Fact]
     public void A_switch_alone_means_true()
     {
         var config = CliRunner.Run("--proc-scan", "--spread", "--print-config").Config();

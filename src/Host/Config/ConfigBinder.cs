@@ -22,6 +22,12 @@ public static class ConfigBinder
         var r = new SettingReader(source);
         var frequency = r.Duration(O.Frequency, TimeSpan.FromMilliseconds(1));
         var timeout = r.Duration(O.Timeout, TimeSpan.FromMilliseconds(1));
+        if (timeout >= frequency && r.IsDefault(O.Timeout))
+        {
+            // "--frequency 1s" alone must work: the 5s default deadline shrinks to half the period.
+            timeout = frequency / 2;
+            r.Override(O.Timeout, GoDuration.Format(timeout));
+        }
         if (timeout >= frequency)
             throw r.Reject(O.Timeout, $"must be below --frequency ({GoDuration.Format(frequency)})");
         var jitter = (int)r.Integer(O.JitterPct, 0, 90);

@@ -18,6 +18,16 @@ public sealed class SettingReader
     /// <summary>Effective values in read order, formatted canonically (for --print-config).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Effective => _effective;
 
+    /// <summary>True when neither a flag nor the environment set the option.</summary>
+    public bool IsDefault(OptionSpec spec) => _source.Resolve(spec).Origin == SettingOrigin.Default;
+
+    /// <summary>Replaces the recorded effective value of an option (a default derived from other options).</summary>
+    public void Override(OptionSpec spec, string display)
+    {
+        var index = _effective.FindIndex(kv => kv.Key == spec.Name);
+        if (index >= 0) _effective[index] = new(spec.Name, display);
+    }
+
     public TimeSpan Duration(OptionSpec spec, TimeSpan minimum)
     {
         var (text, origin) = _source.Resolve(spec);
