@@ -1,29 +1,51 @@
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Host.Config;
 using XtcpEpoll.Sinks.Batching;
+using XtcpEpoll.Sinks.Destinations;
+using XtcpEpoll.Sinks.Marshal;
 
 namespace XtcpEpoll.Host.Adapters;
 
 /// <summary>
-/// Thin seam over the Sinks area: destination validation and the construction of the EnvelopeBatcher
-/// (marshaller + destination) that both live collection and replay feed.
+/// Seam over the Sinks area: destination/marshaller validation with the Sinks' own rules, and the
+/// EnvelopeBatcher (marshaller + destination) that both live collection and replay feed.
 /// </summary>
 public static class SinkBinding
 {
-    // TEMPORARY until branch sinks lands.
+    public static IReadOnlyList<string> MarshalNames => MarshallerFactory.Names;
+
     public static bool TryValidateDestination(string text, out string value, out string error)
     {
         value = text.Trim();
-        error = "";
-        if (value is "null" or "stdout" || value.StartsWith("file:", StringComparison.Ordinal) && value.Length > 5)
-            return true;
-        error = "expected null, stdout, file:PATH, tcp:HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH, http(s)://URL or kafka:BROKER[,BROKER]";
-        return false;
+        return DestinationSpec.TryParse(value, out _, out error);
     }
 
-    public static IRecordSink CreateSink(OutputSettings output, ILoggerFactory loggers)
-        => throw new NotSupportedException($"sinks not merged yet ({output.Dest}, {loggers})");
+    /// <summary>--columns is checked against the record schema (csv/tsv use it; other marshallers ignore it).</summary>
+    public static bool TryValidateColumns(string marshal, string columns, out string error)
+    {
+        var delimited = marshal is DelimitedMarshaller.CsvName or DelimitedMarshaller.TsvName;
+        return MarshallerFactory.TryCreate(delimited ? marshal : DelimitedMarshaller.CsvName, Nullable(columns), out _, out error);
+    }
 
-    /// <summary>Is the sink currently able to deliver (for /readyz)?</summary>
-    public static bool IsHealthy(IRecordSink sink) => sink != null;
+    /// <summary>Builds the sink; a destination that cannot be opened is a <see cref="ConfigException"/> (exit 2).</summary>
+    public static EnvelopeBatcher CreateSink(OutputSettings output, ILoggerFactory loggers)
+    {
+        var options = new SinkOptions
+        {
+            Marshal = output.Marshal,
+            Dest = output.Dest,
+            Topic = output.Topic,
+            Columns = Nullable(output.Columns),
+            EnvelopeFlushBytes = output.EnvelopeFlushBytes,
+            EnvelopeFlushRows = output.EnvelopeFlushRows,
+            KafkaCompression = output.KafkaCompression,
+            KafkaQueueMaxEnvelopes = output.KafkaQueueMaxEnvelopes,
+        };
+        if (options.KafkaQueueMaxBytes < options.EnvelopeFlushBytes) options.KafkaQueueMaxBytes = options.EnvelopeFlushBytes;
+        if (!EnvelopeBatcher.TryCreate(options, loggers, out var batcher, out var error))
+            throw new ConfigException(error);
+        return batcher;
+    }
+
+    private static string? Nullable(string text) => string.IsNullOrWhiteSpace(text) ? null : text;
 }

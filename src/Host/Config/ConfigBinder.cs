@@ -12,8 +12,7 @@ namespace XtcpEpoll.Host.Config;
 /// </summary>
 public static class ConfigBinder
 {
-    public static readonly IReadOnlyList<string> MarshalNames = ["protobufList", "jsonl", "protoJson", "csv", "tsv"];
-    public static readonly IReadOnlyList<string> CompressionNames = ["zstd", "lz4", "snappy", "gzip", "none"];
+        public static readonly IReadOnlyList<string> CompressionNames = ["zstd", "lz4", "snappy", "gzip", "none"];
     public static readonly IReadOnlyList<string> LogLevelNames = ["trace", "debug", "info", "warn", "error"];
     public static readonly IReadOnlyList<string> RequestNames = ["compat", "v2"];
 
@@ -109,10 +108,11 @@ public static class ConfigBinder
     private static OutputSettings BindOutput(SettingReader r, bool includeDest)
     {
         var dest = includeDest ? r.Parsed<string>(O.Dest, SinkBinding.TryValidateDestination) : "stdout";
-        var marshal = r.Choice(O.Marshal, MarshalNames);
+        var marshal = r.Choice(O.Marshal, SinkBinding.MarshalNames);
         var topic = r.Text(O.Topic, 249);
         if (topic.Length == 0) throw r.Reject(O.Topic, "must not be empty (1-249 characters)");
         var columns = r.Text(O.Columns, 10_000);
+        if (!SinkBinding.TryValidateColumns(marshal, columns, out var columnsError)) throw r.Reject(O.Columns, columnsError);
         var flushBytes = r.Integer(O.EnvelopeFlushBytes, 1024, 1L << 30);
         var flushRows = (int)r.Integer(O.EnvelopeFlushRows, 1, 10_000_000);
         var compression = r.Choice(O.KafkaCompression, CompressionNames);

@@ -111,6 +111,9 @@ public sealed class SettingReader
 
     private static ConfigException Invalid(OptionSpec spec, string text, SettingOrigin origin, string requirement)
     {
+        // Another layer's message that already names the option and value ("--dest foo:bar: unknown scheme").
+        if (requirement.StartsWith(spec.Flag, StringComparison.Ordinal))
+            return new ConfigException(origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable}: {requirement}" : requirement);
         var where = origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable} ({spec.Flag})" : spec.Flag;
         return new ConfigException($"invalid {where} value \"{Printable(text)}\": {requirement}");
     }

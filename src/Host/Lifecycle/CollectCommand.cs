@@ -35,20 +35,7 @@ public static class CollectCommand
         foreach (var warning in PrivilegePlan.Apply(Capabilities.ReadSelf(), options))
             log.LogWarning("{Warning}", warning);
 
-        IRecordSink sink;
-        try
-        {
-            sink = SinkBinding.CreateSink(config.Output, loggers);
-        }
-        catch (ConfigException)
-        {
-            throw;
-        }
-        catch (Exception e)
-        {
-            stderr.WriteLine($"xtcp-epoll: cannot open --dest {config.Output.Dest}: {e.Message}");
-            return ExitCodes.Failure;
-        }
+        IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
 
         var health = new HealthState();
         MetricsEndpoint? metrics = null;
@@ -69,7 +56,8 @@ public static class CollectCommand
 
         using var signals = new ShutdownSignals();
         using var collector = new Collector(options, sink, loggers.CreateLogger("xtcp-epoll.loop"));
-        health.SetReadinessProbe(() => collector.FirstPollCompleted && SinkBinding.IsHealthy(sink));
+        var sinkHealth = new SinkHealth();
+        health.SetReadinessProbe(() => collector.FirstPollCompleted && sinkHealth.IsHealthy);
         var exitCode = ExitCodes.Ok;
         try
         {

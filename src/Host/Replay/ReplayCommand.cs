@@ -28,16 +28,7 @@ public static class ReplayCommand
 
         using var loggers = HostLogging.Create(config.LogLevel);
         var log = loggers.CreateLogger("xtcp-epoll.replay");
-        IRecordSink sink;
-        try
-        {
-            sink = SinkBinding.CreateSink(config.Output, loggers);
-        }
-        catch (Exception e) when (e is not ConfigException)
-        {
-            stderr.WriteLine($"xtcp-epoll: cannot open --dest {config.Output.Dest}: {e.Message}");
-            return ExitCodes.Failure;
-        }
+        IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
 
         var errors = new ParseErrorCounters();
         var batch = new FlatRecord[BatchSize];
