@@ -47,6 +47,22 @@ public class MetricsEndpointTests
     }
 
     [Fact]
+    public void A_taken_port_is_an_io_error_naming_the_address()
+    {
+        using var first = MetricsEndpoint.Start(new IPEndPoint(IPAddress.Loopback, 0), new HealthState(), NullLogger.Instance);
+        var taken = first.LocalEndPoint;
+        var error = Assert.Throws<IOException>(() => MetricsEndpoint.Start(taken, new HealthState(), NullLogger.Instance));
+        Assert.Contains(taken.ToString(), error.Message);
+    }
+
+    [Fact]
+    public void All_interfaces_listener_serves_ipv4_clients_too()
+    {
+        using var server = MetricsEndpoint.Start(new IPEndPoint(IPAddress.IPv6Any, 0), new HealthState(), NullLogger.Instance);
+        Assert.Equal(200, HttpGet.Get(server.LocalEndPoint.Port, "/healthz").Status);
+    }
+
+    [Fact]
     public void Dispose_stops_the_listener()
     {
         var server = MetricsEndpoint.Start(new IPEndPoint(IPAddress.Loopback, 0), new HealthState(), NullLogger.Instance);

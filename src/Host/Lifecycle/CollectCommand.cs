@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Host.Adapters;
 using XtcpEpoll.Host.Cli;
@@ -45,7 +44,7 @@ public static class CollectCommand
             {
                 metrics = MetricsEndpoint.Start(config.MetricsListen, health, loggers.CreateLogger("xtcp-epoll.metrics"));
             }
-            catch (SocketException e)
+            catch (IOException e)
             {
                 stderr.WriteLine($"xtcp-epoll: cannot listen on --metrics-listen {config.MetricsListen}: {e.Message}");
                 sink.ShutdownAsync(config.ShutdownTimeout).Wait(config.ShutdownTimeout);

@@ -1,29 +1,30 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Prometheus;
+using XtcpEpoll.Host.Native;
 
 namespace XtcpEpoll.Host.Metrics;
 
 /// <summary>
-/// /metrics, /healthz and /readyz on ONE dedicated thread with a blocking accept loop. HttpListener and
-/// Kestrel would bring thread-pool I/O and timers; a scrape every few seconds needs none of that, and the
-/// daemon's OS-thread budget is small and must not grow. Each connection is served synchronously with
-/// short socket timeouts (a stuck client cannot hold the thread for long) and closed after one response.
+/// /metrics, /healthz and /readyz on ONE dedicated thread with a blocking accept loop over raw fds.
+/// HttpListener and Kestrel bring thread-pool I/O and timers, and even one System.Net.Sockets.Socket
+/// starts .NET's socket engine thread; a scrape every few seconds needs none of that, and the daemon's
+/// OS-thread budget is small and must not grow. Each connection is served synchronously with short
+/// socket timeouts (a stuck client cannot hold the thread for long) and closed after one response.
 /// </summary>
 public sealed class MetricsEndpoint : IDisposable
 {
     private const int MaxRequestBytes = 8192;
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(2);
 
-    private readonly Socket _listener;
+    private readonly RawTcpListener _listener;
     private readonly HealthState _health;
     private readonly ILogger _logger;
     private readonly Thread _thread;
-    private volatile bool _stopping;
+    private readonly byte[] _request = new byte[MaxRequestBytes];
+    private readonly MemoryStream _body = new();
 
-    private MetricsEndpoint(Socket listener, HealthState health, ILogger logger)
+    private MetricsEndpoint(RawTcpListener listener, HealthState health, ILogger logger)
     {
         _listener = listener;
         _health = health;
@@ -32,69 +33,53 @@ public sealed class MetricsEndpoint : IDisposable
     }
 
     /// <summary>The bound address (port resolved when 0 was asked for).</summary>
-    public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
 
-    /// <summary>Binds and starts serving. Throws SocketException when the address cannot be bound.</summary>
+    /// <summary>Binds and starts serving. Throws IOException naming the address when it cannot be bound.</summary>
     public static MetricsEndpoint Start(IPEndPoint endpoint, HealthState health, ILogger logger)
     {
-        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6) listener.DualMode = true;
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Bind(endpoint);
-            listener.Listen(16);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-        var server = new MetricsEndpoint(listener, health, logger);
+        var server = new MetricsEndpoint(RawTcpListener.Listen(endpoint, backlog: 16), health, logger);
         server._thread.Start();
         return server;
     }
 
     private void AcceptLoop()
     {
-        while (!_stopping)
+        while (true)
         {
-            Socket client;
+            int client;
             try
             {
                 client = _listener.Accept();
             }
-            catch (Exception) when (_stopping)
+            catch (IOException e)
             {
-                return;
-            }
-            catch (SocketException e)
-            {
-                _logger.LogWarning("metrics listener accept failed: {Error}", e.SocketErrorCode);
+                _logger.LogWarning("metrics listener: {Error}", e.Message);
                 continue;
             }
-            using (client)
+            if (client < 0) return; // stopped
+            try
             {
-                try
-                {
-                    Serve(client);
-                }
-                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
-                {
-                    _logger.LogDebug("metrics client dropped: {Error}", e.Message);
-                }
+                RawTcpListener.SetTimeouts(client, ClientTimeout);
+                Serve(client);
+            }
+            catch (IOException e)
+            {
+                _logger.LogDebug("metrics client dropped: {Error}", e.Message);
+            }
+            finally
+            {
+                RawTcpListener.Close(client);
             }
         }
     }
 
-    private void Serve(Socket client)
+    private void Serve(int client)
     {
-        client.ReceiveTimeout = (int)ClientTimeout.TotalMilliseconds;
-        client.SendTimeout = (int)ClientTimeout.TotalMilliseconds;
         var path = ReadRequestPath(client);
         if (path == null)
         {
-            Respond(client, 400, "text/plain; charset=utf-8", "bad request\n"u8.ToArray());
+            Respond(client, 400, "text/plain; charset=utf-8", "bad request\n"u8);
             return;
         }
         var query = path.IndexOf('?');
@@ -102,11 +87,9 @@ public sealed class MetricsEndpoint : IDisposable
         switch (path)
         {
             case "/metrics":
-                using (var body = new MemoryStream())
-                {
-                    Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(body).GetAwaiter().GetResult();
-                    Respond(client, 200, "text/plain; version=0.0.4; charset=utf-8", body.GetBuffer().AsSpan(0, (int)body.Length));
-                }
+                _body.SetLength(0);
+                Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(_body).GetAwaiter().GetResult();
+                Respond(client, 200, "text/plain; version=0.0.4; charset=utf-8", _body.GetBuffer().AsSpan(0, (int)_body.Length));
                 break;
             case "/healthz":
                 Respond(client, 200, "text/plain; charset=utf-8", "ok\n"u8);
@@ -122,18 +105,17 @@ public sealed class MetricsEndpoint : IDisposable
     }
 
     /// <summary>Reads the request head; returns the path of a GET/HEAD request line, else null.</summary>
-    private static string? ReadRequestPath(Socket client)
+    private string? ReadRequestPath(int client)
     {
-        var buffer = new byte[MaxRequestBytes];
         var filled = 0;
-        while (filled < buffer.Length)
+        while (filled < _request.Length)
         {
-            var n = client.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None);
+            var n = RawTcpListener.Receive(client, _request.AsSpan(filled));
             if (n == 0) break;
             filled += n;
-            if (buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8) >= 0) break;
+            if (_request.AsSpan(0, filled).IndexOf("\r\n\r\n"u8) >= 0) break;
         }
-        var head = buffer.AsSpan(0, filled);
+        var head = _request.AsSpan(0, filled);
         var lineEnd = head.IndexOf("\r\n"u8);
         if (lineEnd < 0) return null;
         var parts = Encoding.ASCII.GetString(head[..lineEnd]).Split(' ');
@@ -141,25 +123,18 @@ public sealed class MetricsEndpoint : IDisposable
         return parts[1];
     }
 
-    private static void Respond(Socket client, int status, string contentType, ReadOnlySpan<byte> body)
+    private static void Respond(int client, int status, string contentType, ReadOnlySpan<byte> body)
     {
         var reason = status switch { 200 => "OK", 400 => "Bad Request", 404 => "Not Found", _ => "Service Unavailable" };
         var head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
-        client.Send(Encoding.ASCII.GetBytes(head));
-        while (body.Length > 0)
-        {
-            var sent = client.Send(body);
-            body = body[sent..];
-        }
-        client.Shutdown(SocketShutdown.Send);
+        RawTcpListener.SendAll(client, Encoding.ASCII.GetBytes(head));
+        RawTcpListener.SendAll(client, body);
     }
 
     public void Dispose()
     {
-        _stopping = true;
-        // Closing the listener unblocks Accept() with an exception the loop treats as the stop signal.
-        try { _listener.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
+        _listener.Stop();
+        _thread.Join(TimeSpan.FromSeconds(5));
         _listener.Dispose();
-        _thread.Join(TimeSpan.FromSeconds(3));
     }
 }
