@@ -1,0 +1,6 @@
+using XtcpEpoll.Bench.Harness.Infra;
+namespace XtcpEpoll.Bench.Harness.Modes;
+internal sealed class ChurnMode(HarnessContext c)
+{
+    public Task<bool> RunAsync() { _ = c; throw new NotImplementedException(); }
+}
