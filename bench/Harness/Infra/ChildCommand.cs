@@ -28,13 +28,14 @@ internal static class ChildCommand
     }
 
     /// <summary>Number of TCP sockets `ss` sees inside a namespace (all states), by family filter ("" / "-4" / "-6").</summary>
-    public static int CountSockets(string? nsPath, string family = "")
+    public static int CountSockets(string? nsPath, string family = "", bool excludeTimeWait = false)
     {
         var args = new List<string>();
         string file = "ss";
         if (nsPath != null) { file = "nsenter"; args.AddRange(new[] { "--net=" + nsPath, "ss" }); }
         args.Add("-tanH");
         if (family.Length > 0) args.Add(family);
+        if (excludeTimeWait) args.AddRange(new[] { "exclude", "time-wait" });
         var (exit, stdout, stderr) = Run(file, args.ToArray());
         if (exit != 0) throw new InvalidOperationException($"ss in {nsPath ?? "host"} failed: {stderr.Trim()}");
         return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;

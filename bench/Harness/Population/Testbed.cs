@@ -16,6 +16,7 @@ internal sealed class Testbed : IDisposable
     private readonly List<SocketHolderClient> _holders = new();
     private readonly Dictionary<string, List<(SocketHolderClient Holder, int Sockets)>> _placement = new(StringComparer.Ordinal);
     private readonly List<BenchNamespace> _alive = new();
+    private readonly List<BenchNamespace> _ever = new();
     private readonly IDisposable _cleanup;
     private int _sequence;
 
@@ -30,6 +31,8 @@ internal sealed class Testbed : IDisposable
     public string Root { get; }
     public string WatchDir { get; }
     public IReadOnlyList<BenchNamespace> Alive => _alive;
+    /// <summary>Every namespace this testbed made, with its lifetime (the churn check needs the deleted ones).</summary>
+    public IReadOnlyList<BenchNamespace> EverCreated => _ever;
     public int HolderCount => _holders.Count;
     public int SocketsAlive { get; private set; }
 
@@ -94,6 +97,7 @@ internal sealed class Testbed : IDisposable
         ulong inode = _factory.Create(path);
         var ns = new BenchNamespace { Name = name, Path = path, Inode = inode };
         _alive.Add(ns);
+        _ever.Add(ns);
         return ns;
     }
 
