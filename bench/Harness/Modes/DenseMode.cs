@@ -15,7 +15,7 @@ internal sealed class DenseMode(HarnessContext c)
 {
     public async Task<bool> RunAsync()
     {
-        int sockets = c.Options.Int("sockets", 24_000), polls = c.Options.Int("polls", 5), warmup = c.Options.Int("warmup", 1);
+        int sockets = c.Options.Int("sockets", 24_000), polls = c.Options.Int("polls", 10), warmup = c.Options.Int("warmup", 1);
         string? request = c.Options.String("request");
         var frequency = c.Options.Duration("frequency", TimeSpan.FromSeconds(1));
         c.Options.RejectUnknown();

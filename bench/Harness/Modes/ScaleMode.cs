@@ -75,11 +75,16 @@ internal sealed class ScaleMode(HarnessContext c)
             if (m.ThreadsMax > 0) threadCounts.Add(m.ThreadsMax);
 
             table.Add(n.ToString(), created.ToString(), hostStable == host ? host.ToString() : $"{hostStable}-{host}", Fmt.Num(m.SocketsPerPoll), Fmt.Verdict(socketsOk),
-                m.ThreadsMax == 0 ? "n/a" : m.ThreadsMax.ToString(), Fmt.Verdict(threadsOk), m.OpenFds.ToString(), Fmt.Mb(m.RssKb), Fmt.Verdict(rssOk),
+                m.ThreadsMax == 0 ? "n/a" : m.ThreadsMax.ToString(), Fmt.Verdict(threadsOk), m.OpenFds == 0 ? "n/a" : m.OpenFds.ToString(), m.RssKb == 0 ? "n/a" : Fmt.Mb(m.RssKb), Fmt.Verdict(rssOk),
                 Fmt.Ms(m.CpuPerPollSec), Fmt.Ms(m.UserPerPollSec), Fmt.Ms(m.SysPerPollSec), Fmt.Us(userPerSocket), Fmt.Verdict(cpuOk),
                 Fmt.Pct(userPerSocket / sysPerSocket), Fmt.Ms(m.PollP50), Fmt.Ms(m.PollP99), Fmt.Verdict(pollOk),
                 Fmt.Sec(m.FirstPollSec), m.TimeoutPolls.ToString(), Anchors.Xtcp2Threads(n) > 2000 ? "crash (>2000)" : Anchors.Xtcp2Threads(n).ToString());
             chart.Add((n, m.ThreadsMax, m.PollP50 * 1000));
+            if (m.FirstPollSec is double.NaN && m.Error != null && m.Error.Contains("exited", StringComparison.Ordinal))
+            {
+                failures.Add("the collector does not start; sweep stopped");
+                break;
+            }
             Console.Error.WriteLine($"harness: {n} ns measured: threads {m.ThreadsMax}, poll p50 {Fmt.Ms(m.PollP50)} ms, sockets/poll {Fmt.Num(m.SocketsPerPoll)} (created {created} + host {hostStable}..{host})");
         }
         bool flat = threadCounts.Count > 0 && threadCounts.Max() - threadCounts.Min() <= 2;
