@@ -10,11 +10,14 @@ namespace XtcpEpoll.Bench.Harness.Measure;
 /// </summary>
 internal static class PollMeter
 {
+    /// <summary>Warm-up lasts at least this long after start: tiered JIT recompiles hot methods in the first seconds.</summary>
+    public static readonly TimeSpan MinWarmup = TimeSpan.FromSeconds(5);
+
     public static async Task<PollMeasurement> MeasureAsync(CollectorProcess collector, int warmup, int polls, TimeSpan frequency, CancellationToken ct)
     {
         var result = new PollMeasurement();
         var startLimit = TimeSpan.FromSeconds(120) + 3 * frequency;
-        var first = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= 1, TimeSpan.FromMilliseconds(50), startLimit, ct);
+        var first = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= 1, TimeSpan.FromMilliseconds(100), startLimit, ct);
         if (first == null)
         {
             result.Error = collector.HasExited ? $"collector exited (code {collector.Stop(TimeSpan.Zero)}) before its first poll" : "no poll within " + startLimit;
@@ -23,7 +26,9 @@ internal static class PollMeter
         result.FirstPollSec = (first.AtNs - collector.StartedNs) / 1e9;
 
         var interval = TimeSpan.FromMilliseconds(Math.Max(50, frequency.TotalMilliseconds / 2));
-        var atWarm = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= warmup, interval, startLimit + warmup * frequency * 3, ct);
+        long warmUntil = collector.StartedNs + (long)MinWarmup.TotalMilliseconds * 1_000_000;
+        var atWarm = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= warmup && m.AtNs >= warmUntil, interval,
+            startLimit + MinWarmup + warmup * frequency * 3, ct);
         var a = collector.Sample();
         if (atWarm == null || a == null) { result.Error = "collector stopped during warm-up"; return result; }
 
@@ -81,17 +86,17 @@ internal static class PollMeter
         r.ThreadsMax = Math.Max(r.ThreadsMax, s.Threads);
     }
 
-    /// <summary>CPU one /metrics scrape costs the collector (least of three bursts of 10, so a poll landing in one burst does not count).</summary>
+    /// <summary>CPU one /metrics scrape costs the collector (least of three bursts of 5, so a poll landing in one burst does not count).</summary>
     private static async Task<double> ScrapeCostAsync(CollectorProcess collector, CancellationToken ct)
     {
         double best = double.MaxValue;
         for (int attempt = 0; attempt < 3; attempt++)
         {
             var a = collector.Sample();
-            for (int i = 0; i < 10; i++) await collector.Metrics.TryScrapeAsync(ct);
+            for (int i = 0; i < 5; i++) await collector.Metrics.TryScrapeAsync(ct);
             var b = collector.Sample();
             if (a == null || b == null) return 0;
-            best = Math.Min(best, ProcSample.CpuBetween(a.Value, b.Value).TotalSec / 10);
+            best = Math.Min(best, ProcSample.CpuBetween(a.Value, b.Value).TotalSec / 5);
         }
         return best == double.MaxValue ? 0 : best;
     }

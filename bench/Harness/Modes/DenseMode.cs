@@ -26,6 +26,7 @@ internal sealed class DenseMode(HarnessContext c)
         int inNs = ChildCommand.CountSockets(ns.Path);
         Console.Error.WriteLine($"harness: dense namespace {ns.Name}: {ns.Sockets} sockets over {bed.HolderCount} holders (ss sees {inNs})");
 
+        await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(60), c.Token);
         var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Request = request };
         PollMeasurement m;
         int host, hostStable;

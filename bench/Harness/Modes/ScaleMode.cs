@@ -44,6 +44,8 @@ internal sealed class ScaleMode(HarnessContext c)
             var sw = System.Diagnostics.Stopwatch.StartNew();
             if (bed.Alive.Count < n) await bed.AddAsync(n - bed.Alive.Count, listeners, conns, c.Token);
             Console.Error.WriteLine($"harness: {n} namespaces with {bed.SocketsAlive} sockets ready in {sw.Elapsed.TotalSeconds:F1} s over {bed.HolderCount} holder(s)");
+            // Deleted namespaces of an earlier run are torn down by kernel workers; keep that out of the window.
+            await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(60), c.Token);
             var frequency = fixedFrequency ?? FrequencyFor(n);
             var settings = new CollectorSettings
             {

@@ -13,7 +13,7 @@ internal static class ResultsMarkdown
         var sb = new StringBuilder();
         sb.AppendLine($"### `{verb}` — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine();
-        sb.AppendLine($"Machine: {Environment.ProcessorCount} cores, kernel {Environment.OSVersion.Version}, {MemTotal()}. Command (as root, from the repository root):");
+        sb.AppendLine($"Machine: {Environment.ProcessorCount} cores, kernel {Environment.OSVersion.Version}, {MemTotal()}, load average at the end {File.ReadAllText("/proc/loadavg").Split(' ')[0]}. Command (as root, from the repository root):");
         sb.AppendLine();
         sb.AppendLine("```");
         sb.AppendLine(commandLine);
