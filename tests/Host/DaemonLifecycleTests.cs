@@ -1,0 +1,104 @@
+using Xunit;
+
+namespace XtcpEpoll.Tests.Host;
+
+/// <summary>The real xtcp-epoll process: metrics during a run, SIGTERM draining, CLI errors.</summary>
+public class DaemonLifecycleTests
+{
+    private const int Listeners = 4;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void Metrics_move_during_a_real_collection()
+    {
+        using var namespaces = new TestNamespaces("host-metrics");
+        namespaces.Add(Listeners);
+        namespaces.Add(Listeners);
+        using var daemon = DaemonProcess.Start("collect", "--dest", "null", "--frequency", "1s", "--timeout", "500ms",
+            "--netns-dirs", namespaces.Directory.FullName, "--metrics-listen", "127.0.0.1:0", "--log-level", "debug");
+        var port = daemon.WaitForMetricsPort(Patience);
+
+        Assert.Equal((200, "ok\n"), HttpGet.Get(port, "/healthz"));
+        string metrics = "";
+        daemon.WaitUntil(() =>
+        {
+            metrics = HttpGet.Get(port, "/metrics").Body;
+            return HttpGet.MetricSum(metrics, "xtcp_polls_total") >= 2;
+        }, Patience, "two polls");
+
+        // The two namespaces the test created + the daemon's own (host) namespace.
+        Assert.Equal(3, HttpGet.Metric(metrics, "xtcp_namespaces_open"));
+        var emitted = HttpGet.Metric(metrics, "xtcp_records_emitted_total") ?? 0;
+        Assert.True(emitted >= 2 * 2 * TestNamespaces.SocketsPerNamespace(Listeners), $"records emitted {emitted}");
+        Assert.True(HttpGet.Metric(metrics, "xtcp_os_threads") is > 0 and <= 24, "thread budget: " + HttpGet.Metric(metrics, "xtcp_os_threads"));
+        Assert.True(HttpGet.Metric(metrics, "xtcp_open_fds") > 0);
+        Assert.True(HttpGet.Metric(metrics, "xtcp_resident_memory_bytes") > 0);
+        Assert.Equal(200, HttpGet.Get(port, "/readyz").Status);
+
+        // Records keep moving poll after poll.
+        daemon.WaitUntil(() => HttpGet.Metric(HttpGet.Get(port, "/metrics").Body, "xtcp_records_emitted_total") > emitted, Patience, "more records");
+
+        daemon.Signal(NativeTest.SIGTERM);
+        Assert.Equal(0, daemon.WaitForExit(Patience));
+    }
+
+    [Fact]
+    public void Sigterm_mid_run_delivers_every_record_of_every_started_poll_and_exits_0()
+    {
+        using var namespaces = new TestNamespaces("host-term");
+        var name = namespaces.Add(Listeners);
+        var output = Path.Combine(Path.GetTempPath(), $"xt-host-term-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            using var daemon = DaemonProcess.Start("collect", "--dest", "file:" + output, "--marshal", "jsonl",
+                "--frequency", "1s", "--timeout", "500ms", "--netns-dirs", namespaces.Directory.FullName,
+                "--metrics-listen", "127.0.0.1:0");
+            var port = daemon.WaitForMetricsPort(Patience);
+            daemon.WaitUntil(() => HttpGet.MetricSum(HttpGet.Get(port, "/metrics").Body, "xtcp_polls_total") >= 2, Patience, "two polls");
+
+            daemon.Signal(NativeTest.SIGTERM);
+            Assert.Equal(0, daemon.WaitForExit(Patience));
+
+            var ours = JsonlRecords.Parse(File.ReadLines(output)).FindAll(r => r.Netns == name);
+            var perPoll = new Dictionary<long, int>();
+            foreach (var row in ours) perPoll[row.TimestampNs] = perPoll.GetValueOrDefault(row.TimestampNs) + 1;
+            Assert.True(perPoll.Count >= 2, $"expected >= 2 polls of {name} in the file, got {perPoll.Count}");
+            // Nothing of any poll is missing: not the ones before the signal, not the one it interrupted.
+            Assert.All(perPoll.Values, count => Assert.Equal(TestNamespaces.SocketsPerNamespace(Listeners), count));
+            Assert.Contains("SIGTERM", daemon.Stderr);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void Max_loops_collects_the_namespace_sockets_and_exits_0()
+    {
+        using var namespaces = new TestNamespaces("host-once");
+        var name = namespaces.Add(Listeners);
+        using var daemon = DaemonProcess.Start("collect", "--dest", "stdout", "--marshal", "jsonl", "--frequency", "1s",
+            "--max-loops", "1", "--netns-dirs", namespaces.Directory.FullName, "--metrics-listen", "");
+
+        Assert.Equal(0, daemon.WaitForExit(Patience));
+        var ours = JsonlRecords.Parse(daemon.StdoutLines).FindAll(r => r.Netns == name);
+        Assert.Equal(TestNamespaces.SocketsPerNamespace(Listeners), ours.Count);
+        foreach (var port in namespaces.ListenerPorts[name])
+            Assert.Contains(ours, r => r.SourcePort == port && r.State == 10); // TCP_LISTEN
+    }
+
+    [Theory]
+    [InlineData("--frequency", "0s")]
+    [InlineData("--bogus-option")]
+    [InlineData("replay", "/nonexistent.pcap")]
+    public void Real_process_reports_bad_input_in_one_line_with_exit_2(params string[] args)
+    {
+        using var daemon = DaemonProcess.Start(args);
+
+        Assert.Equal(2, daemon.WaitForExit(Patience));
+        var line = Assert.Single(daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("xtcp-epoll: ", line);
+        Assert.Empty(daemon.StdoutLines);
+    }
+}

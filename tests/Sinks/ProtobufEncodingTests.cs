@@ -1,0 +1,74 @@
+using Google.Protobuf;
+using XtcpEpoll.Sinks.Marshal;
+using XtcpEpoll.Sinks.Proto;
+using XtcpEpoll.Sinks.Records;
+using Xunit;
+
+namespace XtcpEpoll.Tests.Sinks;
+
+public class ProtobufEncodingTests
+{
+    [Fact]
+    public void Encoder_bytes_equal_google_protobuf_for_every_sample_record()
+    {
+        foreach (var record in SampleRecords.Many(60))
+        {
+            var expected = FlatRecordMapper.ToMessage(record).ToByteArray();
+            var size = FlatRecordEncoder.ComputeSize(record);
+            Assert.Equal(expected.Length, size);
+            var actual = new byte[size];
+            Assert.Equal(size, FlatRecordEncoder.Write(record, actual));
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
+    public void Minimal_record_omits_defaults_and_keeps_schema_version()
+    {
+        var record = new FlatRecord { Context = new RecordContext { Hostname = "", Netns = "", NetnsInode = 0, TimestampNs = -5 } };
+        var bytes = new byte[FlatRecordEncoder.ComputeSize(record)];
+        FlatRecordEncoder.Write(record, bytes);
+        var parsed = XtcpFlatRecord.Parser.ParseFrom(bytes);
+        Assert.Equal(1u, parsed.SchemaVersion);
+        Assert.Equal(-5, parsed.TimestampNs);
+        Assert.Equal(FlatRecordMapper.ToMessage(record).ToByteArray(), bytes);
+    }
+
+    [Fact]
+    public void ProtobufList_payload_equals_google_encoding_and_round_trips()
+    {
+        var records = SampleRecords.Many(250);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        new ProtobufListMarshaller().Write(records, default, output);
+
+        var envelope = FlatRecordMapper.ToEnvelope(records);
+        var reference = new MemoryStream();
+        envelope.WriteDelimitedTo(reference);
+        Assert.Equal(reference.ToArray(), output.WrittenSpan.ToArray());
+
+        var parsed = Envelope.Parser.ParseDelimitedFrom(new MemoryStream(output.WrittenSpan.ToArray()));
+        Assert.Equal(records.Length, parsed.Row.Count);
+        Assert.Equal(envelope, parsed);
+        Assert.Equal("cubic", parsed.Row[0].CongestionAlgorithmString);
+        Assert.Equal(CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
+        Assert.Equal(4, parsed.Row[0].InetDiagMsgSocketSource.Length);
+        Assert.Equal(16, parsed.Row[1].InetDiagMsgSocketSource.Length);
+        Assert.Equal(3001u, parsed.Row[0].Mark);
+        Assert.True(parsed.Row[9].DumpIncomplete);
+        Assert.Equal(0x20u, parsed.Row[1].TrafficClass);
+    }
+
+    [Fact]
+    public void ProtobufList_with_precomputed_sizes_matches_without()
+    {
+        var records = SampleRecords.Many(40, seed: 3);
+        var sizes = new int[records.Length];
+        for (var i = 0; i < records.Length; i++) sizes[i] = FlatRecordEncoder.ComputeSize(records[i]);
+        var a = new System.Buffers.ArrayBufferWriter<byte>();
+        var b = new System.Buffers.ArrayBufferWriter<byte>();
+        new ProtobufListMarshaller().Write(records, sizes, a);
+        new ProtobufListMarshaller().Write(records, default, b);
+        Assert.Equal(b.WrittenSpan.ToArray(), a.WrittenSpan.ToArray());
+        Assert.Equal(ProtobufListMarshaller.PayloadSize(ProtobufListMarshaller.EnvelopeSize(sizes)), a.WrittenCount);
+    }
+}
