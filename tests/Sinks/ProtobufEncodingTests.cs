@@ -59,6 +59,19 @@ public class ProtobufEncodingTests
     }
 
     [Fact]
+    public unsafe void Invalid_utf8_congestion_name_is_left_out_so_the_envelope_stays_parseable()
+    {
+        var records = SampleRecords.Many(2);
+        records[0].Socket.CongestionName[0] = 0xff;
+        var payload = SinkTestSupport.Marshal(new ProtobufListMarshaller(), records);
+        var parsed = Envelope.Parser.ParseDelimitedFrom(new MemoryStream(payload));
+        Assert.Equal("", parsed.Row[0].CongestionAlgorithmString);
+        Assert.Equal(CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
+        Assert.Equal("bbr", parsed.Row[1].CongestionAlgorithmString);
+        Assert.Equal(2, System.Text.Encoding.UTF8.GetString(SinkTestSupport.Marshal(new JsonlMarshaller(), records)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
     public void ProtobufList_with_precomputed_sizes_matches_without()
     {
         var records = SampleRecords.Many(40, seed: 3);
@@ -70,5 +83,41 @@ public class ProtobufEncodingTests
         new ProtobufListMarshaller().Write(records, default, b);
         Assert.Equal(b.WrittenSpan.ToArray(), a.WrittenSpan.ToArray());
         Assert.Equal(ProtobufListMarshaller.PayloadSize(ProtobufListMarshaller.EnvelopeSize(sizes)), a.WrittenCount);
+    }
+}
+
+public class CapturedRecordEncodingTests
+{
+    /// <summary>Every socket of real kernel captures (4.19 .. 6.10), parsed by the netlink parser.</summary>
+    public static List<FlatRecord> ParseCapture(string relative)
+    {
+        var records = new List<FlatRecord>();
+        var socket = new XtcpEpoll.Netlink.Parsing.ParsedSocket();
+        foreach (var datagram in XtcpEpoll.Netlink.Capture.CaptureFile.ReadDatagrams(TestPaths.Fixture(relative)))
+        {
+            var reader = new XtcpEpoll.Netlink.Parsing.SockDiagReader(datagram, null);
+            while (reader.Next(ref socket) == XtcpEpoll.Netlink.Parsing.SockDiagItem.Socket)
+            {
+                records.Add(new FlatRecord { Socket = socket, Context = SampleRecords.Context, RecordCounter = (ulong)records.Count });
+                socket = default;
+            }
+        }
+        return records;
+    }
+
+    [Theory]
+    [InlineData("4_19_319/4_19_319_tcp_100_sockets.pcap")]
+    [InlineData("5_4_281/5_4_281_tcp_100_sockets.pcap")]
+    [InlineData("6_10_3/6_10_3_tcp_1000_sockets.pcap")]
+    [InlineData("6_10_3/6_10_3_tcp_2000_sockets_with_netem_bbr_approx_60mins.pcap")]
+    public void Real_parsed_sockets_encode_exactly_like_google_protobuf(string capture)
+    {
+        var records = ParseCapture(capture).ToArray();
+        Assert.NotEmpty(records);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        new ProtobufListMarshaller().Write(records, default, output);
+        var reference = new MemoryStream();
+        FlatRecordMapper.ToEnvelope(records).WriteDelimitedTo(reference);
+        Assert.Equal(reference.ToArray(), output.WrittenSpan.ToArray());
     }
 }

@@ -26,6 +26,12 @@ public sealed class ProtobufListMarshaller : IEnvelopeMarshaller
     /// <summary>Bytes of a whole payload (length varint + Envelope) for an Envelope of <paramref name="envelopeSize"/>.</summary>
     public static long PayloadSize(long envelopeSize) => ProtoWire.VarintSize((ulong)envelopeSize) + envelopeSize;
 
+    private static void WriteSmall(IBufferWriter<byte> output, int payloadSize, long envelopeSize)
+    {
+        var span = output.GetSpan(payloadSize);
+        output.Advance(ProtoWire.WriteVarint(span, 0, (ulong)envelopeSize));
+    }
+
     public void Write(ReadOnlySpan<FlatRecord> records, ReadOnlySpan<int> recordSizes, IBufferWriter<byte> output)
     {
         int[]? rented = null;
@@ -39,20 +45,28 @@ public sealed class ProtobufListMarshaller : IEnvelopeMarshaller
         try
         {
             var envelopeSize = EnvelopeSize(recordSizes);
-            var prefix = output.GetSpan(10);
-            output.Advance(ProtoWire.WriteVarint(prefix, 0, (ulong)envelopeSize));
+            var payloadSize = (int)PayloadSize(envelopeSize);
+            if (records.IsEmpty)
+            {
+                WriteSmall(output, payloadSize, envelopeSize);
+                return;
+            }
+            // One span for the whole payload, plus room for a record's worst case past the end, so the
+            // encoder's bound check passes (no per-byte bounds checks) and there is one GetSpan per flush.
+            var slack = FlatRecordEncoder.MaxEncodedSize(records[^1].Context);
+            var span = output.GetSpan(payloadSize + slack);
+            var p = ProtoWire.WriteVarint(span, 0, (ulong)envelopeSize);
             for (var i = 0; i < records.Length; i++)
             {
                 var size = recordSizes[i];
-                var rowSize = FlatRecordEncoder.EnvelopeRowSize(size);
-                var span = output.GetSpan(rowSize);
-                span[0] = FlatRecordEncoder.EnvelopeRowTag;
-                var p = ProtoWire.WriteVarint(span, 1, (uint)size);
-                var written = FlatRecordEncoder.Write(in records[i], span.Slice(p, size));
+                span[p] = FlatRecordEncoder.EnvelopeRowTag;
+                p = ProtoWire.WriteVarint(span, p + 1, (uint)size);
+                var written = FlatRecordEncoder.Write(in records[i], span.Slice(p));
                 if (written != size)
                     throw new InvalidOperationException($"record encoded to {written} bytes, size said {size}");
-                output.Advance(rowSize);
+                p += size;
             }
+            output.Advance(p);
         }
         finally
         {

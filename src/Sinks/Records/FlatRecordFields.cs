@@ -59,10 +59,10 @@ public static class FlatRecordFields
             v.UInt32(1104, s.MemInfoTmem);
         }
         if ((present & AttributeSet.Info) != 0)
-            VisitTcpInfo(ref v, in s.Tcp);
+            v = VisitTcpInfo(v, in s.Tcp);
         if ((present & AttributeSet.Cong) != 0)
         {
-            v.String(1300, s.CongestionNameBytes);
+            v.String(1300, CongestionName(ref s));
             v.Enum(1301, (int)s.CongestionAlgorithm);
         }
         if ((present & AttributeSet.Tos) != 0)
@@ -117,8 +117,21 @@ public static class FlatRecordFields
         v.Bool(3002, record.DumpIncomplete);
     }
 
+    /// <summary>
+    /// The congestion name if it is valid UTF-8 (kernel module names are ASCII), else empty: a proto3
+    /// string must be UTF-8 or consumers (and JSON writers) reject the whole envelope.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void VisitTcpInfo<TVisitor>(ref TVisitor v, in TcpInfo t) where TVisitor : struct, IRecordFieldVisitor, allows ref struct
+    public static ReadOnlySpan<byte> CongestionName(ref ParsedSocket socket)
+    {
+        var name = socket.CongestionNameBytes;
+        return System.Text.Unicode.Utf8.IsValid(name) ? name : default;
+    }
+
+    // The visitor travels by value (and comes back) rather than by ref: the JIT then keeps its fields
+    // (the running size or write position) in registers instead of a load/store per field, which
+    // otherwise serialises ~60 fields on store-to-load forwarding. (This method is too big to inline.)
+    private static TVisitor VisitTcpInfo<TVisitor>(TVisitor v, in TcpInfo t) where TVisitor : struct, IRecordFieldVisitor, allows ref struct
     {
         v.UInt32(1201, t.State);
         v.UInt32(1202, t.CaState);
@@ -181,5 +194,6 @@ public static class FlatRecordFields
         v.UInt32(1263, t.TotalRto);
         v.UInt32(1264, t.TotalRtoRecoveries);
         v.UInt32(1265, t.TotalRtoTime);
+        return v;
     }
 }

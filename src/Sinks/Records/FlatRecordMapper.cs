@@ -58,7 +58,8 @@ public static class FlatRecordMapper
             MapTcpInfo(m, s.Tcp);
         if ((p & AttributeSet.Cong) != 0)
         {
-            m.CongestionAlgorithmString = System.Text.Encoding.UTF8.GetString(s.CongestionNameBytes);
+            var name = s.CongestionNameBytes;
+            m.CongestionAlgorithmString = System.Text.Unicode.Utf8.IsValid(name) ? System.Text.Encoding.UTF8.GetString(name) : "";
             m.CongestionAlgorithmEnum = (Proto.CongestionAlgorithm)(int)s.CongestionAlgorithm;
         }
         if ((p & AttributeSet.Tos) != 0) m.TypeOfService = s.TypeOfService;
