@@ -136,9 +136,7 @@ internal sealed unsafe class Lane : IDisposable
             switch (command)
             {
                 case LaneCommand.Add add:
-                    _handles.Add(add.Handle.Id, add.Handle);
-                    add.Handle.UseV2 = _options.Request == RequestMode.V2;
-                    Sys.EpollAdd(_epollFd, add.Handle.SocketFd, add.Handle.Id);
+                    AddHandle(add.Handle);
                     break;
                 case LaneCommand.Remove remove:
                     RemoveHandle(remove.Handle);
@@ -154,6 +152,22 @@ internal sealed unsafe class Lane : IDisposable
                     break;
             }
         }
+    }
+
+    private void AddHandle(NamespaceHandle handle)
+    {
+        handle.UseV2 = _options.Request == RequestMode.V2;
+        var ev = new Sys.EpollEvent { Events = Sys.EPOLLIN, Data = handle.Id };
+        if (Sys.epoll_ctl(_epollFd, Sys.EPOLL_CTL_ADD, handle.SocketFd, &ev) != 0)
+        {
+            // e.g. fs.epoll.max_user_watches reached: this namespace cannot be polled; never kill the lane for it.
+            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, Sys.Errno);
+            LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
+            Sys.close(handle.SocketFd);
+            handle.Removed = true;
+            return;
+        }
+        _handles.Add(handle.Id, handle);
     }
 
     private void RemoveHandle(NamespaceHandle handle)
