@@ -26,6 +26,12 @@ internal sealed unsafe class Lane : IDisposable
     /// <summary>Reads per socket per wakeup: bounded so one busy namespace cannot starve the others.</summary>
     private const int MaxReadsPerEvent = 8;
     private const int FlushEveryBytes = 256 * 1024;
+    /// <summary>
+    /// Dumps in flight per lane. Each costs the kernel a dump batch (≤ ~32 KiB) queued on its socket and the
+    /// initial hash-table walk inside send(); sending all namespaces' requests at once would block the lane in
+    /// send() for namespaces x walk (~1-5 ms each) before it reads anything or sees its deadline.
+    /// </summary>
+    public const int MaxInFlight = 32;
 
     private readonly int _index;
     private readonly CollectorOptions _options;
@@ -33,6 +39,7 @@ internal sealed unsafe class Lane : IDisposable
     private readonly PipeWriter _writer;
     private readonly ConcurrentQueue<LaneCommand> _commands = new();
     private readonly ConcurrentQueue<LanePlan> _plansForParser;
+    private readonly Action<Exception> _onFault;
     private readonly Dictionary<ulong, NamespaceHandle> _handles = new();
     private readonly int _epollFd, _commandFd, _deadlineFd, _spreadFd;
     private readonly Thread _thread;
@@ -41,17 +48,21 @@ internal sealed unsafe class Lane : IDisposable
     private LanePlan? _plan;
     private int _remaining;
     private bool _anyTimeout;
+    private int _dumpErrors;
     private int _nextSpreadIndex;
+    private int _sendCursor;
+    private int _inFlight;
     private long _nextSpreadAt;
     private int _unflushed;
     private bool _stopped;
 
-    public Lane(int index, CollectorOptions options, PipeWriter writer, ConcurrentQueue<LanePlan> plansForParser, ILogger logger)
+    public Lane(int index, CollectorOptions options, PipeWriter writer, ConcurrentQueue<LanePlan> plansForParser, Action<Exception> onFault, ILogger logger)
     {
         _index = index;
         _options = options;
         _writer = writer;
         _plansForParser = plansForParser;
+        _onFault = onFault;
         _logger = logger;
         _sequence = (uint)(index + 1) << 24;
         _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
@@ -108,6 +119,7 @@ internal sealed unsafe class Lane : IDisposable
                     else if (key == SpreadKey) { Sys.Drain(_spreadFd); SendDueSpread(); }
                     else if (_handles.TryGetValue(key, out var handle)) OnReadable(handle);
                 }
+                PumpSends();
                 Flush();
             }
         }
@@ -115,6 +127,7 @@ internal sealed unsafe class Lane : IDisposable
         {
             _logger.LogCritical(ex, "lane {Lane} died", _index);
             _writer.Complete(ex);
+            _onFault(ex);
             return;
         }
         _writer.Complete();
@@ -127,9 +140,7 @@ internal sealed unsafe class Lane : IDisposable
             switch (command)
             {
                 case LaneCommand.Add add:
-                    _handles.Add(add.Handle.Id, add.Handle);
-                    add.Handle.UseV2 = _options.Request == RequestMode.V2;
-                    Sys.EpollAdd(_epollFd, add.Handle.SocketFd, add.Handle.Id);
+                    AddHandle(add.Handle);
                     break;
                 case LaneCommand.Remove remove:
                     RemoveHandle(remove.Handle);
@@ -145,6 +156,22 @@ internal sealed unsafe class Lane : IDisposable
                     break;
             }
         }
+    }
+
+    private void AddHandle(NamespaceHandle handle)
+    {
+        handle.UseV2 = _options.Request == RequestMode.V2;
+        var ev = new Sys.EpollEvent { Events = Sys.EPOLLIN, Data = handle.Id };
+        if (Sys.epoll_ctl(_epollFd, Sys.EPOLL_CTL_ADD, handle.SocketFd, &ev) != 0)
+        {
+            // e.g. fs.epoll.max_user_watches reached: this namespace cannot be polled; never kill the lane for it.
+            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, Sys.Errno);
+            LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
+            Sys.close(handle.SocketFd);
+            handle.Removed = true;
+            return;
+        }
+        _handles.Add(handle.Id, handle);
     }
 
     private void RemoveHandle(NamespaceHandle handle)
@@ -165,6 +192,7 @@ internal sealed unsafe class Lane : IDisposable
     {
         _plan = plan;
         _anyTimeout = false;
+        _dumpErrors = 0;
         _remaining = 0;
         _plansForParser.Enqueue(plan);
         var targets = plan.Targets;
@@ -191,15 +219,25 @@ internal sealed unsafe class Lane : IDisposable
         long now = Stopwatch.GetTimestamp();
         ArmAt(_deadlineFd, plan.Deadline, now);
         _nextSpreadIndex = 0;
+        _sendCursor = 0;
         if (plan.SendInterval > 0)
         {
             _nextSpreadAt = now;
             SendDueSpread();
         }
-        else
+        else PumpSends();
+    }
+
+    /// <summary>Keeps up to <see cref="MaxInFlight"/> dumps running; called after every epoll batch.</summary>
+    private void PumpSends()
+    {
+        var plan = _plan;
+        if (plan == null || plan.SendInterval > 0) return;
+        var targets = plan.Targets;
+        while (_inFlight < MaxInFlight && _sendCursor < targets.Length && _plan == plan)
         {
-            for (int i = 0; i < targets.Length; i++)
-                if (targets[i].State == DumpState.Scheduled && targets[i].PollIndex == i) SendFirst(targets[i]);
+            int i = _sendCursor++;
+            if (targets[i].State == DumpState.Scheduled && targets[i].PollIndex == i) SendFirst(targets[i]);
         }
     }
 
@@ -224,6 +262,11 @@ internal sealed unsafe class Lane : IDisposable
     private void SendFirst(NamespaceHandle handle)
     {
         handle.SecondFamily = false;
+        if (!handle.InFlight)
+        {
+            handle.InFlight = true;
+            _inFlight++;
+        }
         Send(handle);
     }
 
@@ -249,8 +292,8 @@ internal sealed unsafe class Lane : IDisposable
         for (int read = 0; read < MaxReadsPerEvent && !handle.Removed; read++)
         {
             var memory = _writer.GetMemory(FrameHeader.Size + RecvSize);
-            int n = NetlinkSocket.Receive(handle.SocketFd, memory.Span.Slice(FrameHeader.Size, RecvSize));
-            if (n > RecvSize) n = -Sys.EMSGSIZE; // cut datagram: the dump lost messages
+            int n = NetlinkSocket.Receive(handle.SocketFd, memory.Span.Slice(FrameHeader.Size, RecvSize), out bool truncated);
+            if (truncated) n = -Sys.EMSGSIZE; // cut datagram: the dump lost messages
             if (n < 0)
             {
                 int errno = -n;
@@ -346,6 +389,12 @@ internal sealed unsafe class Lane : IDisposable
     private void EndDump(NamespaceHandle handle, DumpEnd how, bool keepState = false)
     {
         if (!keepState) handle.State = DumpState.Idle;
+        if (how == DumpEnd.Error) _dumpErrors++;
+        if (handle.InFlight)
+        {
+            handle.InFlight = false;
+            _inFlight--;
+        }
         int index = handle.PollIndex;
         if (index < 0 || _plan == null) return;
         handle.PollIndex = -1;
@@ -355,10 +404,11 @@ internal sealed unsafe class Lane : IDisposable
 
     private void FinishLane()
     {
-        WriteFrame(FrameKind.LaneDone, 0, _anyTimeout ? 1 : 0);
+        WriteFrame(FrameKind.LaneDone, _dumpErrors, _anyTimeout ? 1 : 0);
         Sys.Disarm(_deadlineFd);
         Sys.Disarm(_spreadFd);
         _plan = null;
+        _inFlight = 0;
         Flush();
     }
 
