@@ -42,8 +42,10 @@ public class DaemonLifecycleTests
         Assert.Equal(0, daemon.WaitForExit(Patience));
     }
 
-    [Fact]
-    public void Sigterm_mid_run_delivers_every_record_of_every_started_poll_and_exits_0()
+    [Theory]
+    [InlineData(NativeTest.SIGTERM, "SIGTERM")]
+    [InlineData(NativeTest.SIGINT, "SIGINT")]
+    public void Stop_signal_mid_run_delivers_every_record_of_every_started_poll_and_exits_0(int signal, string signalName)
     {
         using var namespaces = new TestNamespaces("host-term");
         var name = namespaces.Add(Listeners);
@@ -56,7 +58,7 @@ public class DaemonLifecycleTests
             var port = daemon.WaitForMetricsPort(Patience);
             daemon.WaitUntil(() => HttpGet.MetricSum(HttpGet.Get(port, "/metrics").Body, "xtcp_polls_total") >= 2, Patience, "two polls");
 
-            daemon.Signal(NativeTest.SIGTERM);
+            daemon.Signal(signal);
             Assert.Equal(0, daemon.WaitForExit(Patience));
 
             var ours = JsonlRecords.Parse(File.ReadLines(output)).FindAll(r => r.Netns == name);
@@ -65,7 +67,7 @@ public class DaemonLifecycleTests
             Assert.True(perPoll.Count >= 2, $"expected >= 2 polls of {name} in the file, got {perPoll.Count}");
             // Nothing of any poll is missing: not the ones before the signal, not the one it interrupted.
             Assert.All(perPoll.Values, count => Assert.Equal(TestNamespaces.SocketsPerNamespace(Listeners), count));
-            Assert.Contains("SIGTERM", daemon.Stderr);
+            Assert.Contains(signalName, daemon.Stderr);
         }
         finally
         {
