@@ -68,10 +68,19 @@ public sealed class Collector : IDisposable
         if (Volatile.Read(ref _started) != 0) _control.Post(new ControlCommand.TriggerPoll());
     }
 
-    internal void OnPollCompleted(int pollId, int namespaces, long sockets, bool timedOut)
+    /// <summary>Snapshot of the namespace registry, taken on the control thread (for diagnostics and tests).</summary>
+    public Task<IReadOnlyList<NamespaceInfo>> GetNamespacesAsync()
+    {
+        var reply = new TaskCompletionSource<IReadOnlyList<NamespaceInfo>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Volatile.Read(ref _started) == 0 || Completion.IsCompleted) reply.TrySetResult([]);
+        else _control.Post(new ControlCommand.Snapshot(reply));
+        return reply.Task;
+    }
+
+    internal void OnPollCompleted(int pollId, long timestampNs, int namespaces, long sockets, bool timedOut)
     {
         Interlocked.Increment(ref _pollsCompleted);
-        PollCompleted?.Invoke(new PollSummary(pollId, namespaces, sockets, timedOut));
+        PollCompleted?.Invoke(new PollSummary(pollId, timestampNs, namespaces, sockets, timedOut));
     }
 
     internal void OnStopped(Exception? fault)
@@ -89,5 +98,8 @@ public sealed class Collector : IDisposable
     }
 }
 
+/// <summary>One known namespace: Open = has a verified socket; SharesHostTable = tcp_ehash_entries &lt; 0.</summary>
+public readonly record struct NamespaceInfo(string Name, ulong Inode, bool Open, bool SharesHostTable, int Lane);
+
 /// <summary>What one poll did (for events/tests/logs).</summary>
-public readonly record struct PollSummary(int PollId, int Namespaces, long Sockets, bool TimedOut);
+public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut);

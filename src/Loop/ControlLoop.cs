@@ -166,6 +166,7 @@ internal sealed unsafe class ControlLoop
                 case PollTracker ended: OnPollEnded(ended); break;
                 case OpenerPoisoned poisoned: OnOpenerPoisoned(poisoned); break;
                 case ControlCommand.TriggerPoll: StartPoll(); break;
+                case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult(Snapshot()); break;
                 case ControlCommand.Stop:
                     _stopRequested = true;
                     Sys.Disarm(_tickFd);
@@ -419,6 +420,14 @@ internal sealed unsafe class ControlLoop
         foreach (var request in poisoned.Pending) _opener.Enqueue(request);
     }
 
+    private List<NamespaceInfo> Snapshot()
+    {
+        var list = new List<NamespaceInfo>(_byInode.Count);
+        foreach (var entry in _byInode.Values)
+            list.Add(new NamespaceInfo(entry.Name, entry.Inode, entry.Handle != null, entry.Handle?.SharesHostTable ?? false, entry.Handle?.Lane ?? -1));
+        return list;
+    }
+
     private Lane LeastLoadedLane()
     {
         var best = _lanes[0];
@@ -538,7 +547,7 @@ internal sealed unsafe class ControlLoop
         LoopMetrics.LastPollNamespaces.Set(poll.Namespaces);
         _parseErrorExporter?.Export();
         ProcessStats.Publish();
-        _owner.OnPollCompleted(poll.PollId, poll.Namespaces, poll.Sockets, timedOut);
+        _owner.OnPollCompleted(poll.PollId, poll.TimestampNs, poll.Namespaces, poll.Sockets, timedOut);
         if (_stopRequested || (_options.MaxLoops > 0 && _owner.PollsCompleted >= _options.MaxLoops))
         {
             _stopRequested = true;
@@ -560,6 +569,8 @@ internal sealed unsafe class ControlLoop
         _inodeByBindPath.Clear();
         _owner.NamespacesOpen = 0;
         LoopMetrics.NamespacesOpen.Set(0);
+        while (_commands.TryDequeue(out var left))
+            if (left is ControlCommand.Snapshot snapshot) snapshot.Reply.TrySetResult([]);
         _watcher.Dispose();
         Sys.close(_reconcileFd);
         Sys.close(_tickFd);
@@ -587,4 +598,5 @@ internal abstract record ControlCommand
 {
     public sealed record TriggerPoll : ControlCommand;
     public sealed record Stop : ControlCommand;
+    public sealed record Snapshot(TaskCompletionSource<IReadOnlyList<NamespaceInfo>> Reply) : ControlCommand;
 }

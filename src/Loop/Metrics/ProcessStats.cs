@@ -49,3 +49,28 @@ public static class ProcessStats
         return 0;
     }
 }
+
+/// <summary>CPU time of one thread of this process (from /proc/self/task/&lt;tid&gt;/stat), in clock ticks.</summary>
+public readonly record struct ThreadCpu(string Name, int Tid, long UserTicks, long SystemTicks)
+{
+    /// <summary>Every thread whose name starts with <paramref name="prefix"/>.</summary>
+    public static List<ThreadCpu> Read(string prefix)
+    {
+        var list = new List<ThreadCpu>();
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+                var name = stat[(open + 1)..close];
+                if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+                // Fields after "(comm) ": state is field 3; utime is field 14, stime field 15.
+                var fields = stat[(close + 2)..].Split(' ');
+                list.Add(new ThreadCpu(name, int.Parse(Path.GetFileName(task)), long.Parse(fields[11]), long.Parse(fields[12])));
+            }
+            catch (IOException) { } // thread exited while listing
+        }
+        return list;
+    }
+}

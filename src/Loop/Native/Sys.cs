@@ -66,6 +66,10 @@ internal static unsafe partial class Sys
     [LibraryImport(Libc, SetLastError = true)] public static partial int fstat(int fd, Stat* buf);
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int stat(string path, Stat* buf);
     [LibraryImport(Libc, SetLastError = true)] public static partial int gettid();
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mount(string source, string target, string? fstype, ulong flags, void* data);
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int umount2(string target, int flags);
+    public const ulong MS_BIND = 0x1000;
+    public const int MNT_DETACH = 2;
 
     /// <summary>(dev, inode) of a path, or (0,0) with errno when it cannot be stat'ed.</summary>
     public static (ulong Dev, ulong Ino) StatPath(string path)

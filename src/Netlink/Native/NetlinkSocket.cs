@@ -48,19 +48,28 @@ public static unsafe class NetlinkSocket
     }
 
     /// <summary>
-    /// Receives one datagram without blocking. Returns its length, or -EAGAIN when nothing is queued,
-    /// or another -errno (-ENOBUFS: the socket overflowed and the dump lost messages).
-    /// A return larger than buffer.Length means the datagram was cut (MSG_TRUNC reports the full size).
+    /// Receives one datagram without blocking. Returns the bytes placed in <paramref name="buffer"/>, or
+    /// -EAGAIN when nothing is queued, or another -errno (-ENOBUFS: the socket overflowed and the dump
+    /// lost messages). A datagram larger than the buffer is cut to it (the parser then counts the cut
+    /// message); use the overload with <c>truncated</c> to see that happen.
     /// </summary>
-    public static int Receive(int fd, Span<byte> buffer)
+    public static int Receive(int fd, Span<byte> buffer) => Receive(fd, buffer, out _);
+
+    /// <summary>As <see cref="Receive(int, Span{byte})"/>; <paramref name="truncated"/> tells that the
+    /// datagram was larger than the buffer (MSG_TRUNC reports its real size).</summary>
+    public static int Receive(int fd, Span<byte> buffer, out bool truncated)
     {
+        truncated = false;
         fixed (byte* p = buffer)
         {
             while (true)
             {
                 long received = recv(fd, p, (size_t)(ulong)buffer.Length, MSG_DONTWAIT | MSG_TRUNC);
                 if (received >= 0)
-                    return (int)Math.Min(received, int.MaxValue);
+                {
+                    truncated = received > buffer.Length;
+                    return (int)Math.Min(received, buffer.Length);
+                }
                 int error = errno;
                 if (error != EINTR)
                     return -error;
