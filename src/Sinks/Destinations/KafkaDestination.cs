@@ -90,6 +90,9 @@ public sealed class KafkaDestination : IDestination
     /// <summary>Envelopes queued in front of the producer plus those in flight.</summary>
     public int Depth { get { lock (_lock) return _queue.Count + _inFlight; } }
 
+    /// <summary>Envelopes handed to librdkafka and not yet acknowledged.</summary>
+    public int InFlight { get { lock (_lock) return _inFlight; } }
+
     public long Dropped => Interlocked.Read(ref _dropped);
     public long Persisted => Interlocked.Read(ref _persistedCount);
 
