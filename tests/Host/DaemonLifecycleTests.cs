@@ -34,6 +34,10 @@ public class DaemonLifecycleTests
         Assert.True(HttpGet.Metric(metrics, "xtcp_open_fds") > 0);
         Assert.True(HttpGet.Metric(metrics, "xtcp_resident_memory_bytes") > 0);
         Assert.Equal(200, HttpGet.Get(port, "/readyz").Status);
+        // The metrics endpoint is one thread and does not start .NET's socket engine thread.
+        var threadNames = ThreadNames(daemon.Pid);
+        Assert.Single(threadNames, n => n == "xtcp-metrics");
+        Assert.DoesNotContain(threadNames, n => n.StartsWith(".NET Sockets", StringComparison.Ordinal));
 
         // Records keep moving poll after poll.
         daemon.WaitUntil(() => HttpGet.Metric(HttpGet.Get(port, "/metrics").Body, "xtcp_records_emitted_total") > emitted, Patience, "more records");
@@ -88,6 +92,46 @@ public class DaemonLifecycleTests
         Assert.Equal(TestNamespaces.SocketsPerNamespace(Listeners), ours.Count);
         foreach (var port in namespaces.ListenerPorts[name])
             Assert.Contains(ours, r => r.SourcePort == port && r.State == 10); // TCP_LISTEN
+    }
+
+    [Fact]
+    public void Real_process_reads_xtcp_environment_variables_and_flags_win()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll"), "--print-config", "--label", "from-flag" },
+            Environment = { ["XTCP_FREQUENCY"] = "42s", ["XTCP_LABEL"] = "from-env" },
+        };
+        using var daemon = DaemonProcess.Start(psi);
+
+        Assert.Equal(0, daemon.WaitForExit(Patience));
+        Assert.Contains("frequency: 42s", daemon.StdoutLines);
+        Assert.Contains("label: from-flag", daemon.StdoutLines);
+    }
+
+    [Fact]
+    public void Real_process_names_a_bad_environment_variable()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll") },
+            Environment = { ["XTCP_WORKERS"] = "100" },
+        };
+        using var daemon = DaemonProcess.Start(psi);
+
+        Assert.Equal(2, daemon.WaitForExit(Patience));
+        Assert.Contains("XTCP_WORKERS (--workers)", Assert.Single(daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    private static List<string> ThreadNames(int pid)
+    {
+        var names = new List<string>();
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try { names.Add(File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n')); }
+            catch (IOException) { } // thread ended while listing
+        }
+        return names;
     }
 
     [Theory]
