@@ -123,6 +123,18 @@ public class DaemonLifecycleTests
         Assert.Contains("XTCP_WORKERS (--workers)", Assert.Single(daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }
 
+    [Fact]
+    public void A_taken_metrics_port_fails_with_one_line_and_exit_1()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var taken = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        using var daemon = DaemonProcess.Start("collect", "--dest", "null", "--metrics-listen", $"127.0.0.1:{taken}", "--log-level", "error");
+
+        Assert.Equal(1, daemon.WaitForExit(Patience));
+        Assert.Contains($"--metrics-listen 127.0.0.1:{taken}", Assert.Single(daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     private static List<string> ThreadNames(int pid)
     {
         var names = new List<string>();

@@ -47,7 +47,7 @@ public static class CollectCommand
             catch (IOException e)
             {
                 stderr.WriteLine($"xtcp-epoll: cannot listen on --metrics-listen {config.MetricsListen}: {e.Message}");
-                sink.ShutdownAsync(config.ShutdownTimeout).Wait(config.ShutdownTimeout);
+                Drain(sink, config.ShutdownTimeout, log);
                 return ExitCodes.Failure;
             }
             log.LogInformation("metrics on http://{Endpoint}/metrics (/healthz, /readyz)", metrics.LocalEndPoint);
