@@ -36,6 +36,25 @@ public sealed class NamespaceOpenerTests
     }
 
     [Fact]
+    public void The_openers_own_namespace_opens_without_setns()
+    {
+        var results = new BlockingCollection<OpenResult>();
+        using var opener = new NamespaceOpener(results.Add);
+        opener.Enqueue(new OpenRequest("/proc/self/ns/net", opener.HomeInode));
+        Assert.True(results.TryTake(out var result, Wait));
+        try
+        {
+            Assert.True(result.Succeeded, result.FailureReason);
+            Assert.Equal(opener.HomeInode, result.Inode);
+            Assert.Equal(opener.HomeInode, NamespaceOpener.SocketNamespaceInode(result.SocketFd));
+        }
+        finally
+        {
+            if (result.SocketFd >= 0) Sys.close(result.SocketFd);
+        }
+    }
+
+    [Fact]
     public void A_regular_file_or_a_vanished_path_gives_a_counted_reason_and_no_socket()
     {
         using var farm = new TestNamespaceFarm("loop-bad");

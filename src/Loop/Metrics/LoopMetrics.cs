@@ -47,8 +47,6 @@ public static class LoopMetrics
         "xtcp_datagrams_read_total", "Netlink datagrams received.");
     public static readonly Counter BytesRead = Prometheus.Metrics.CreateCounter(
         "xtcp_bytes_read_total", "Netlink bytes received.");
-    public static readonly Counter RecordsEmitted = Prometheus.Metrics.CreateCounter(
-        "xtcp_records_emitted_total", "Records handed to the sink.");
     public static readonly Counter ParseErrors = Prometheus.Metrics.CreateCounter(
         "xtcp_parse_errors_total", "Malformed netlink input by kind.", new CounterConfiguration { LabelNames = ["kind"] });
 

@@ -113,6 +113,7 @@ public sealed unsafe class NamespaceOpener : IDisposable
             ulong target = Sys.InodeOfFd(nsFd);
             if (request.ExpectedInode != 0 && target != request.ExpectedInode)
                 return Fail(request, "inode_changed", 0);
+            if (target == _homeInode) return OpenAtHome(request, target);
             if (Sys.setns(nsFd, Sys.CLONE_NEWNET) != 0)
             {
                 int e = Sys.Errno;
@@ -142,6 +143,19 @@ public sealed unsafe class NamespaceOpener : IDisposable
         {
             Sys.close(nsFd);
         }
+    }
+
+    /// <summary>
+    /// The opener's own namespace (the daemon's "host"): no setns, which needs CAP_SYS_ADMIN the daemon may not
+    /// have, and no SIOCGSKNS (needs CAP_NET_ADMIN): the thread is verified to be home, so its socket is too.
+    /// </summary>
+    private OpenResult OpenAtHome(OpenRequest request, ulong target)
+    {
+        LastVerifiedThreadInode = Sys.StatPath("/proc/thread-self/ns/net").Ino;
+        if (LastVerifiedThreadInode != target) return Fail(request, "verify", 0);
+        int socketFd = NetlinkSocket.OpenSockDiag();
+        if (socketFd < 0) return Fail(request, "socket", -socketFd);
+        return new OpenResult { Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ReadTcpEhashEntries() };
     }
 
     /// <summary>setns back home and prove it by inode; false means this thread must never be used again.</summary>

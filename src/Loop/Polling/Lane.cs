@@ -26,6 +26,12 @@ internal sealed unsafe class Lane : IDisposable
     /// <summary>Reads per socket per wakeup: bounded so one busy namespace cannot starve the others.</summary>
     private const int MaxReadsPerEvent = 8;
     private const int FlushEveryBytes = 256 * 1024;
+    /// <summary>
+    /// Dumps in flight per lane. Each costs the kernel a dump batch (≤ ~32 KiB) queued on its socket and the
+    /// initial hash-table walk inside send(); sending all namespaces' requests at once would block the lane in
+    /// send() for namespaces x walk (~1-5 ms each) before it reads anything or sees its deadline.
+    /// </summary>
+    public const int MaxInFlight = 32;
 
     private readonly int _index;
     private readonly CollectorOptions _options;
@@ -42,6 +48,8 @@ internal sealed unsafe class Lane : IDisposable
     private int _remaining;
     private bool _anyTimeout;
     private int _nextSpreadIndex;
+    private int _sendCursor;
+    private int _inFlight;
     private long _nextSpreadAt;
     private int _unflushed;
     private bool _stopped;
@@ -108,6 +116,7 @@ internal sealed unsafe class Lane : IDisposable
                     else if (key == SpreadKey) { Sys.Drain(_spreadFd); SendDueSpread(); }
                     else if (_handles.TryGetValue(key, out var handle)) OnReadable(handle);
                 }
+                PumpSends();
                 Flush();
             }
         }
@@ -127,9 +136,7 @@ internal sealed unsafe class Lane : IDisposable
             switch (command)
             {
                 case LaneCommand.Add add:
-                    _handles.Add(add.Handle.Id, add.Handle);
-                    add.Handle.UseV2 = _options.Request == RequestMode.V2;
-                    Sys.EpollAdd(_epollFd, add.Handle.SocketFd, add.Handle.Id);
+                    AddHandle(add.Handle);
                     break;
                 case LaneCommand.Remove remove:
                     RemoveHandle(remove.Handle);
@@ -145,6 +152,22 @@ internal sealed unsafe class Lane : IDisposable
                     break;
             }
         }
+    }
+
+    private void AddHandle(NamespaceHandle handle)
+    {
+        handle.UseV2 = _options.Request == RequestMode.V2;
+        var ev = new Sys.EpollEvent { Events = Sys.EPOLLIN, Data = handle.Id };
+        if (Sys.epoll_ctl(_epollFd, Sys.EPOLL_CTL_ADD, handle.SocketFd, &ev) != 0)
+        {
+            // e.g. fs.epoll.max_user_watches reached: this namespace cannot be polled; never kill the lane for it.
+            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, Sys.Errno);
+            LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
+            Sys.close(handle.SocketFd);
+            handle.Removed = true;
+            return;
+        }
+        _handles.Add(handle.Id, handle);
     }
 
     private void RemoveHandle(NamespaceHandle handle)
@@ -191,15 +214,25 @@ internal sealed unsafe class Lane : IDisposable
         long now = Stopwatch.GetTimestamp();
         ArmAt(_deadlineFd, plan.Deadline, now);
         _nextSpreadIndex = 0;
+        _sendCursor = 0;
         if (plan.SendInterval > 0)
         {
             _nextSpreadAt = now;
             SendDueSpread();
         }
-        else
+        else PumpSends();
+    }
+
+    /// <summary>Keeps up to <see cref="MaxInFlight"/> dumps running; called after every epoll batch.</summary>
+    private void PumpSends()
+    {
+        var plan = _plan;
+        if (plan == null || plan.SendInterval > 0) return;
+        var targets = plan.Targets;
+        while (_inFlight < MaxInFlight && _sendCursor < targets.Length && _plan == plan)
         {
-            for (int i = 0; i < targets.Length; i++)
-                if (targets[i].State == DumpState.Scheduled && targets[i].PollIndex == i) SendFirst(targets[i]);
+            int i = _sendCursor++;
+            if (targets[i].State == DumpState.Scheduled && targets[i].PollIndex == i) SendFirst(targets[i]);
         }
     }
 
@@ -224,6 +257,11 @@ internal sealed unsafe class Lane : IDisposable
     private void SendFirst(NamespaceHandle handle)
     {
         handle.SecondFamily = false;
+        if (!handle.InFlight)
+        {
+            handle.InFlight = true;
+            _inFlight++;
+        }
         Send(handle);
     }
 
@@ -249,8 +287,8 @@ internal sealed unsafe class Lane : IDisposable
         for (int read = 0; read < MaxReadsPerEvent && !handle.Removed; read++)
         {
             var memory = _writer.GetMemory(FrameHeader.Size + RecvSize);
-            int n = NetlinkSocket.Receive(handle.SocketFd, memory.Span.Slice(FrameHeader.Size, RecvSize));
-            if (n > RecvSize) n = -Sys.EMSGSIZE; // cut datagram: the dump lost messages
+            int n = NetlinkSocket.Receive(handle.SocketFd, memory.Span.Slice(FrameHeader.Size, RecvSize), out bool truncated);
+            if (truncated) n = -Sys.EMSGSIZE; // cut datagram: the dump lost messages
             if (n < 0)
             {
                 int errno = -n;
@@ -346,6 +384,11 @@ internal sealed unsafe class Lane : IDisposable
     private void EndDump(NamespaceHandle handle, DumpEnd how, bool keepState = false)
     {
         if (!keepState) handle.State = DumpState.Idle;
+        if (handle.InFlight)
+        {
+            handle.InFlight = false;
+            _inFlight--;
+        }
         int index = handle.PollIndex;
         if (index < 0 || _plan == null) return;
         handle.PollIndex = -1;
@@ -359,6 +402,7 @@ internal sealed unsafe class Lane : IDisposable
         Sys.Disarm(_deadlineFd);
         Sys.Disarm(_spreadFd);
         _plan = null;
+        _inFlight = 0;
         Flush();
     }
 

@@ -37,5 +37,7 @@ internal sealed class NamespaceHandle
     /// <summary>v2 only: the AF_INET6 request is the one in flight.</summary>
     public bool SecondFamily;
     public bool InterruptCounted;
+    /// <summary>Holds one of the lane's in-flight dump slots.</summary>
+    public bool InFlight;
     public bool Removed;
 }
