@@ -15,6 +15,8 @@ public sealed class OutputSettings
     public required int EnvelopeFlushRows { get; init; }
     public required string KafkaCompression { get; init; }
     public required int KafkaQueueMaxEnvelopes { get; init; }
+    public required long KafkaQueueMaxBytes { get; init; }
+    public required int SinkQueueEnvelopes { get; init; }
     public required string Hostname { get; init; }
     public required string Label { get; init; }
     public required string Tag { get; init; }
