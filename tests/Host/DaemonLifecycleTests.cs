@@ -46,6 +46,46 @@ public class DaemonLifecycleTests
         Assert.Equal(0, daemon.WaitForExit(Patience));
     }
 
+    [Fact]
+    public async Task Readyz_is_503_while_the_sink_fails_and_200_once_it_delivers()
+    {
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var sinkPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop(); // nobody listens there now: every send fails
+        using var daemon = DaemonProcess.Start("collect", "--dest", $"tcp:127.0.0.1:{sinkPort}", "--frequency", "1s",
+            "--netns-dirs", "", "--metrics-listen", "127.0.0.1:0");
+        var port = daemon.WaitForMetricsPort(Patience);
+        daemon.WaitUntil(() => HttpGet.MetricSum(HttpGet.Get(port, "/metrics").Body, "xtcp_sink_errors_total") >= 2, Patience, "failed sends");
+
+        Assert.True(HttpGet.MetricSum(HttpGet.Get(port, "/metrics").Body, "xtcp_polls_total") >= 1);
+        Assert.Equal(503, HttpGet.Get(port, "/readyz").Status);
+
+        var sink = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, sinkPort);
+        sink.Start();
+        using var stop = new CancellationTokenSource();
+        var drain = Task.Run(async () =>
+        {
+            using var client = await sink.AcceptTcpClientAsync(stop.Token);
+            var buffer = new byte[65536];
+            var stream = client.GetStream();
+            while (await stream.ReadAsync(buffer, stop.Token) > 0) { }
+        });
+        try
+        {
+            daemon.WaitUntil(() => HttpGet.Get(port, "/readyz").Status == 200, Patience, "readiness after the sink recovered");
+        }
+        finally
+        {
+            daemon.Signal(NativeTest.SIGTERM);
+            Assert.Equal(0, daemon.WaitForExit(Patience));
+            stop.Cancel();
+            sink.Stop();
+            // The drain ends by cancellation or by the daemon closing the connection; either is fine here.
+            try { await drain.WaitAsync(TimeSpan.FromSeconds(5)); } catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or TimeoutException) { }
+        }
+    }
+
     [Theory]
     [InlineData(NativeTest.SIGTERM, "SIGTERM")]
     [InlineData(NativeTest.SIGINT, "SIGINT")]
