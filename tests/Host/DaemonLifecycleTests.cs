@@ -150,6 +150,21 @@ public class DaemonLifecycleTests
     }
 
     [Fact]
+    public void A_misspelt_xtcp_variable_is_warned_about_and_ignored()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll"), "collect", "--dest", "null", "--frequency", "1s",
+                "--max-loops", "1", "--netns-dirs", "", "--metrics-listen", "" },
+            Environment = { ["XTCP_FREQENCY"] = "30s" },
+        };
+        using var daemon = DaemonProcess.Start(psi);
+
+        Assert.Equal(0, daemon.WaitForExit(Patience));
+        Assert.Contains("XTCP_FREQENCY is not an xtcp-epoll option", daemon.Stderr);
+    }
+
+    [Fact]
     public void Real_process_names_a_bad_environment_variable()
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet")

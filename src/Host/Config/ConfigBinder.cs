@@ -78,7 +78,16 @@ public static class ConfigBinder
             ShutdownTimeout = shutdown,
             PrintConfig = print,
             Effective = r.Effective,
+            Warnings = UnknownVariableWarnings(source),
         };
+    }
+
+    private static List<string> UnknownVariableWarnings(SettingSource source)
+    {
+        var warnings = new List<string>();
+        foreach (var name in source.UnknownEnvironmentVariables(Cli.OptionCatalog.Collect))
+            warnings.Add($"environment variable {name} is not an xtcp-epoll option and is ignored (see xtcp-epoll --help)");
+        return warnings;
     }
 
     public static ReplayConfig BindReplay(SettingSource source, IReadOnlyList<string> files)

@@ -34,6 +34,8 @@ public sealed class CollectConfig
     public required TimeSpan ShutdownTimeout { get; init; }
     public required bool PrintConfig { get; init; }
     public required IReadOnlyList<KeyValuePair<string, string>> Effective { get; init; }
+    /// <summary>Not errors, but worth one log line each at start (e.g. unknown XTCP_* variables).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>The validated configuration of one `replay` run.</summary>

@@ -31,6 +31,8 @@ public static class CollectCommand
         using var loggers = HostLogging.Create(config.LogLevel);
         var log = loggers.CreateLogger("xtcp-epoll");
         var options = config.Collector;
+        foreach (var warning in config.Warnings)
+            log.LogWarning("{Warning}", warning);
         foreach (var warning in PrivilegePlan.Apply(Capabilities.ReadSelf(), options))
             log.LogWarning("{Warning}", warning);
 
