@@ -170,4 +170,47 @@ public class KafkaDestinationTests
         var envelopes = ConsumeAll(cluster, topic, 6);
         Assert.Equal(new ulong[] { 0, 15, 16, 17, 18, 19 }, SinkTestSupport.Counters(envelopes));
     }
+
+    [Fact]
+    public async Task Shutdown_with_brokers_down_gives_up_after_its_timeout()
+    {
+        using var cluster = new KafkaMockCluster(1);
+        var topic = "xt-sinks-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 1, 1);
+        cluster.AllBrokersDown();
+        var options = Options(cluster, topic);
+        var destination = Destination(cluster, options);
+        var batcher = new EnvelopeBatcher(options, new ProtobufListMarshaller(), destination, NullLogger.Instance);
+        batcher.Append(Poll(0, 10));
+        batcher.EndOfPoll(FlushReason.PollEnd);
+        var started = DateTime.UtcNow;
+        await batcher.ShutdownAsync(TimeSpan.FromSeconds(2));
+        Assert.True(destination.Depth > 0, "nothing could have been delivered");
+        await Task.Run(batcher.Dispose).WaitAsync(TimeSpan.FromSeconds(30)); // must not hang on undelivered messages
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void Oversized_envelope_is_rejected_and_counted_without_blocking_the_next_ones()
+    {
+        using var cluster = new KafkaMockCluster(1);
+        var topic = "xt-sinks-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 1, 1);
+        var options = Options(cluster, topic);
+        options.KafkaProperties["message.max.bytes"] = "20000";
+        var failedBefore = SinkMetrics.KafkaDeliveries.WithLabels("failed").Value;
+        var marshaller = new ProtobufListMarshaller();
+        using (var destination = Destination(cluster, options))
+        {
+            var big = Poll(0, 200);     // ~100 KB: over message.max.bytes
+            var small = Poll(1, 3);
+            destination.Send(new OutgoingEnvelope(SinkTestSupport.Marshal(marshaller, big), big, default, marshaller));
+            destination.Send(new OutgoingEnvelope(SinkTestSupport.Marshal(marshaller, small), small, default, marshaller));
+            Assert.True(destination.Flush(TimeSpan.FromSeconds(30)));
+            Assert.Equal(1, destination.Persisted);
+        }
+        Assert.Equal(1, SinkMetrics.KafkaDeliveries.WithLabels("failed").Value - failedBefore);
+        var envelopes = ConsumeAll(cluster, topic, 1);
+        Assert.Equal(new ulong[] { 3, 4, 5 }, SinkTestSupport.Counters(envelopes));
+    }
 }

@@ -72,3 +72,39 @@ public class ProtobufEncodingTests
         Assert.Equal(ProtobufListMarshaller.PayloadSize(ProtobufListMarshaller.EnvelopeSize(sizes)), a.WrittenCount);
     }
 }
+
+public class CapturedRecordEncodingTests
+{
+    /// <summary>Every socket of real kernel captures (4.19 .. 6.10), parsed by the netlink parser.</summary>
+    public static List<FlatRecord> ParseCapture(string relative)
+    {
+        var records = new List<FlatRecord>();
+        var socket = new XtcpEpoll.Netlink.Parsing.ParsedSocket();
+        foreach (var datagram in XtcpEpoll.Netlink.Capture.CaptureFile.ReadDatagrams(TestPaths.Fixture(relative)))
+        {
+            var reader = new XtcpEpoll.Netlink.Parsing.SockDiagReader(datagram, null);
+            while (reader.Next(ref socket) == XtcpEpoll.Netlink.Parsing.SockDiagItem.Socket)
+            {
+                records.Add(new FlatRecord { Socket = socket, Context = SampleRecords.Context, RecordCounter = (ulong)records.Count });
+                socket = default;
+            }
+        }
+        return records;
+    }
+
+    [Theory]
+    [InlineData("4_19_319/4_19_319_tcp_100_sockets.pcap")]
+    [InlineData("5_4_281/5_4_281_tcp_100_sockets.pcap")]
+    [InlineData("6_10_3/6_10_3_tcp_1000_sockets.pcap")]
+    [InlineData("6_10_3/6_10_3_tcp_2000_sockets_with_netem_bbr_approx_60mins.pcap")]
+    public void Real_parsed_sockets_encode_exactly_like_google_protobuf(string capture)
+    {
+        var records = ParseCapture(capture).ToArray();
+        Assert.NotEmpty(records);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        new ProtobufListMarshaller().Write(records, default, output);
+        var reference = new MemoryStream();
+        FlatRecordMapper.ToEnvelope(records).WriteDelimitedTo(reference);
+        Assert.Equal(reference.ToArray(), output.WrittenSpan.ToArray());
+    }
+}

@@ -240,3 +240,40 @@ public class SocketDestinationTests
         }
     }
 }
+
+public class DatagramSplitterTests
+{
+    [Fact]
+    public void Splits_protobufList_without_precomputed_sizes_and_every_piece_fits()
+    {
+        var marshaller = new XtcpEpoll.Sinks.Marshal.ProtobufListMarshaller();
+        var records = SampleRecords.Many(200);
+        var payload = SinkTestSupport.Marshal(marshaller, records);
+        var splitter = new DatagramSplitter(5000);
+        var pieces = new List<byte[]>();
+        splitter.Send(new OutgoingEnvelope(payload, records, default, marshaller), d =>
+        {
+            pieces.Add(d.ToArray());
+            return d.Length <= 3000 ? DatagramResult.Sent : DatagramResult.TooBig; // the "kernel" allows 3000
+        });
+        Assert.Equal(0, splitter.Unsendable);
+        Assert.True(splitter.Limit <= 3000);
+        var delivered = pieces.Where(p => p.Length <= 3000).SelectMany(p => SinkTestSupport.DecodeProtobufList(p)).ToList();
+        Assert.Equal(SinkTestSupport.Range(200), SinkTestSupport.Counters(delivered));
+    }
+
+    [Fact]
+    public void ProtoJson_is_split_by_re_marshalling_halves()
+    {
+        var marshaller = new XtcpEpoll.Sinks.Marshal.ProtoJsonMarshaller();
+        var records = SampleRecords.Many(64);
+        var payload = SinkTestSupport.Marshal(marshaller, records);
+        var splitter = new DatagramSplitter(20_000);
+        var pieces = new List<byte[]>();
+        splitter.Send(new OutgoingEnvelope(payload, records, default, marshaller), d => { pieces.Add(d.ToArray()); return DatagramResult.Sent; });
+        Assert.True(pieces.Count > 1);
+        Assert.All(pieces, p => Assert.True(p.Length <= 20_000));
+        var rows = pieces.SelectMany(p => Google.Protobuf.JsonParser.Default.Parse<Envelope>(System.Text.Encoding.UTF8.GetString(p).Trim()).Row).ToList();
+        Assert.Equal(SinkTestSupport.Range(64), SinkTestSupport.Counters([new Envelope { Row = { rows } }]));
+    }
+}

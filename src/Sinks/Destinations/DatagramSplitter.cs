@@ -53,6 +53,26 @@ public sealed class DatagramSplitter(int limit)
 
     private void SendRecordGroups(ReadOnlySpan<FlatRecord> records, ReadOnlySpan<int> sizes, IEnvelopeMarshaller marshaller, DatagramSender send)
     {
+        if (sizes.Length == records.Length)
+        {
+            SendRecordGroupsSized(records, sizes, marshaller, send);
+            return;
+        }
+        // Sizes not supplied (callers other than the batcher): compute them once.
+        var rented = ArrayPool<int>.Shared.Rent(records.Length);
+        try
+        {
+            for (var i = 0; i < records.Length; i++) rented[i] = FlatRecordEncoder.ComputeSize(in records[i]);
+            SendRecordGroupsSized(records, rented.AsSpan(0, records.Length), marshaller, send);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rented);
+        }
+    }
+
+    private void SendRecordGroupsSized(ReadOnlySpan<FlatRecord> records, ReadOnlySpan<int> sizes, IEnvelopeMarshaller marshaller, DatagramSender send)
+    {
         var start = 0;
         while (start < records.Length)
         {

@@ -151,9 +151,21 @@ public sealed class KafkaDestination : IDestination
                 _producer.Produce(_topic, new Message<Null, byte[]> { Value = value }, _onDelivery);
                 _counters.Sent(value.Length);
             }
+            catch (ProduceException<Null, byte[]> e) when (e.Error.Code != ErrorCode.Local_QueueFull)
+            {
+                // Permanent (message too large, bad topic...): retrying would wedge the queue forever.
+                _counters.Errors.Inc();
+                _failed.Inc();
+                _deliveryEpisode.Failure(e, $"envelope of {value.Length} bytes rejected: {e.Error.Reason} ({e.Error.Code}); dropped");
+                lock (_lock)
+                {
+                    _inFlight--;
+                    UpdateDepth();
+                }
+            }
             catch (Exception e) when (e is KafkaException or InvalidOperationException)
             {
-                // Local queue full or client error: put it back in front and retry shortly.
+                // Local queue full or a transient client error: put it back in front and retry shortly.
                 _counters.Errors.Inc();
                 _brokerEpisode.Failure(e, "produce failed: " + e.Message);
                 lock (_lock)

@@ -45,10 +45,12 @@ public sealed class ProtobufListMarshaller : IEnvelopeMarshaller
             {
                 var size = recordSizes[i];
                 var rowSize = FlatRecordEncoder.EnvelopeRowSize(size);
-                var span = output.GetSpan(rowSize);
+                // Ask for the record's worst case so the encoder can skip per-byte bounds checks; only
+                // rowSize bytes are committed.
+                var span = output.GetSpan(Math.Max(rowSize, 6 + FlatRecordEncoder.MaxEncodedSize(records[i].Context)));
                 span[0] = FlatRecordEncoder.EnvelopeRowTag;
                 var p = ProtoWire.WriteVarint(span, 1, (uint)size);
-                var written = FlatRecordEncoder.Write(in records[i], span.Slice(p, size));
+                var written = FlatRecordEncoder.Write(in records[i], span.Slice(p));
                 if (written != size)
                     throw new InvalidOperationException($"record encoded to {written} bytes, size said {size}");
                 output.Advance(rowSize);

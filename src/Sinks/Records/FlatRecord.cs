@@ -43,7 +43,12 @@ public sealed class ContextUtf8
         Tag = System.Text.Encoding.UTF8.GetBytes(context.Tag);
         Location = System.Text.Encoding.UTF8.GetBytes(context.Location);
         DaemonVersion = System.Text.Encoding.UTF8.GetBytes(context.DaemonVersion);
+        // Per string: up to 3 tag bytes + 5 length bytes + the bytes.
+        StringFieldsMaxBytes = 6 * 8 + Hostname.Length + Netns.Length + Label.Length + Tag.Length + Location.Length + DaemonVersion.Length;
     }
+
+    /// <summary>Worst-case encoded size of the six string fields (FlatRecordEncoder's bound).</summary>
+    public int StringFieldsMaxBytes { get; }
 }
 
 /// <summary>

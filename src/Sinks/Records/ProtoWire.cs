@@ -59,4 +59,41 @@ public static class ProtoWire
         buffer[position + 2] = (byte)(tag >> 14);
         return position + 3;
     }
+
+    /// <summary>
+    /// <see cref="WriteVarint"/> without bounds checks, for the record encoder, which checks once per
+    /// record that its destination holds the record's worst-case size.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int WriteVarintUnchecked(ref byte start, int position, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            Unsafe.Add(ref start, position++) = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        Unsafe.Add(ref start, position++) = (byte)value;
+        return position;
+    }
+
+    /// <summary><see cref="WriteTag"/> without bounds checks (see <see cref="WriteVarintUnchecked"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int WriteTagUnchecked(ref byte start, int position, uint tag)
+    {
+        if (tag < 0x80)
+        {
+            Unsafe.Add(ref start, position) = (byte)tag;
+            return position + 1;
+        }
+        if (tag < 0x4000)
+        {
+            Unsafe.Add(ref start, position) = (byte)(tag | 0x80);
+            Unsafe.Add(ref start, position + 1) = (byte)(tag >> 7);
+            return position + 2;
+        }
+        Unsafe.Add(ref start, position) = (byte)(tag | 0x80);
+        Unsafe.Add(ref start, position + 1) = (byte)(tag >> 7 | 0x80);
+        Unsafe.Add(ref start, position + 2) = (byte)(tag >> 14);
+        return position + 3;
+    }
 }
