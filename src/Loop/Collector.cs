@@ -77,10 +77,10 @@ public sealed class Collector : IDisposable
         return reply.Task;
     }
 
-    internal void OnPollCompleted(int pollId, long timestampNs, int namespaces, long sockets, bool timedOut)
+    internal void OnPollCompleted(int pollId, long timestampNs, int namespaces, long sockets, bool timedOut, int dumpErrors)
     {
         Interlocked.Increment(ref _pollsCompleted);
-        PollCompleted?.Invoke(new PollSummary(pollId, timestampNs, namespaces, sockets, timedOut));
+        PollCompleted?.Invoke(new PollSummary(pollId, timestampNs, namespaces, sockets, timedOut, dumpErrors));
     }
 
     internal void OnStopped(Exception? fault)
@@ -102,4 +102,5 @@ public sealed class Collector : IDisposable
 public readonly record struct NamespaceInfo(string Name, ulong Inode, bool Open, bool SharesHostTable, int Lane);
 
 /// <summary>What one poll did (for events/tests/logs).</summary>
-public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut);
+/// <summary>DumpErrors: namespaces whose dump ended with an error (NLMSG_ERROR, failed send/recv) in this poll.</summary>
+public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut, int DumpErrors);

@@ -51,7 +51,7 @@ internal sealed unsafe class ControlLoop
     private PollTracker? _running;
     /// <summary>Inodes of the namespaces found at start-up whose open has not answered yet (null after the first poll started).</summary>
     private HashSet<ulong>? _initialWaiting;
-    private bool _stopRequested, _shuttingDown;
+    private bool _stopRequested, _shuttingDown, _commandFdClosed;
     private ParseErrorExporter? _parseErrorExporter;
 
     public ControlLoop(Collector owner, CollectorOptions options, IRecordSink sink, ILogger logger)
@@ -95,8 +95,8 @@ internal sealed unsafe class ControlLoop
                 writerScheduler: PipeScheduler.Inline,
                 useSynchronizationContext: false));
             var plans = new ConcurrentQueue<LanePlan>();
-            _lanes[i] = new Lane(i, _options, pipe.Writer, plans, _logger);
-            _workers[i] = new ParseWorker(i, pipe.Reader, plans, _sink, _parseErrors, OnPollEndedFromWorker, _logger);
+            _lanes[i] = new Lane(i, _options, pipe.Writer, plans, OnStageFault, _logger);
+            _workers[i] = new ParseWorker(i, pipe.Reader, plans, _sink, _parseErrors, OnPollEndedFromWorker, OnStageFault, _logger);
         }
         foreach (var worker in _workers) worker.Start();
         foreach (var lane in _lanes) lane.Start();
@@ -106,9 +106,17 @@ internal sealed unsafe class ControlLoop
 
     public void Post(object command)
     {
-        _commands.Enqueue(command);
-        Sys.Signal(_commandFd);
+        lock (_commands)
+        {
+            // After shutdown the fd number may belong to something else: never write to it then.
+            if (_commandFdClosed) return;
+            _commands.Enqueue(command);
+            Sys.Signal(_commandFd);
+        }
     }
+
+    /// <summary>A lane or parse worker died (a bug, not bad input): stop the collector with that fault.</summary>
+    private void OnStageFault(Exception ex) => Post(new ControlCommand.Fault(ex));
 
     private NamespaceOpener NewOpener()
     {
@@ -166,6 +174,7 @@ internal sealed unsafe class ControlLoop
                 case PollTracker ended: OnPollEnded(ended); break;
                 case OpenerPoisoned poisoned: OnOpenerPoisoned(poisoned); break;
                 case ControlCommand.TriggerPoll: StartPoll(); break;
+                case ControlCommand.Fault fault: throw new InvalidOperationException("a collector stage failed", fault.Exception);
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult(Snapshot()); break;
                 case ControlCommand.Stop:
                     _stopRequested = true;
@@ -547,7 +556,8 @@ internal sealed unsafe class ControlLoop
         LoopMetrics.LastPollNamespaces.Set(poll.Namespaces);
         _parseErrorExporter?.Export();
         ProcessStats.Publish();
-        _owner.OnPollCompleted(poll.PollId, poll.TimestampNs, poll.Namespaces, poll.Sockets, timedOut);
+        try { _owner.OnPollCompleted(poll.PollId, poll.TimestampNs, poll.Namespaces, poll.Sockets, timedOut, poll.DumpErrors); }
+        catch (Exception ex) { _logger.LogError(ex, "a PollCompleted handler failed"); }
         if (_stopRequested || (_options.MaxLoops > 0 && _owner.PollsCompleted >= _options.MaxLoops))
         {
             _stopRequested = true;
@@ -569,12 +579,16 @@ internal sealed unsafe class ControlLoop
         _inodeByBindPath.Clear();
         _owner.NamespacesOpen = 0;
         LoopMetrics.NamespacesOpen.Set(0);
+        lock (_commands)
+        {
+            _commandFdClosed = true;
+            Sys.close(_commandFd);
+        }
         while (_commands.TryDequeue(out var left))
             if (left is ControlCommand.Snapshot snapshot) snapshot.Reply.TrySetResult([]);
         _watcher.Dispose();
         Sys.close(_reconcileFd);
         Sys.close(_tickFd);
-        Sys.close(_commandFd);
         Sys.close(_epollFd);
         _owner.OnStopped(fault);
     }
@@ -598,5 +612,6 @@ internal abstract record ControlCommand
 {
     public sealed record TriggerPoll : ControlCommand;
     public sealed record Stop : ControlCommand;
+    public sealed record Fault(Exception Exception) : ControlCommand;
     public sealed record Snapshot(TaskCompletionSource<IReadOnlyList<NamespaceInfo>> Reply) : ControlCommand;
 }

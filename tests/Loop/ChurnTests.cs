@@ -17,6 +17,8 @@ public sealed class ChurnTests(ITestOutputHelper output)
         var fdsBefore = FdTargets();
         var lifetimes = new Dictionary<string, (ulong Inode, DateTime Created, DateTime Deleted)>();
         var threadSamples = new List<int>();
+        var collectorThreads = new List<int>();
+        var nonPoolThreads = new List<int>();
         CollectorHarness? harness = null;
         var farm = new TestNamespaceFarm("loop-churn");
         try
@@ -47,7 +49,13 @@ public sealed class ChurnTests(ITestOutputHelper output)
                 var (inode, born, _) = lifetimes[victim.Name];
                 lifetimes[victim.Name] = (inode, born, DateTime.UtcNow);
                 farm.Delete(victim);
-                if (++step % 10 == 0) threadSamples.Add(ProcessStats.Threads());
+                if (++step % 10 == 0 && step >= 50) // sampled once a second after a 5 s warm-up
+                {
+                    var names = ProcessStats.ThreadNames();
+                    threadSamples.Add(names.Count);
+                    collectorThreads.Add(names.Count(n => n.StartsWith("xtcp-", StringComparison.Ordinal)));
+                    nonPoolThreads.Add(names.Count(n => n != ".NET TP Worker"));
+                }
                 var next = TimeSpan.FromMilliseconds(100 * step) - clock.Elapsed; // pacing the churn, not synchronising
                 if (next > TimeSpan.Zero) Thread.Sleep(next);
             }
@@ -55,23 +63,32 @@ public sealed class ChurnTests(ITestOutputHelper output)
 
             List<(XtcpEpoll.Loop.PollSummary Summary, DateTime EndedUtc)> polls;
             lock (harness.Summaries) polls = [.. harness.Summaries];
-            Assert.True(polls.Count >= churnFor.TotalSeconds * 0.8, $"only {polls.Count} polls in {churnFor}");
+            Assert.True(polls.Count >= churnFor.TotalSeconds * 0.5, $"only {polls.Count} polls in {churnFor}");
+            // A poll that hit its deadline (a loaded machine) is not a whole poll: counted, not checked.
+            int timedOut = polls.Count(p => p.Summary.TimedOut);
+            Assert.True(timedOut <= polls.Count / 2, $"{timedOut} of {polls.Count} polls timed out");
             int checkedPairs = 0;
             for (int p = 0; p < polls.Count; p++)
             {
                 var (summary, ended) = polls[p];
+                if (summary.TimedOut) continue;
+                Assert.Equal(0, summary.DumpErrors);
                 var started = DateTime.UnixEpoch.AddTicks(summary.TimestampNs / 100);
                 var seen = harness.Sink.Poll(p).Select(r => (r.Netns, r.NetnsInode)).ToHashSet();
                 foreach (var (name, (inode, born, died)) in lifetimes)
                 {
                     if (born + DiscoveryMargin > started || died < ended) continue;
                     checkedPairs++;
-                    Assert.True(seen.Contains((name, inode)), $"poll {summary.PollId}: namespace {name} lived through it but was not polled");
+                    Assert.True(seen.Contains((name, inode)), $"poll {summary.PollId} ({summary.Namespaces} namespaces, {summary.Sockets} sockets, {summary.DumpErrors} dump errors, {started:HH:mm:ss.fff}-{ended:HH:mm:ss.fff}): namespace {name} (born {born:HH:mm:ss.fff}, died {died:HH:mm:ss.fff}) lived through it but was not polled");
                 }
             }
             output.WriteLine($"{step} churn steps, {polls.Count} polls, {checkedPairs} namespace-polls checked, " +
-                             $"threads {threadSamples.Min()}..{threadSamples.Max()}, timeouts {polls.Count(p => p.Summary.TimedOut)}");
-            Assert.InRange(threadSamples.Max() - threadSamples.Min(), 0, 2);
+                             $"threads {threadSamples.Min()}..{threadSamples.Max()} (without runtime pool workers {nonPoolThreads.Min()}..{nonPoolThreads.Max()}), " +
+                             $"collector threads {collectorThreads.Min()}..{collectorThreads.Max()}, timeouts {timedOut}");
+            Assert.All(collectorThreads, n => Assert.Equal(6, n));
+            // The runtime's thread pool (used by the test host, not by the collector) may grow/shrink by a few.
+            Assert.InRange(nonPoolThreads.Max() - nonPoolThreads.Min(), 0, 2);
+            Assert.InRange(threadSamples.Max() - threadSamples.Min(), 0, 4);
         }
         finally
         {

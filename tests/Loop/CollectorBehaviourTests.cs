@@ -146,6 +146,32 @@ public sealed class CollectorBehaviourTests
         Assert.True(sawComplete, "a complete poll follows once the timed-out dump was drained");
     }
 
+    [Fact]
+    public void A_sink_that_throws_does_not_stop_collection()
+    {
+        using var farm = new TestNamespaceFarm("loop-badsink");
+        farm.Create(SocketKit.PairV4);
+        var sink = new ThrowingSink();
+        using var harness = new CollectorHarness(CollectorHarness.OptionsFor(farm), sink);
+        harness.Start();
+        harness.WaitForPolls(1, PollWait);
+        harness.PollOnce(PollWait);
+
+        Assert.Equal(2, sink.Polls);
+        Assert.True(sink.Attempts >= 2);
+        Assert.False(harness.Collector.Completion.IsCompleted);
+    }
+
+    private sealed class ThrowingSink : CollectingSink
+    {
+        public int Attempts;
+        public override void Append(ReadOnlySpan<FlatRecord> records)
+        {
+            Interlocked.Increment(ref Attempts);
+            throw new InvalidOperationException("sink broken");
+        }
+    }
+
     /// <summary>A sink whose Append blocks until released (holds the parse worker).</summary>
     private sealed class GatedSink : CollectingSink
     {

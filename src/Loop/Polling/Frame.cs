@@ -9,7 +9,7 @@ internal enum FrameKind : int
     Datagram = 1,
     /// <summary>Namespace NsIndex's dump is over; Value = <see cref="DumpEnd"/>.</summary>
     NamespaceEnd = 2,
-    /// <summary>The lane is done with poll PollId; Value = 1 if any of its dumps timed out.</summary>
+    /// <summary>The lane is done with poll PollId; Value = 1 if any of its dumps timed out; NsIndex = dumps ended by an error.</summary>
     LaneDone = 3,
 }
 

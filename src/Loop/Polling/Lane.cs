@@ -39,6 +39,7 @@ internal sealed unsafe class Lane : IDisposable
     private readonly PipeWriter _writer;
     private readonly ConcurrentQueue<LaneCommand> _commands = new();
     private readonly ConcurrentQueue<LanePlan> _plansForParser;
+    private readonly Action<Exception> _onFault;
     private readonly Dictionary<ulong, NamespaceHandle> _handles = new();
     private readonly int _epollFd, _commandFd, _deadlineFd, _spreadFd;
     private readonly Thread _thread;
@@ -47,6 +48,7 @@ internal sealed unsafe class Lane : IDisposable
     private LanePlan? _plan;
     private int _remaining;
     private bool _anyTimeout;
+    private int _dumpErrors;
     private int _nextSpreadIndex;
     private int _sendCursor;
     private int _inFlight;
@@ -54,12 +56,13 @@ internal sealed unsafe class Lane : IDisposable
     private int _unflushed;
     private bool _stopped;
 
-    public Lane(int index, CollectorOptions options, PipeWriter writer, ConcurrentQueue<LanePlan> plansForParser, ILogger logger)
+    public Lane(int index, CollectorOptions options, PipeWriter writer, ConcurrentQueue<LanePlan> plansForParser, Action<Exception> onFault, ILogger logger)
     {
         _index = index;
         _options = options;
         _writer = writer;
         _plansForParser = plansForParser;
+        _onFault = onFault;
         _logger = logger;
         _sequence = (uint)(index + 1) << 24;
         _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
@@ -124,6 +127,7 @@ internal sealed unsafe class Lane : IDisposable
         {
             _logger.LogCritical(ex, "lane {Lane} died", _index);
             _writer.Complete(ex);
+            _onFault(ex);
             return;
         }
         _writer.Complete();
@@ -188,6 +192,7 @@ internal sealed unsafe class Lane : IDisposable
     {
         _plan = plan;
         _anyTimeout = false;
+        _dumpErrors = 0;
         _remaining = 0;
         _plansForParser.Enqueue(plan);
         var targets = plan.Targets;
@@ -384,6 +389,7 @@ internal sealed unsafe class Lane : IDisposable
     private void EndDump(NamespaceHandle handle, DumpEnd how, bool keepState = false)
     {
         if (!keepState) handle.State = DumpState.Idle;
+        if (how == DumpEnd.Error) _dumpErrors++;
         if (handle.InFlight)
         {
             handle.InFlight = false;
@@ -398,7 +404,7 @@ internal sealed unsafe class Lane : IDisposable
 
     private void FinishLane()
     {
-        WriteFrame(FrameKind.LaneDone, 0, _anyTimeout ? 1 : 0);
+        WriteFrame(FrameKind.LaneDone, _dumpErrors, _anyTimeout ? 1 : 0);
         Sys.Disarm(_deadlineFd);
         Sys.Disarm(_spreadFd);
         _plan = null;

@@ -25,6 +25,8 @@ internal sealed class ParseWorker
     private readonly IRecordSink _sink;
     private readonly ParseErrorCounters _errors;
     private readonly Action<PollTracker> _onPollEnded;
+    private readonly Action<Exception> _onFault;
+    private long _sinkErrors;
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
@@ -36,7 +38,7 @@ internal sealed class ParseWorker
     private long _pollSockets;
 
     public ParseWorker(int laneIndex, PipeReader reader, ConcurrentQueue<LanePlan> plans, IRecordSink sink,
-        ParseErrorCounters errors, Action<PollTracker> onPollEnded, ILogger logger)
+        ParseErrorCounters errors, Action<PollTracker> onPollEnded, Action<Exception> onFault, ILogger logger)
     {
         _laneIndex = laneIndex;
         _reader = reader;
@@ -44,6 +46,7 @@ internal sealed class ParseWorker
         _sink = sink;
         _errors = errors;
         _onPollEnded = onPollEnded;
+        _onFault = onFault;
         _logger = logger;
         _thread = new Thread(Run) { IsBackground = true, Name = $"xtcp-parse-{laneIndex}" };
     }
@@ -70,6 +73,7 @@ internal sealed class ParseWorker
         {
             _logger.LogCritical(ex, "parse worker {Lane} died", _laneIndex);
             _reader.Complete(ex);
+            _onFault(ex);
         }
     }
 
@@ -99,7 +103,7 @@ internal sealed class ParseWorker
                 ReleaseDump(header.NsIndex);
                 break;
             case FrameKind.LaneDone:
-                EndLane(plan, header.Value != 0);
+                EndLane(plan, header.Value != 0, header.NsIndex);
                 break;
         }
         buffer = buffer.Slice(FrameHeader.Size + payload);
@@ -154,7 +158,13 @@ internal sealed class ParseWorker
 
     private void Emit(int count)
     {
-        _sink.Append(new ReadOnlySpan<FlatRecord>(_records, 0, count));
+        try { _sink.Append(new ReadOnlySpan<FlatRecord>(_records, 0, count)); }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A failing sink must not stop collection (or leave the lane blocked on a dead pipe): log, go on.
+            if (_sinkErrors++ % 1000 == 0) _logger.LogError(ex, "sink rejected {Count} records (lane {Lane})", count, _laneIndex);
+            return;
+        }
         _pollSockets += count; // xtcp_records_emitted_total is the sink's (records handed to the destination)
     }
 
@@ -168,16 +178,18 @@ internal sealed class ParseWorker
         _pool.Push(dump);
     }
 
-    private void EndLane(LanePlan plan, bool timedOut)
+    private void EndLane(LanePlan plan, bool timedOut, int dumpErrors)
     {
         for (int i = 0; i < _dumps.Length; i++) ReleaseDump(i);
         var poll = plan.Poll;
         Interlocked.Add(ref poll.Sockets, _pollSockets);
         _pollSockets = 0;
         if (timedOut) Volatile.Write(ref poll.AnyTimeout, 1);
+        if (dumpErrors > 0) Interlocked.Add(ref poll.DumpErrors, dumpErrors);
         if (Interlocked.Decrement(ref poll.LanesRemaining) == 0)
         {
-            _sink.EndOfPoll(Volatile.Read(ref poll.AnyTimeout) != 0 ? FlushReason.PollTimeout : FlushReason.PollEnd);
+            try { _sink.EndOfPoll(Volatile.Read(ref poll.AnyTimeout) != 0 ? FlushReason.PollTimeout : FlushReason.PollEnd); }
+            catch (Exception ex) when (ex is not OutOfMemoryException) { _logger.LogError(ex, "sink failed at the end of poll {Poll}", poll.PollId); }
             _onPollEnded(poll);
         }
     }

@@ -14,6 +14,7 @@ internal sealed class PollTracker
     public required int Namespaces { get; init; }
     public int LanesRemaining;
     public int AnyTimeout;
+    public int DumpErrors;
     public long Sockets;
 }
 
