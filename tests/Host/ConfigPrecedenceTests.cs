@@ -21,7 +21,7 @@ public class ConfigPrecedenceTests
         Assert.Equal("10s", config["shutdown-timeout"]);
         Assert.Equal("compat", config["request"]);
         Assert.Equal(Environment.MachineName, config["hostname"]);
-        Assert.Equal(28, config.Count); // every collect option, one line each
+        Assert.Equal(30, config.Count); // every collect option, one line each
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace XtcpEpoll.Tests.Host;
 /// The published binary, run as an unprivileged user with only CAP_SYS_ADMIN + CAP_NET_ADMIN as ambient
 /// capabilities (setpriv), collects a namespace the same user without capabilities cannot.
 /// </summary>
-public class LeastPrivilegeTests
+public class LeastPrivilegeTests(PublishedBinary published) : IClassFixture<PublishedBinary>
 {
     private const string User = "xtcp-test";
     private const int Listeners = 2;
@@ -16,7 +16,7 @@ public class LeastPrivilegeTests
     public void Unprivileged_user_with_only_namespace_capabilities_collects_another_namespace()
     {
         EnsureUser();
-        var executable = PublishedBinary.Executable;
+        var executable = published.Executable;
         using var namespaces = new TestNamespaces("host-priv");
         var name = namespaces.Add(Listeners);
 
@@ -35,7 +35,7 @@ public class LeastPrivilegeTests
     public void Same_user_without_capabilities_says_what_is_missing_and_collects_only_its_own_namespace()
     {
         EnsureUser();
-        var executable = PublishedBinary.Executable;
+        var executable = published.Executable;
         using var namespaces = new TestNamespaces("host-nopriv");
         var name = namespaces.Add(Listeners);
 

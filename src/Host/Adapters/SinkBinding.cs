@@ -40,8 +40,9 @@ public static class SinkBinding
             EnvelopeFlushRows = output.EnvelopeFlushRows,
             KafkaCompression = output.KafkaCompression,
             KafkaQueueMaxEnvelopes = output.KafkaQueueMaxEnvelopes,
+            KafkaQueueMaxBytes = output.KafkaQueueMaxBytes,
+            SinkQueueEnvelopes = output.SinkQueueEnvelopes,
         };
-        if (options.KafkaQueueMaxBytes < options.EnvelopeFlushBytes) options.KafkaQueueMaxBytes = options.EnvelopeFlushBytes;
         if (!EnvelopeBatcher.TryCreate(options, loggers, out var batcher, out var error))
             throw new ConfigException(error);
         return batcher;

@@ -89,6 +89,12 @@ public sealed class CommandLine
             _stderr.WriteLine("xtcp-epoll: " + OneLine(e.Message));
             return ExitCodes.Usage;
         }
+        catch (Exception e)
+        {
+            // Never a stack trace for the operator; XTCP_LOG_LEVEL=debug does not change this line.
+            _stderr.WriteLine($"xtcp-epoll: fatal: {e.GetType().Name}: {OneLine(e.Message)}");
+            return ExitCodes.Failure;
+        }
     }
 
     private static Dictionary<OptionSpec, Option> AddOptions(Command command, IReadOnlyList<OptionSpec> specs)

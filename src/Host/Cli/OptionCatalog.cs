@@ -26,6 +26,8 @@ public static class OptionCatalog
     public static readonly OptionSpec EnvelopeFlushRows = new("envelope-flush-rows", "10000", "Flush an envelope at this many rows.");
     public static readonly OptionSpec KafkaCompression = new("kafka-compression", "zstd", "Kafka compression: zstd, lz4, snappy, gzip, none.");
     public static readonly OptionSpec KafkaQueueMaxEnvelopes = new("kafka-queue-max-envelopes", "1000", "Envelopes held in memory while Kafka is unreachable; beyond it the oldest are dropped.");
+    public static readonly OptionSpec KafkaQueueMaxBytes = new("kafka-queue-max-bytes", "268435456", "Byte bound of the same Kafka queue (at least --envelope-flush-bytes).");
+    public static readonly OptionSpec SinkQueueEnvelopes = new("sink-queue-envelopes", "4", "Flushed envelopes that may wait for the sink thread; beyond it collection waits (bounded memory).");
     public static readonly OptionSpec Hostname = new("hostname", "", "Hostname stamped on records (empty = this machine's name).");
     public static readonly OptionSpec Label = new("label", "", "Free text stamped on records (max 40 characters).");
     public static readonly OptionSpec Tag = new("tag", "", "Free text stamped on records (max 40 characters).");
@@ -40,14 +42,14 @@ public static class OptionCatalog
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
         ProcScan, ReconcileInterval, Workers, Request, Spread, EnvelopeFlushBytes, EnvelopeFlushRows,
-        KafkaCompression, KafkaQueueMaxEnvelopes, Hostname, Label, Tag, Location, MetricsListen, LogLevel,
-        ShutdownTimeout, PrintConfig,
+        KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
+        Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
     ];
 
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>
     public static readonly IReadOnlyList<OptionSpec> Replay =
     [
         Dest, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
-        KafkaQueueMaxEnvelopes, Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
+        KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
     ];
 }

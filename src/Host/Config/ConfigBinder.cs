@@ -78,7 +78,16 @@ public static class ConfigBinder
             ShutdownTimeout = shutdown,
             PrintConfig = print,
             Effective = r.Effective,
+            Warnings = UnknownVariableWarnings(source),
         };
+    }
+
+    private static List<string> UnknownVariableWarnings(SettingSource source)
+    {
+        var warnings = new List<string>();
+        foreach (var name in source.UnknownEnvironmentVariables(Cli.OptionCatalog.Collect))
+            warnings.Add($"environment variable {name} is not an xtcp-epoll option and is ignored (see xtcp-epoll --help)");
+        return warnings;
     }
 
     public static ReplayConfig BindReplay(SettingSource source, IReadOnlyList<string> files)
@@ -117,6 +126,9 @@ public static class ConfigBinder
         var flushRows = (int)r.Integer(O.EnvelopeFlushRows, 1, 10_000_000);
         var compression = r.Choice(O.KafkaCompression, CompressionNames);
         var queueMax = (int)r.Integer(O.KafkaQueueMaxEnvelopes, 1, 1_000_000);
+        var queueBytes = r.Integer(O.KafkaQueueMaxBytes, 1024, 1L << 40);
+        if (queueBytes < flushBytes) throw r.Reject(O.KafkaQueueMaxBytes, $"must be at least --envelope-flush-bytes ({flushBytes})");
+        var sinkQueue = (int)r.Integer(O.SinkQueueEnvelopes, 1, 1024);
         var hostname = r.Parsed<string>(O.Hostname, TryParseHostname, static h => h);
         var label = r.Text(O.Label, 40);
         var tag = r.Text(O.Tag, 40);
@@ -131,6 +143,8 @@ public static class ConfigBinder
             EnvelopeFlushRows = flushRows,
             KafkaCompression = compression,
             KafkaQueueMaxEnvelopes = queueMax,
+            KafkaQueueMaxBytes = queueBytes,
+            SinkQueueEnvelopes = sinkQueue,
             Hostname = hostname,
             Label = label,
             Tag = tag,

@@ -15,6 +15,8 @@ public sealed class OutputSettings
     public required int EnvelopeFlushRows { get; init; }
     public required string KafkaCompression { get; init; }
     public required int KafkaQueueMaxEnvelopes { get; init; }
+    public required long KafkaQueueMaxBytes { get; init; }
+    public required int SinkQueueEnvelopes { get; init; }
     public required string Hostname { get; init; }
     public required string Label { get; init; }
     public required string Tag { get; init; }
@@ -32,6 +34,8 @@ public sealed class CollectConfig
     public required TimeSpan ShutdownTimeout { get; init; }
     public required bool PrintConfig { get; init; }
     public required IReadOnlyList<KeyValuePair<string, string>> Effective { get; init; }
+    /// <summary>Not errors, but worth one log line each at start (e.g. unknown XTCP_* variables).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>The validated configuration of one `replay` run.</summary>

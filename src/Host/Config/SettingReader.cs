@@ -113,7 +113,11 @@ public sealed class SettingReader
     {
         // Another layer's message that already names the option and value ("--dest foo:bar: unknown scheme").
         if (requirement.StartsWith(spec.Flag, StringComparison.Ordinal))
-            return new ConfigException(origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable}: {requirement}" : requirement);
+        {
+            if (requirement.Contains(text.Trim(), StringComparison.Ordinal))
+                return new ConfigException(origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable}: {requirement}" : requirement);
+            requirement = requirement[spec.Flag.Length..].TrimStart(':', ' ');
+        }
         var where = origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable} ({spec.Flag})" : spec.Flag;
         return new ConfigException($"invalid {where} value \"{Printable(text)}\": {requirement}");
     }

@@ -21,6 +21,24 @@ public sealed class SettingSource
         _environment = environment;
     }
 
+    /// <summary>
+    /// XTCP_* variables that name no option of <paramref name="options"/>: almost always a typo
+    /// (XTCP_FREQENCY) or an xtcp2 name, silently ignored otherwise.
+    /// </summary>
+    public List<string> UnknownEnvironmentVariables(IReadOnlyList<OptionSpec> options)
+    {
+        var unknown = new List<string>();
+        foreach (var name in _environment.Keys)
+        {
+            if (!name.StartsWith("XTCP_", StringComparison.Ordinal)) continue;
+            var known = false;
+            foreach (var spec in options) known |= spec.EnvironmentVariable == name;
+            if (!known) unknown.Add(name);
+        }
+        unknown.Sort(StringComparer.Ordinal);
+        return unknown;
+    }
+
     public (string Text, SettingOrigin Origin) Resolve(OptionSpec spec)
     {
         var flag = _flagValue(spec);

@@ -31,6 +31,8 @@ public static class CollectCommand
         using var loggers = HostLogging.Create(config.LogLevel);
         var log = loggers.CreateLogger("xtcp-epoll");
         var options = config.Collector;
+        foreach (var warning in config.Warnings)
+            log.LogWarning("{Warning}", warning);
         foreach (var warning in PrivilegePlan.Apply(Capabilities.ReadSelf(), options))
             log.LogWarning("{Warning}", warning);
 
@@ -47,7 +49,7 @@ public static class CollectCommand
             catch (IOException e)
             {
                 stderr.WriteLine($"xtcp-epoll: cannot listen on --metrics-listen {config.MetricsListen}: {e.Message}");
-                sink.ShutdownAsync(config.ShutdownTimeout).Wait(config.ShutdownTimeout);
+                Drain(sink, config.ShutdownTimeout, log);
                 return ExitCodes.Failure;
             }
             log.LogInformation("metrics on http://{Endpoint}/metrics (/healthz, /readyz)", metrics.LocalEndPoint);

@@ -10,14 +10,21 @@ namespace XtcpEpoll.Host.Metrics;
 public sealed class SinkHealth
 {
     private readonly object _lock = new();
+    private readonly Func<double> _sends;
+    private readonly Func<double> _errors;
     private double _lastSends;
     private double _lastErrors;
     private bool _healthy = true;
 
-    public SinkHealth()
+    /// <summary>Judged from xtcp_sink_sends_total and xtcp_sink_errors_total (all sinks).</summary>
+    public SinkHealth() : this(static () => Sum(SinkMetrics.SinkSends), static () => Sum(SinkMetrics.SinkErrors)) { }
+
+    public SinkHealth(Func<double> sendsTotal, Func<double> errorsTotal)
     {
-        _lastSends = Sum(SinkMetrics.SinkSends);
-        _lastErrors = Sum(SinkMetrics.SinkErrors);
+        _sends = sendsTotal;
+        _errors = errorsTotal;
+        _lastSends = sendsTotal();
+        _lastErrors = errorsTotal();
     }
 
     public bool IsHealthy
@@ -26,8 +33,8 @@ public sealed class SinkHealth
         {
             lock (_lock)
             {
-                var sends = Sum(SinkMetrics.SinkSends);
-                var errors = Sum(SinkMetrics.SinkErrors);
+                var sends = _sends();
+                var errors = _errors();
                 if (sends > _lastSends) _healthy = true;
                 else if (errors > _lastErrors) _healthy = false;
                 _lastSends = sends;
