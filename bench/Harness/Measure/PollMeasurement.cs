@@ -9,7 +9,6 @@ internal sealed class PollMeasurement
     public double CpuPerPollSec { get; set; } = double.NaN;
     public double UserPerPollSec { get; set; } = double.NaN;
     public double SysPerPollSec { get; set; } = double.NaN;
-    public double ScrapeCpuSec { get; set; }
     public List<double> PollDurationsSec { get; } = new();
     public double PollMeanSec { get; set; } = double.NaN;
     public double SocketsPerPoll { get; set; } = double.NaN;

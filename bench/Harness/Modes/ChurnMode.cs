@@ -32,7 +32,7 @@ internal sealed class ChurnMode(HarnessContext c)
         var samples = new List<Sample>();
         string recordsPath = Path.Combine(c.OutDir, $"churn-{c.RunId}-records.jsonl");
         string collectorBin = c.Collector;
-        await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(60), c.Token);
+        await CpuQuiet.WaitAsync(0.15, c.QuietWait, c.Token);
         using var bed = new Testbed("churn");
         var settings = new CollectorSettings
         {

@@ -58,7 +58,7 @@ internal sealed class KernelCostMode(HarnessContext c)
         goals.Print(Console.Out);
         var notes = new List<string>
         {
-            "sys/user: the collector's CPU between the end of the warm-up poll and the end of the last measured poll (schedstat total, split by utime/stime ticks), per poll, /metrics scrape cost subtracted. Poll wall: xtcp_last_poll_duration_seconds sampled after each poll.",
+            "sys/user: the collector's CPU over K poll periods without /metrics scrapes (schedstat total, split by utime/stime ticks), per poll. Poll wall: xtcp_last_poll_duration_seconds sampled after each poll.",
             $"Reference (shared/reference/kernel-costs.md): an empty namespace on the shared table costs ~0.95 ms of kernel CPU per v2 dump per family, ~1.0 ms per compat dump, ~0.016 ms with its own table.",
             $"Namespaces in (c) were created while net.ipv4.tcp_child_ehash_entries=1024; the previous value was restored right after.",
         };
