@@ -18,6 +18,7 @@ internal sealed class HarnessContext
         WriteReport = !options.Flag("no-report");
         CollectorOption = options.String("collector");
         QuietWait = options.Duration("quiet-wait", TimeSpan.FromSeconds(15));
+        CollectorArgs = (options.String("collector-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         CommandLine = "dotnet run -c Release --project bench -- " + string.Join(' ', args);
         RunId = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -31,6 +32,8 @@ internal sealed class HarnessContext
     public string? CollectorOption { get; }
     /// <summary>Longest wait for an idle machine before a measurement (kernel netns teardown of earlier runs).</summary>
     public TimeSpan QuietWait { get; }
+    /// <summary>Extra collector options for experiments (--collector-args "--states established --attributes all").</summary>
+    public IReadOnlyList<string> CollectorArgs { get; }
     public string CommandLine { get; }
     public string RunId { get; }
     public CancellationToken Token => Cleanup.Token;

@@ -86,6 +86,7 @@ internal static class PollMeter
         result.SocketsPerPoll = last.Get("xtcp_last_poll_sockets");
         result.NamespacesPerPoll = last.Get("xtcp_last_poll_namespaces");
         result.NamespacesOpen = last.Get("xtcp_namespaces_open");
+        result.SharingHostTable = last.Get("xtcp_namespaces_sharing_host_table");
         return result;
     }
 

@@ -36,7 +36,7 @@ internal sealed class ChurnMode(HarnessContext c)
         using var bed = new Testbed("churn");
         var settings = new CollectorSettings
         {
-            NetnsDir = bed.WatchDir, Dest = "file:" + recordsPath, Marshal = "jsonl", Frequency = frequency, Timeout = timeout, Workers = c.Workers,
+            NetnsDir = bed.WatchDir, Dest = "file:" + recordsPath, Marshal = "jsonl", Frequency = frequency, Timeout = timeout, Workers = c.Workers, Extra = c.CollectorArgs,
         };
         using var proc = CollectorProcess.Start(collectorBin, settings, c.LogPrefix("collector"));
         Console.Error.WriteLine($"harness: {proc.CommandLine}");

@@ -27,7 +27,7 @@ internal sealed class DenseMode(HarnessContext c)
         Console.Error.WriteLine($"harness: dense namespace {ns.Name}: {ns.Sockets} sockets over {bed.HolderCount} holders (ss sees {inNs})");
 
         await CpuQuiet.WaitAsync(0.15, c.QuietWait, c.Token);
-        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Request = request };
+        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = c.CollectorArgs, Request = request };
         PollMeasurement m;
         int host, hostStable;
         using (var proc = CollectorProcess.Start(collector, settings, c.LogPrefix("dense")))

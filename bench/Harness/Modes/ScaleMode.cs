@@ -49,7 +49,7 @@ internal sealed class ScaleMode(HarnessContext c)
             var frequency = fixedFrequency ?? FrequencyFor(n);
             var settings = new CollectorSettings
             {
-                NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Request = request,
+                NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = c.CollectorArgs, Request = request,
             };
             using var proc = CollectorProcess.Start(collector, settings, c.LogPrefix($"ns{n}"));
             Console.Error.WriteLine($"harness: {proc.CommandLine}");
