@@ -19,7 +19,8 @@ dotnet publish src/Host -c Release -o "$collector_dir" -nologo -v q >"$out/publi
 harness=bench/bin/Release/net10.0/xtcp-epoll-bench
 collector="$collector_dir/xtcp-epoll"
 rc=0
-"$harness" scale --ns 1,10,100 --polls 3 --collector "$collector" --out "$out" --no-report || rc=1
-"$harness" churn --ns 100 --duration 60s --collector "$collector" --out "$out" --no-report || rc=1
+"$harness" selftest --ns 20 --out "$out" || rc=1
+"$harness" scale --ns 1,10,100 --polls 3 --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
+"$harness" churn --ns 100 --duration 60s --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
 if [ "$rc" -eq 0 ]; then echo "ci-harness: PASS"; else echo "ci-harness: FAIL (logs and CSV in $out)"; fi
 exit "$rc"

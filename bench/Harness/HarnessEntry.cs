@@ -20,7 +20,8 @@ public static class HarnessEntry
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
         common: --collector PATH (published xtcp-epoll; default: dotnet publish src/Host into artifacts/collector)
-                --out DIR (CSV and logs; default artifacts/bench)  --workers 2  --no-report
+                --out DIR (CSV and logs; default artifacts/bench)  --workers 2  --no-report  --quiet-wait 15s
+                --collector-args="--states established ..." (extra collector options, for experiments; note the =)
         """;
 
     public static int Run(string[] args)

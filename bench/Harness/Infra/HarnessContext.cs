@@ -17,6 +17,8 @@ internal sealed class HarnessContext
         Workers = options.Int("workers", 2);
         WriteReport = !options.Flag("no-report");
         CollectorOption = options.String("collector");
+        QuietWait = options.Duration("quiet-wait", TimeSpan.FromSeconds(15));
+        CollectorArgs = (options.String("collector-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         CommandLine = "dotnet run -c Release --project bench -- " + string.Join(' ', args);
         RunId = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -28,6 +30,10 @@ internal sealed class HarnessContext
     public int Workers { get; }
     public bool WriteReport { get; }
     public string? CollectorOption { get; }
+    /// <summary>Longest wait for an idle machine before a measurement (kernel netns teardown of earlier runs).</summary>
+    public TimeSpan QuietWait { get; }
+    /// <summary>Extra collector options for experiments (--collector-args "--states established --attributes all").</summary>
+    public IReadOnlyList<string> CollectorArgs { get; }
     public string CommandLine { get; }
     public string RunId { get; }
     public CancellationToken Token => Cleanup.Token;

@@ -9,12 +9,13 @@ internal sealed class PollMeasurement
     public double CpuPerPollSec { get; set; } = double.NaN;
     public double UserPerPollSec { get; set; } = double.NaN;
     public double SysPerPollSec { get; set; } = double.NaN;
-    public double ScrapeCpuSec { get; set; }
     public List<double> PollDurationsSec { get; } = new();
     public double PollMeanSec { get; set; } = double.NaN;
     public double SocketsPerPoll { get; set; } = double.NaN;
     public double NamespacesPerPoll { get; set; } = double.NaN;
     public double NamespacesOpen { get; set; } = double.NaN;
+    /// <summary>xtcp_namespaces_sharing_host_table: the collector's own detection (issue 7).</summary>
+    public double SharingHostTable { get; set; } = double.NaN;
     public int ThreadsMin { get; set; } = int.MaxValue;
     public int ThreadsMax { get; set; }
     public int OpenFds { get; set; }

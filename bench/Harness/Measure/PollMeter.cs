@@ -3,10 +3,13 @@ using XtcpEpoll.Bench.Harness.Collector;
 namespace XtcpEpoll.Bench.Harness.Measure;
 
 /// <summary>
-/// Watches a running collector through /proc and /metrics: time to the first poll, then a window of K polls
-/// after the warm-up. The window starts and ends right after a poll count change, so it holds exactly the
-/// CPU of K polls plus the idle time between them. Scrapes run every frequency/2; their own CPU in the
-/// collector is measured afterwards and subtracted.
+/// Watches a running collector through /proc and /metrics in three steps:
+/// 1. start-up: time to the first poll; warm-up: at least <see cref="MinWarmup"/> and `warmup` polls (tiered JIT);
+/// 2. CPU window: starts right after a poll ends and lasts K poll periods with NO /metrics scrape inside
+///    (a scrape costs the collector 10-25 ms of CPU, as much as a whole small poll), so the CPU between the two
+///    /proc samples is exactly the polls' plus idle; the poll count comes from scrapes just outside the window;
+/// 3. per-poll window: K more polls with a scrape every half period for each poll's duration and socket count.
+/// /proc (threads, fds, RSS) is sampled throughout; that costs the collector nothing.
 /// </summary>
 internal static class PollMeter
 {
@@ -25,58 +28,65 @@ internal static class PollMeter
         }
         result.FirstPollSec = (first.AtNs - collector.StartedNs) / 1e9;
 
-        var interval = TimeSpan.FromMilliseconds(Math.Max(50, frequency.TotalMilliseconds / 2));
+        var half = TimeSpan.FromMilliseconds(Math.Max(50, frequency.TotalMilliseconds / 2));
         long warmUntil = collector.StartedNs + (long)MinWarmup.TotalMilliseconds * 1_000_000;
-        var atWarm = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= warmup && m.AtNs >= warmUntil, interval,
+        var warm = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= warmup && m.AtNs >= warmUntil, half,
             startLimit + MinWarmup + warmup * frequency * 3, ct);
-        var a = collector.Sample();
-        if (atWarm == null || a == null) { result.Error = "collector stopped during warm-up"; return result; }
+        if (warm == null) { result.Error = "collector stopped during warm-up"; return result; }
 
-        double startCount = CollectorProcess.AllPolls(atWarm), lastCount = startCount;
-        double startTimeouts = atWarm.GetOrZero("xtcp_polls_total", "outcome", "timeout");
-        double histSum0 = atWarm.GetOrZero("xtcp_poll_duration_seconds_sum"), histCount0 = atWarm.GetOrZero("xtcp_poll_duration_seconds_count");
-        int scrapes = 0;
-        MetricsSnapshot last = atWarm;
-        ProcSample b = a.Value;
-        var limit = DateTime.UtcNow + (polls + 2) * 4 * frequency + TimeSpan.FromSeconds(30);
-        while (lastCount < startCount + polls)
+        // Step 2: align on the end of a poll, then K periods without scrapes.
+        double warmCount = CollectorProcess.AllPolls(warm);
+        var eighth = TimeSpan.FromMilliseconds(Math.Max(25, frequency.TotalMilliseconds / 8));
+        var aligned = await collector.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) > warmCount, eighth, 4 * frequency + TimeSpan.FromSeconds(30), ct);
+        var a = collector.Sample();
+        if (aligned == null || a == null) { result.Error = "no poll after warm-up"; return result; }
+        Track(result, a.Value);
+        var windowEnd = DateTime.UtcNow + polls * frequency + half;
+        while (DateTime.UtcNow < windowEnd && !collector.HasExited)
         {
-            if (DateTime.UtcNow > limit || collector.HasExited) { result.Error = $"only {lastCount - startCount} of {polls} polls happened"; break; }
-            await Task.Delay(interval, ct);
+            var left = windowEnd - DateTime.UtcNow;
+            await Task.Delay(left < half ? left : half, ct);
+            if (collector.Sample() is { } s) Track(result, s);
+        }
+        var b = collector.Sample();
+        var afterWindow = await collector.Metrics.TryScrapeAsync(ct);
+        if (b == null || afterWindow == null) { result.Error = "collector stopped during the CPU window"; return result; }
+        result.Polls = (int)(CollectorProcess.AllPolls(afterWindow) - CollectorProcess.AllPolls(aligned));
+        result.TimeoutPolls = (int)(afterWindow.GetOrZero("xtcp_polls_total", "outcome", "timeout") - aligned.GetOrZero("xtcp_polls_total", "outcome", "timeout"));
+        double histCount = afterWindow.GetOrZero("xtcp_poll_duration_seconds_count") - aligned.GetOrZero("xtcp_poll_duration_seconds_count");
+        result.PollMeanSec = histCount > 0 ? (afterWindow.GetOrZero("xtcp_poll_duration_seconds_sum") - aligned.GetOrZero("xtcp_poll_duration_seconds_sum")) / histCount : double.NaN;
+        if (result.Polls <= 0) { result.Error = "no poll completed in the CPU window"; return result; }
+        var (total, user, sys) = ProcSample.CpuBetween(a.Value, b.Value);
+        result.CpuPerPollSec = total / result.Polls;
+        result.UserPerPollSec = user / result.Polls;
+        result.SysPerPollSec = sys / result.Polls;
+        result.OpenFds = b.Value.OpenFds;
+        result.RssKb = b.Value.RssKb;
+
+        // Step 3: each poll's duration and socket count from the per-poll gauges.
+        double lastCount = CollectorProcess.AllPolls(afterWindow), target = lastCount + polls;
+        MetricsSnapshot last = afterWindow;
+        var limit = DateTime.UtcNow + (polls + 2) * 4 * frequency + TimeSpan.FromSeconds(30);
+        while (lastCount < target)
+        {
+            if (DateTime.UtcNow > limit || collector.HasExited) { result.Error = $"only {lastCount - (target - polls)} of {polls} polls in the per-poll window"; break; }
+            await Task.Delay(half, ct);
             var m = await collector.Metrics.TryScrapeAsync(ct);
-            var s = collector.Sample();
-            if (m == null || s == null) continue;
-            scrapes++;
-            Track(result, s.Value);
+            if (collector.Sample() is { } s) Track(result, s);
+            if (m == null) continue;
             double count = CollectorProcess.AllPolls(m);
             if (count > lastCount)
             {
                 result.PollDurationsSec.Add(m.Get("xtcp_last_poll_duration_seconds"));
                 lastCount = count;
                 last = m;
-                b = s.Value;
             }
         }
-        result.Polls = (int)(lastCount - startCount);
-        result.TimeoutPolls = (int)(last.GetOrZero("xtcp_polls_total", "outcome", "timeout") - startTimeouts);
+        result.TimeoutPolls += (int)(last.GetOrZero("xtcp_polls_total", "outcome", "timeout") - afterWindow.GetOrZero("xtcp_polls_total", "outcome", "timeout"));
         result.SocketsPerPoll = last.Get("xtcp_last_poll_sockets");
         result.NamespacesPerPoll = last.Get("xtcp_last_poll_namespaces");
         result.NamespacesOpen = last.Get("xtcp_namespaces_open");
-        double histCount = last.GetOrZero("xtcp_poll_duration_seconds_count") - histCount0;
-        result.PollMeanSec = histCount > 0 ? (last.GetOrZero("xtcp_poll_duration_seconds_sum") - histSum0) / histCount : double.NaN;
-        result.OpenFds = b.OpenFds;
-        result.RssKb = b.RssKb;
-        if (result.Polls > 0)
-        {
-            double perScrape = await ScrapeCostAsync(collector, ct);
-            result.ScrapeCpuSec = perScrape;
-            var (total, user, sys) = ProcSample.CpuBetween(a.Value, b);
-            double corrected = Math.Max(0, total - perScrape * scrapes);
-            double scale = total > 0 ? corrected / total : 1;
-            result.CpuPerPollSec = corrected / result.Polls;
-            result.UserPerPollSec = user * scale / result.Polls;
-            result.SysPerPollSec = sys * scale / result.Polls;
-        }
+        result.SharingHostTable = last.Get("xtcp_namespaces_sharing_host_table");
         return result;
     }
 
@@ -84,20 +94,6 @@ internal static class PollMeter
     {
         r.ThreadsMin = Math.Min(r.ThreadsMin, s.Threads);
         r.ThreadsMax = Math.Max(r.ThreadsMax, s.Threads);
-    }
-
-    /// <summary>CPU one /metrics scrape costs the collector (least of three bursts of 5, so a poll landing in one burst does not count).</summary>
-    private static async Task<double> ScrapeCostAsync(CollectorProcess collector, CancellationToken ct)
-    {
-        double best = double.MaxValue;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            var a = collector.Sample();
-            for (int i = 0; i < 5; i++) await collector.Metrics.TryScrapeAsync(ct);
-            var b = collector.Sample();
-            if (a == null || b == null) return 0;
-            best = Math.Min(best, ProcSample.CpuBetween(a.Value, b.Value).TotalSec / 5);
-        }
-        return best == double.MaxValue ? 0 : best;
+        r.RssKb = Math.Max(r.RssKb, s.RssKb);
     }
 }

@@ -32,11 +32,11 @@ internal sealed class ChurnMode(HarnessContext c)
         var samples = new List<Sample>();
         string recordsPath = Path.Combine(c.OutDir, $"churn-{c.RunId}-records.jsonl");
         string collectorBin = c.Collector;
-        await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(60), c.Token);
+        await CpuQuiet.WaitAsync(0.15, c.QuietWait, c.Token);
         using var bed = new Testbed("churn");
         var settings = new CollectorSettings
         {
-            NetnsDir = bed.WatchDir, Dest = "file:" + recordsPath, Marshal = "jsonl", Frequency = frequency, Timeout = timeout, Workers = c.Workers,
+            NetnsDir = bed.WatchDir, Dest = "file:" + recordsPath, Marshal = "jsonl", Frequency = frequency, Timeout = timeout, Workers = c.Workers, Extra = c.CollectorArgs,
         };
         using var proc = CollectorProcess.Start(collectorBin, settings, c.LogPrefix("collector"));
         Console.Error.WriteLine($"harness: {proc.CommandLine}");

@@ -26,8 +26,8 @@ internal sealed class DenseMode(HarnessContext c)
         int inNs = ChildCommand.CountSockets(ns.Path);
         Console.Error.WriteLine($"harness: dense namespace {ns.Name}: {ns.Sockets} sockets over {bed.HolderCount} holders (ss sees {inNs})");
 
-        await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(60), c.Token);
-        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Request = request };
+        await CpuQuiet.WaitAsync(0.15, c.QuietWait, c.Token);
+        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = c.CollectorArgs, Request = request };
         PollMeasurement m;
         int host, hostStable;
         using (var proc = CollectorProcess.Start(collector, settings, c.LogPrefix("dense")))
@@ -66,7 +66,7 @@ internal sealed class DenseMode(HarnessContext c)
         {
             $"Goal: userspace CPU per socket <= 0.5 us and < 25 % of the kernel's sys time per socket: {Fmt.Verdict(userOk)} ({Fmt.Us(userPerSocket)} us user vs {Fmt.Us(sysPerSocket)} us sys).",
             $"Sockets per poll {Fmt.Num(m.SocketsPerPoll)} = namespace {inNs} + host {hostStable}..{host}: {Fmt.Verdict(socketsOk)}. Threads {m.ThreadsMax}, RSS {Fmt.Mb(m.RssKb)} MB, fds {m.OpenFds}.",
-            "ss is timed by bash `time` (rusage of nsenter + ss); the collector by schedstat/ticks over the measured polls (scrape cost subtracted).",
+            "ss is timed by bash `time` (rusage of nsenter + ss); the collector by schedstat/ticks over the measured polls.",
         };
         notes.AddRange(Anchors.Lines);
         foreach (var n in notes) Console.WriteLine("note: " + n);

@@ -45,11 +45,11 @@ internal sealed class ScaleMode(HarnessContext c)
             if (bed.Alive.Count < n) await bed.AddAsync(n - bed.Alive.Count, listeners, conns, c.Token);
             Console.Error.WriteLine($"harness: {n} namespaces with {bed.SocketsAlive} sockets ready in {sw.Elapsed.TotalSeconds:F1} s over {bed.HolderCount} holder(s)");
             // Deleted namespaces of an earlier run are torn down by kernel workers; keep that out of the window.
-            await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(60), c.Token);
+            await CpuQuiet.WaitAsync(0.15, c.QuietWait, c.Token);
             var frequency = fixedFrequency ?? FrequencyFor(n);
             var settings = new CollectorSettings
             {
-                NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Request = request,
+                NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = c.CollectorArgs, Request = request,
             };
             using var proc = CollectorProcess.Start(collector, settings, c.LogPrefix($"ns{n}"));
             Console.Error.WriteLine($"harness: {proc.CommandLine}");
@@ -96,7 +96,7 @@ internal sealed class ScaleMode(HarnessContext c)
         var notes = new List<string>
         {
             $"Threads constant across the sweep (max - min <= 2): {Fmt.Verdict(threadCounts.Count > 1 ? flat : null)} ({string.Join(", ", threadCounts)}).",
-            "CPU is the collector's own (schedstat over its threads, split user/sys by utime/stime ticks) between the end of the warm-up poll and the end of the last measured poll, divided by polls; the cost of the harness's /metrics scrapes is measured and subtracted.",
+            "CPU is the collector's own (schedstat over its threads, split user/sys by utime/stime ticks) over K poll periods that start right after a poll ends and contain no /metrics scrape, divided by the polls completed in them; it includes the idle time between polls. Poll p50/p99 come from xtcp_last_poll_duration_seconds read after each of K further polls.",
             $"sockets/poll = xtcp_last_poll_sockets; it must equal sockets created + the host namespace's sockets (ss -tan right after the window, +/- 2; host TIME_WAIT sockets may or may not be counted, hence the range). user us/socket is judged only from {CpuPerSocketMinSockets:N0} sockets per poll up (below, fixed per-poll costs dominate); its goal also needs user < 25 % of sys per socket.",
             "Poll frequency: 1 s up to 500 namespaces, then namespaces x 2 ms (timeout 0.8 x frequency) unless --frequency is given.",
         };
