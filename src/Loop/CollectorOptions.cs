@@ -1,0 +1,83 @@
+namespace XtcpEpoll.Loop;
+
+/// <summary>Which inet_diag request a poll sends per namespace.</summary>
+public enum RequestMode
+{
+    /// <summary>TCPDIAG_GETSOCK (type 18), family 0: IPv4 and IPv6 in ONE hash-table walk (default).</summary>
+    Compat,
+    /// <summary>SOCK_DIAG_BY_FAMILY (type 20): AF_INET then AF_INET6, two walks.</summary>
+    V2,
+}
+
+/// <summary>
+/// Everything the collection loop needs to know. Validated by <see cref="Validate"/>; the Host maps CLI
+/// flags and environment variables onto it. Defaults are the documented CLI defaults.
+/// </summary>
+public sealed class CollectorOptions
+{
+    /// <summary>Poll period (--frequency, default 10 s).</summary>
+    public TimeSpan Frequency { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Poll-wide deadline for every namespace's dump (--timeout, default 5 s).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>+/- jitter applied to each tick, percent of Frequency (--jitter-pct, default 20).</summary>
+    public int JitterPct { get; set; } = 20;
+
+    /// <summary>Stop after this many completed polls (0 = forever).</summary>
+    public int MaxLoops { get; set; }
+
+    /// <summary>Number of lanes (dump thread + parse thread each), --workers, default 2.</summary>
+    public int Workers { get; set; } = 2;
+
+    /// <summary>Directories whose entries are netns bind mounts (watched with inotify).</summary>
+    public IReadOnlyList<string> NetnsDirs { get; set; } = ["/run/netns", "/run/docker/netns"];
+
+    /// <summary>Also discover every distinct /proc/&lt;pid&gt;/ns/net (anonymous namespaces).</summary>
+    public bool ProcScan { get; set; }
+
+    /// <summary>Include the daemon's own namespace as "host" (always on in the daemon; tests may turn it off).</summary>
+    public bool IncludeHost { get; set; } = true;
+
+    /// <summary>Periodic rescan repairing missed inotify events (default 60 s).</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>compat (one walk, default) or v2 (one walk per family).</summary>
+    public RequestMode Request { get; set; } = RequestMode.Compat;
+
+    /// <summary>Pace sends evenly over (Frequency - Timeout margin) instead of all at the tick.</summary>
+    public bool Spread { get; set; }
+
+    /// <summary>TCP state bitmask (bit = 1 &lt;&lt; TCP_*); default all states.</summary>
+    public uint States { get; set; } = XtcpEpoll.Netlink.Requests.TcpStates.All;
+
+    /// <summary>inet_diag idiag_ext bits (which attributes the kernel adds); default = AttributeSelection.Default.</summary>
+    public byte IdiagExt { get; set; } = XtcpEpoll.Netlink.Requests.AttributeSelection.Default.IdiagExt;
+
+    public string Hostname { get; set; } = Environment.MachineName;
+    public string Label { get; set; } = "";
+    public string Tag { get; set; } = "";
+    public string Location { get; set; } = "";
+    public string DaemonVersion { get; set; } = "";
+
+    /// <summary>
+    /// Memory bound per lane's pipe (bytes): above it the lane stops reading (the kernel keeps the data).
+    /// Total pipe memory is about Workers x this value.
+    /// </summary>
+    public long PipeBytesPerLane { get; set; } = 4L << 20;
+
+    /// <summary>Returns null when valid, else a one-line error naming what to fix.</summary>
+    public string? Validate()
+    {
+        if (Frequency <= TimeSpan.Zero) return "--frequency must be > 0";
+        if (Timeout <= TimeSpan.Zero) return "--timeout must be > 0";
+        if (Timeout > Frequency) return $"--timeout ({Timeout.TotalSeconds}s) must not exceed --frequency ({Frequency.TotalSeconds}s)";
+        if (JitterPct is < 0 or > 90) return "--jitter-pct must be between 0 and 90";
+        if (MaxLoops < 0) return "--max-loops must be >= 0";
+        if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
+        if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
+        if (PipeBytesPerLane < 256 * 1024) return "pipe memory per lane must be >= 256 KiB";
+        if (string.IsNullOrEmpty(Hostname)) return "hostname must not be empty";
+        return null;
+    }
+}

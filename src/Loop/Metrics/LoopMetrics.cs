@@ -1,0 +1,59 @@
+using Prometheus;
+
+namespace XtcpEpoll.Loop.Metrics;
+
+/// <summary>The loop's Prometheus metrics (default registry; names are the project's binding list).</summary>
+public static class LoopMetrics
+{
+    public static readonly Gauge NamespacesOpen = Prometheus.Metrics.CreateGauge(
+        "xtcp_namespaces_open", "Namespaces with an open, verified sock_diag socket.");
+    public static readonly Counter NamespaceOpens = Prometheus.Metrics.CreateCounter(
+        "xtcp_namespace_opens_total", "Namespaces opened (socket created and verified).");
+    public static readonly Counter NamespaceDeletes = Prometheus.Metrics.CreateCounter(
+        "xtcp_namespace_deletes_total", "Namespaces removed (socket closed).");
+    public static readonly Counter NamespaceOpenFailures = Prometheus.Metrics.CreateCounter(
+        "xtcp_namespace_open_failures_total", "Failed namespace opens by reason (retried at the next reconcile).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+    public static readonly Gauge NamespacesSharingHostTable = Prometheus.Metrics.CreateGauge(
+        "xtcp_namespaces_sharing_host_table",
+        "Open namespaces whose net.ipv4.tcp_ehash_entries is negative (they walk the host-wide TCP hash table).");
+    public static readonly Counter NamespaceOpenerRestarts = Prometheus.Metrics.CreateCounter(
+        "xtcp_namespace_opener_restarts_total", "Opener threads abandoned because their namespace could not be restored.");
+    public static readonly Counter CompatFallbacks = Prometheus.Metrics.CreateCounter(
+        "xtcp_compat_request_fallbacks_total", "Namespaces that refused the compat request and use v2 requests.");
+    public static readonly Counter DumpsAbandoned = Prometheus.Metrics.CreateCounter(
+        "xtcp_dumps_abandoned_total", "In-flight dumps abandoned because their namespace was removed.");
+    public static readonly Counter DumpErrors = Prometheus.Metrics.CreateCounter(
+        "xtcp_dump_errors_total", "Dumps ended by an NLMSG_ERROR or a failed send/recv.");
+
+    public static readonly Counter Polls = Prometheus.Metrics.CreateCounter(
+        "xtcp_polls_total", "Polls by outcome.", new CounterConfiguration { LabelNames = ["outcome"] });
+    public static readonly Histogram PollDuration = Prometheus.Metrics.CreateHistogram(
+        "xtcp_poll_duration_seconds", "Wall time from poll start to its last record.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+    public static readonly Gauge LastPollDuration = Prometheus.Metrics.CreateGauge(
+        "xtcp_last_poll_duration_seconds", "Wall time of the last poll.");
+    public static readonly Gauge LastPollSockets = Prometheus.Metrics.CreateGauge(
+        "xtcp_last_poll_sockets", "Records emitted by the last poll.");
+    public static readonly Gauge LastPollNamespaces = Prometheus.Metrics.CreateGauge(
+        "xtcp_last_poll_namespaces", "Namespaces that took part in the last poll.");
+    public static readonly Counter TicksSkipped = Prometheus.Metrics.CreateCounter(
+        "xtcp_poll_ticks_skipped_total", "Ticks that came while a poll was still running.");
+    public static readonly Counter DumpTimeouts = Prometheus.Metrics.CreateCounter(
+        "xtcp_namespace_dump_timeouts_total", "Namespace dumps not finished by the poll deadline.");
+    public static readonly Counter DumpInterrupts = Prometheus.Metrics.CreateCounter(
+        "xtcp_dump_interrupts_total", "Dumps flagged NLM_F_DUMP_INTR by the kernel.");
+    public static readonly Counter DatagramsRead = Prometheus.Metrics.CreateCounter(
+        "xtcp_datagrams_read_total", "Netlink datagrams received.");
+    public static readonly Counter BytesRead = Prometheus.Metrics.CreateCounter(
+        "xtcp_bytes_read_total", "Netlink bytes received.");
+    public static readonly Counter ParseErrors = Prometheus.Metrics.CreateCounter(
+        "xtcp_parse_errors_total", "Malformed netlink input by kind.", new CounterConfiguration { LabelNames = ["kind"] });
+
+    public static readonly Gauge OsThreads = Prometheus.Metrics.CreateGauge(
+        "xtcp_os_threads", "OS threads of the process (/proc/self/status Threads).");
+    public static readonly Gauge OpenFds = Prometheus.Metrics.CreateGauge(
+        "xtcp_open_fds", "Open file descriptors (/proc/self/fd).");
+    public static readonly Gauge ResidentMemory = Prometheus.Metrics.CreateGauge(
+        "xtcp_resident_memory_bytes", "Resident memory (/proc/self/status VmRSS).");
+}

@@ -1,0 +1,19 @@
+using XtcpEpoll.Loop.Polling;
+
+namespace XtcpEpoll.Loop.Namespaces;
+
+/// <summary>The control thread's record of one namespace (keyed by nsfs inode).</summary>
+internal sealed class NamespaceEntry
+{
+    public required ulong Inode { get; init; }
+    public required string Name { get; set; }
+    public bool IsHost { get; init; }
+    /// <summary>Bind-mount paths currently naming it (a namespace mounted twice is still one).</summary>
+    public HashSet<string> BindPaths { get; } = new();
+    /// <summary>Path the opener uses (a bind path, /proc/&lt;pid&gt;/ns/net, or the host's).</summary>
+    public required string OpenPath { get; set; }
+    public bool FromProcScan { get; set; }
+    public bool Opening { get; set; }
+    public bool Failed { get; set; }
+    public NamespaceHandle? Handle { get; set; }
+}

@@ -1,0 +1,195 @@
+using System.Text;
+using XtcpEpoll.Loop.Native;
+using XtcpEpoll.Netlink.Native;
+
+namespace XtcpEpoll.Loop.Namespaces;
+
+/// <summary>
+/// The only thread of the process that calls setns (thread "xtcp-nsopen"). It creates no threads (a thread
+/// cloned while its creator sits in a foreign namespace would inherit it), handles one request at a time:
+/// open nsfs file → setns in → socket+bind → read tcp_ehash_entries → setns back → verify the thread is
+/// home (inode of /proc/thread-self/ns/net) → verify the socket's namespace (SIOCGSKNS). Any failure leaves
+/// no socket. If the thread cannot get home it is poisoned: it stops serving and exits, and the owner
+/// starts a fresh opener (see <see cref="Poisoned"/>).
+/// </summary>
+public sealed unsafe class NamespaceOpener : IDisposable
+{
+    private readonly Queue<OpenRequest> _queue = new();
+    private readonly Action<OpenResult> _onResult;
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _ready = new();
+    private int _homeFd = -1;
+    private ulong _homeInode;
+    private bool _stopping;
+    private string? _startError;
+
+    /// <param name="onResult">Called on the opener thread for every request (must not block long).</param>
+    public NamespaceOpener(Action<OpenResult> onResult)
+    {
+        _onResult = onResult;
+        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-nsopen" };
+        _thread.Start();
+        _ready.Wait();
+        if (_startError != null) throw new InvalidOperationException(_startError);
+    }
+
+    /// <summary>Inode of the namespace this opener's thread returns to after every request.</summary>
+    public ulong HomeInode => _homeInode;
+
+    /// <summary>Set when the thread could not return to its namespace: it serves no more requests.</summary>
+    public bool Poisoned { get; private set; }
+
+    /// <summary>Raised (on the opener thread, just before it exits) with the requests it will not serve.</summary>
+    public event Action<NamespaceOpener, List<OpenRequest>>? PoisonedWithPending;
+
+    /// <summary>Inode of /proc/thread-self/ns/net measured by the opener thread after its last request.</summary>
+    public ulong LastVerifiedThreadInode { get; private set; }
+
+    /// <summary>Test hook: makes the next restore look failed (exercises the poisoned-thread path).</summary>
+    internal bool SimulateRestoreFailureOnce { get; set; }
+
+    public void Enqueue(OpenRequest request)
+    {
+        lock (_queue)
+        {
+            _queue.Enqueue(request);
+            Monitor.Pulse(_queue);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_queue)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_queue);
+        }
+        if (Thread.CurrentThread != _thread) _thread.Join();
+        if (_homeFd >= 0) { Sys.close(_homeFd); _homeFd = -1; }
+    }
+
+    private void Run()
+    {
+        _homeFd = Sys.open("/proc/thread-self/ns/net", Sys.O_RDONLY | Sys.O_CLOEXEC);
+        _homeInode = _homeFd >= 0 ? Sys.InodeOfFd(_homeFd) : 0;
+        if (_homeFd < 0 || _homeInode == 0) _startError = $"cannot open /proc/thread-self/ns/net: errno {Sys.Errno}";
+        _ready.Set();
+        if (_startError != null) return;
+
+        while (true)
+        {
+            OpenRequest request;
+            lock (_queue)
+            {
+                while (_queue.Count == 0 && !_stopping) Monitor.Wait(_queue);
+                if (_stopping) return;
+                request = _queue.Dequeue();
+            }
+            var result = OpenOne(request, out bool home);
+            if (!home)
+            {
+                Poisoned = true;
+                List<OpenRequest> pending;
+                lock (_queue) { pending = [.. _queue]; _queue.Clear(); _stopping = true; }
+                _onResult(result);
+                PoisonedWithPending?.Invoke(this, pending);
+                return; // this thread never serves again; it exits still marked poisoned
+            }
+            _onResult(result);
+        }
+    }
+
+    private OpenResult OpenOne(OpenRequest request, out bool home)
+    {
+        home = true;
+        int nsFd = Sys.open(request.Path, Sys.O_RDONLY | Sys.O_CLOEXEC);
+        if (nsFd < 0)
+        {
+            int e = Sys.Errno;
+            return Fail(request, e == Sys.ENOENT ? "vanished" : "open", e);
+        }
+        try
+        {
+            ulong target = Sys.InodeOfFd(nsFd);
+            if (request.ExpectedInode != 0 && target != request.ExpectedInode)
+                return Fail(request, "inode_changed", 0);
+            if (target == _homeInode) return OpenAtHome(request, target);
+            if (Sys.setns(nsFd, Sys.CLONE_NEWNET) != 0)
+            {
+                int e = Sys.Errno;
+                return Fail(request, e == Sys.EINVAL ? "not_netns" : "setns", e);
+            }
+            int socketFd = NetlinkSocket.OpenSockDiag();
+            int socketErrno = socketFd < 0 ? -socketFd : 0;
+            int ehash = socketFd >= 0 ? ReadTcpEhashEntries() : 0;
+
+            home = Restore();
+            if (!home)
+            {
+                if (socketFd >= 0) Sys.close(socketFd);
+                return Fail(request, "restore", Sys.Errno);
+            }
+            if (socketFd < 0) return Fail(request, "socket", socketErrno);
+
+            ulong socketNs = SocketNamespaceInode(socketFd);
+            if (socketNs != target)
+            {
+                Sys.close(socketFd);
+                return Fail(request, "verify", 0);
+            }
+            return new OpenResult { Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ehash };
+        }
+        finally
+        {
+            Sys.close(nsFd);
+        }
+    }
+
+    /// <summary>
+    /// The opener's own namespace (the daemon's "host"): no setns, which needs CAP_SYS_ADMIN the daemon may not
+    /// have, and no SIOCGSKNS (needs CAP_NET_ADMIN): the thread is verified to be home, so its socket is too.
+    /// </summary>
+    private OpenResult OpenAtHome(OpenRequest request, ulong target)
+    {
+        LastVerifiedThreadInode = Sys.StatPath("/proc/thread-self/ns/net").Ino;
+        if (LastVerifiedThreadInode != target) return Fail(request, "verify", 0);
+        int socketFd = NetlinkSocket.OpenSockDiag();
+        if (socketFd < 0) return Fail(request, "socket", -socketFd);
+        return new OpenResult { Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ReadTcpEhashEntries() };
+    }
+
+    /// <summary>setns back home and prove it by inode; false means this thread must never be used again.</summary>
+    private bool Restore()
+    {
+        bool ok = Sys.setns(_homeFd, Sys.CLONE_NEWNET) == 0;
+        LastVerifiedThreadInode = Sys.StatPath("/proc/thread-self/ns/net").Ino;
+        if (SimulateRestoreFailureOnce) { SimulateRestoreFailureOnce = false; return false; }
+        return ok && LastVerifiedThreadInode == _homeInode;
+    }
+
+    /// <summary>Inode of the namespace a socket lives in (ioctl SIOCGSKNS → ns fd → fstat), 0 on failure.</summary>
+    public static ulong SocketNamespaceInode(int socketFd)
+    {
+        int nsFd = Sys.ioctl(socketFd, Sys.SIOCGSKNS, null);
+        if (nsFd < 0) return 0;
+        ulong inode = Sys.InodeOfFd(nsFd);
+        Sys.close(nsFd);
+        return inode;
+    }
+
+    /// <summary>net.ipv4.tcp_ehash_entries of the calling thread's namespace; 0 if absent (kernel &lt; 6.1).</summary>
+    private static int ReadTcpEhashEntries()
+    {
+        int fd = Sys.open("/proc/sys/net/ipv4/tcp_ehash_entries", Sys.O_RDONLY | Sys.O_CLOEXEC);
+        if (fd < 0) return 0;
+        byte* buf = stackalloc byte[32];
+        nint n = Sys.read(fd, buf, 32);
+        Sys.close(fd);
+        if (n <= 0) return 0;
+        var text = Encoding.ASCII.GetString(buf, (int)n).Trim();
+        return int.TryParse(text, out int value) ? value : 0;
+    }
+
+    private static OpenResult Fail(OpenRequest request, string reason, int errno) =>
+        new() { Request = request, FailureReason = reason, Errno = errno };
+}

@@ -1,0 +1,22 @@
+namespace XtcpEpoll.Loop.Namespaces;
+
+/// <summary>Ask the opener for a sock_diag socket inside the namespace behind <paramref name="Path"/>.</summary>
+/// <param name="Path">nsfs file: a bind mount, /proc/&lt;pid&gt;/ns/net, or the host's own ns.</param>
+/// <param name="ExpectedInode">Inode the caller saw when it stat'ed the path (0 = accept any).</param>
+public sealed record OpenRequest(string Path, ulong ExpectedInode);
+
+/// <summary>What one open attempt produced. Exactly one of SocketFd &gt;= 0 or FailureReason != null.</summary>
+public sealed class OpenResult
+{
+    public required OpenRequest Request { get; init; }
+    /// <summary>Verified netlink socket living in the target namespace, or -1.</summary>
+    public int SocketFd { get; init; } = -1;
+    /// <summary>nsfs inode of the namespace actually entered.</summary>
+    public ulong Inode { get; init; }
+    /// <summary>net.ipv4.tcp_ehash_entries read inside the namespace (negative = shares the host table, 0 = unknown).</summary>
+    public int TcpEhashEntries { get; init; }
+    /// <summary>Metric label: open, not_netns, vanished, inode_changed, setns, socket, restore, verify.</summary>
+    public string? FailureReason { get; init; }
+    public int Errno { get; init; }
+    public bool Succeeded => SocketFd >= 0;
+}

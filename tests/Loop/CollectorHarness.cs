@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using XtcpEpoll.Loop;
+
+namespace XtcpEpoll.Tests.Loop;
+
+/// <summary>Runs a Collector over a test farm's directory with a CollectingSink; waits on poll events.</summary>
+public sealed class CollectorHarness : IDisposable
+{
+    private readonly object _lock = new();
+    private long _polls;
+
+    public CollectorHarness(CollectorOptions options, CollectingSink? sink = null)
+    {
+        Sink = sink ?? new CollectingSink();
+        Collector = new Collector(options, Sink, NullLogger.Instance);
+        Collector.PollCompleted += summary =>
+        {
+            lock (_lock)
+            {
+                _polls++;
+                Summaries.Add((summary, DateTime.UtcNow));
+                Monitor.PulseAll(_lock);
+            }
+        };
+    }
+
+    public Collector Collector { get; }
+    public CollectingSink Sink { get; }
+
+    /// <summary>Every ended poll with the wall-clock time the control thread saw it end (lock on the list).</summary>
+    public List<(PollSummary Summary, DateTime EndedUtc)> Summaries { get; } = new();
+
+    /// <summary>Options for a test: only the farm's directory, no host namespace, polls driven by the test.</summary>
+    public static CollectorOptions OptionsFor(TestNamespaceFarm farm, RequestMode mode = RequestMode.Compat) => new()
+    {
+        NetnsDirs = [farm.Dir],
+        IncludeHost = false,
+        Frequency = TimeSpan.FromHours(1),
+        Timeout = TimeSpan.FromSeconds(20),
+        Request = mode,
+        Hostname = "test-host",
+    };
+
+    public void Start() => Collector.Start();
+
+    /// <summary>Waits until the collector (control thread) has ended <paramref name="count"/> polls.</summary>
+    public void WaitForPolls(long count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_lock)
+        {
+            while (_polls < count)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) throw new TimeoutException($"only {_polls} of {count} polls ended within {timeout}");
+                if (Collector.Completion.IsFaulted) throw Collector.Completion.Exception!;
+                Monitor.Wait(_lock, TimeSpan.FromMilliseconds(Math.Min(left.TotalMilliseconds, 500)));
+            }
+        }
+    }
+
+    /// <summary>Triggers one poll and waits for it to end.</summary>
+    public void PollOnce(TimeSpan timeout)
+    {
+        long target;
+        lock (_lock) target = _polls + 1;
+        Collector.TriggerPoll();
+        WaitForPolls(target, timeout);
+    }
+
+    public void Dispose()
+    {
+        Collector.RequestStop();
+        if (!Collector.Completion.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("collector did not stop");
+        Collector.Dispose();
+    }
+}

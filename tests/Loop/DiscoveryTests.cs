@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using XtcpEpoll.Loop;
+using XtcpEpoll.Loop.Native;
+using Xunit;
+
+namespace XtcpEpoll.Tests.Loop;
+
+/// <summary>Namespace sources: host, bind mounts (one namespace seen twice is one), /proc scan.</summary>
+public sealed class DiscoveryTests
+{
+    private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Host_is_named_host_a_doubly_mounted_namespace_is_one_and_proc_scan_finds_anonymous_ones()
+    {
+        using var farm = new TestNamespaceFarm("loop-disc");
+        var ns = farm.Create(SocketKit.Listener);
+        farm.MountAlias(ns, "zz-alias");
+        using var anonymous = Process.Start(new ProcessStartInfo("unshare", "-n sleep 120") { UseShellExecute = false })!;
+        try
+        {
+            var anonymousInode = WaitForOwnNamespace(anonymous.Id);
+            var options = CollectorHarness.OptionsFor(farm);
+            options.IncludeHost = true;
+            options.ProcScan = true;
+            using var harness = new CollectorHarness(options);
+            harness.Start();
+            harness.WaitForPolls(1, PollWait);
+
+            var namespaces = await harness.Collector.GetNamespacesAsync();
+            var hostInode = Sys.StatPath("/proc/self/ns/net").Ino;
+            Assert.Contains(namespaces, n => n.Name == "host" && n.Inode == hostInode && n.Open);
+            Assert.Single(namespaces, n => n.Inode == ns.Inode);
+            Assert.Contains(namespaces, n => n.Inode == ns.Inode && n.Open && (n.Name == ns.Name || n.Name == "zz-alias"));
+            Assert.Contains(namespaces, n => n.Inode == anonymousInode && n.Name == $"netns:[{anonymousInode}]" && n.Open);
+
+            var poll = harness.Sink.Poll(0);
+            Assert.Single(poll, r => r.NetnsInode == ns.Inode); // one listener, reported once despite two mounts
+            Assert.All(poll.Where(r => r.NetnsInode == hostInode), r => Assert.Equal("host", r.Netns));
+        }
+        finally
+        {
+            anonymous.Kill();
+            anonymous.WaitForExit();
+        }
+    }
+
+    /// <summary>Waits until the child has unshared its network namespace; returns that namespace's inode.</summary>
+    private static ulong WaitForOwnNamespace(int pid)
+    {
+        var host = Sys.StatPath("/proc/self/ns/net").Ino;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var inode = Sys.StatPath($"/proc/{pid}/ns/net").Ino;
+            if (inode != 0 && inode != host) return inode;
+            Thread.Sleep(10); // polling another process's state: there is no event to wait on
+        }
+        throw new TimeoutException("unshare -n child did not get its own namespace");
+    }
+}

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using XtcpEpoll.Loop.Namespaces;
+using XtcpEpoll.Loop.Native;
+using Xunit;
+
+namespace XtcpEpoll.Tests.Loop;
+
+public sealed class NamespaceOpenerTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void Opened_socket_lives_in_the_target_namespace_and_the_thread_returns_home()
+    {
+        using var farm = new TestNamespaceFarm("loop-open");
+        var ns = farm.Create(SocketKit.Listener);
+        var results = new BlockingCollection<OpenResult>();
+        using var opener = new NamespaceOpener(results.Add);
+
+        opener.Enqueue(new OpenRequest(ns.Path, ns.Inode));
+        Assert.True(results.TryTake(out var result, Wait));
+        try
+        {
+            Assert.True(result.Succeeded, result.FailureReason);
+            Assert.Equal(ns.Inode, result.Inode);
+            Assert.NotEqual(opener.HomeInode, ns.Inode);
+            Assert.Equal(ns.Inode, NamespaceOpener.SocketNamespaceInode(result.SocketFd));
+            Assert.Equal(opener.HomeInode, opener.LastVerifiedThreadInode);
+            Assert.Equal(Sys.StatPath("/proc/self/ns/net").Ino, opener.HomeInode);
+            Assert.True(result.TcpEhashEntries != 0, "tcp_ehash_entries should be readable inside the namespace");
+        }
+        finally
+        {
+            if (result.SocketFd >= 0) Sys.close(result.SocketFd);
+        }
+    }
+
+    [Fact]
+    public void The_openers_own_namespace_opens_without_setns()
+    {
+        var results = new BlockingCollection<OpenResult>();
+        using var opener = new NamespaceOpener(results.Add);
+        opener.Enqueue(new OpenRequest("/proc/self/ns/net", opener.HomeInode));
+        Assert.True(results.TryTake(out var result, Wait));
+        try
+        {
+            Assert.True(result.Succeeded, result.FailureReason);
+            Assert.Equal(opener.HomeInode, result.Inode);
+            Assert.Equal(opener.HomeInode, NamespaceOpener.SocketNamespaceInode(result.SocketFd));
+        }
+        finally
+        {
+            if (result.SocketFd >= 0) Sys.close(result.SocketFd);
+        }
+    }
+
+    [Fact]
+    public void A_regular_file_or_a_vanished_path_gives_a_counted_reason_and_no_socket()
+    {
+        using var farm = new TestNamespaceFarm("loop-bad");
+        var stray = farm.CreateStrayFile("not-a-netns");
+        var results = new BlockingCollection<OpenResult>();
+        using var opener = new NamespaceOpener(results.Add);
+
+        opener.Enqueue(new OpenRequest(stray, 0));
+        opener.Enqueue(new OpenRequest(Path.Combine(farm.Dir, "vanished"), 0));
+        Assert.True(results.TryTake(out var notNetns, Wait));
+        Assert.True(results.TryTake(out var vanished, Wait));
+
+        Assert.False(notNetns.Succeeded);
+        Assert.Equal(-1, notNetns.SocketFd);
+        Assert.Equal("not_netns", notNetns.FailureReason);
+        Assert.False(vanished.Succeeded);
+        Assert.Equal("vanished", vanished.FailureReason);
+        Assert.False(opener.Poisoned);
+    }
+
+    [Fact]
+    public async Task An_opener_that_cannot_get_home_is_poisoned_and_hands_back_pending_work()
+    {
+        using var farm = new TestNamespaceFarm("loop-poison");
+        var ns = farm.Create(SocketKit.None);
+        var results = new BlockingCollection<OpenResult>();
+        var handedBack = new TaskCompletionSource<List<OpenRequest>>();
+        var opener = new NamespaceOpener(results.Add);
+        opener.PoisonedWithPending += (_, pending) => handedBack.TrySetResult(pending);
+        opener.SimulateRestoreFailureOnce = true;
+
+        opener.Enqueue(new OpenRequest(ns.Path, ns.Inode));
+        Assert.True(results.TryTake(out var result, Wait));
+        Assert.False(result.Succeeded);
+        Assert.Equal("restore", result.FailureReason);
+        await handedBack.Task.WaitAsync(Wait);
+        Assert.True(opener.Poisoned);
+        opener.Dispose();
+    }
+}
