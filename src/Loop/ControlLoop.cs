@@ -90,6 +90,7 @@ internal sealed unsafe class ControlLoop
             var pipe = new Pipe(new PipeOptions(
                 pauseWriterThreshold: _options.PipeBytesPerLane,
                 resumeWriterThreshold: _options.PipeBytesPerLane / 2,
+                pool: new SegmentPool(256 * 1024),
                 minimumSegmentSize: 256 * 1024,
                 readerScheduler: PipeScheduler.Inline,
                 writerScheduler: PipeScheduler.Inline,
@@ -545,6 +546,7 @@ internal sealed unsafe class ControlLoop
 
     private void OnPollEnded(PollTracker poll)
     {
+        ThreadAllocations.RecordCurrentThread();
         if (!ReferenceEquals(poll, _running)) return;
         _running = null;
         double seconds = Stopwatch.GetElapsedTime(poll.StartTimestamp).TotalSeconds;

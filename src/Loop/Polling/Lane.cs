@@ -404,6 +404,7 @@ internal sealed unsafe class Lane : IDisposable
 
     private void FinishLane()
     {
+        ThreadAllocations.RecordCurrentThread();
         WriteFrame(FrameKind.LaneDone, _dumpErrors, _anyTimeout ? 1 : 0);
         Sys.Disarm(_deadlineFd);
         Sys.Disarm(_spreadFd);
