@@ -18,13 +18,3 @@ public static class Program
         return HarnessEntry.Run(args);
     }
 }
-
-/// <summary>Placeholder until the harness lands (bench branch replaces it).</summary>
-public static partial class HarnessEntry
-{
-    public static int Run(string[] args)
-    {
-        Console.Error.WriteLine("usage: xtcp-epoll-bench bdn [--filter *Parse*] | scale | dense | churn");
-        return 2;
-    }
-}

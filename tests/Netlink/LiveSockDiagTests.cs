@@ -78,11 +78,17 @@ public sealed unsafe class LiveSockDiagTests
             }
 
             // A buffer smaller than the datagram: Receive reports the cut instead of overrunning.
+            var small = new byte[100];
             length = DumpRequestBuilder.WriteV2(request, NetlinkConstants.AF_INET, TcpStates.All, ext, 4);
             Assert.Equal(length, NetlinkSocket.Send(fd, request.AsSpan(0, length)));
             var pfd = new pollfd { fd = fd, events = POLLIN };
             Assert.Equal(1, poll(&pfd, 1, 5000));
-            var small = new byte[100];
+            Assert.True(NetlinkSocket.Receive(fd, small) > small.Length, "plain Receive returns the full (cut) size");
+            DrainUntilDone(fd);
+
+            length = DumpRequestBuilder.WriteV2(request, NetlinkConstants.AF_INET, TcpStates.All, ext, 5);
+            Assert.Equal(length, NetlinkSocket.Send(fd, request.AsSpan(0, length)));
+            Assert.Equal(1, poll(&pfd, 1, 5000));
             Assert.Equal(small.Length, NetlinkSocket.Receive(fd, small, out bool truncated));
             Assert.True(truncated);
         }
@@ -106,6 +112,23 @@ public sealed unsafe class LiveSockDiagTests
         }
         keys.Sort(StringComparer.Ordinal);
         return keys.Order().ToList();
+    }
+
+    /// <summary>Reads (and drops) replies until the dump in progress ends.</summary>
+    private static void DrainUntilDone(int fd)
+    {
+        var buffer = new byte[32768];
+        while (true)
+        {
+            var pfd = new pollfd { fd = fd, events = POLLIN };
+            Assert.True(poll(&pfd, 1, 5000) > 0, "dump did not end");
+            int received = NetlinkSocket.Receive(fd, buffer);
+            if (received == -EAGAIN)
+                continue;
+            Assert.InRange(received, 1, buffer.Length);
+            if (SockDiagReader.Summarize(buffer.AsSpan(0, received)).EndsDump)
+                return;
+        }
     }
 
     /// <summary>Sends one request and drains replies with poll() until NLMSG_DONE.</summary>

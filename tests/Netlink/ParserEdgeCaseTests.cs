@@ -118,6 +118,22 @@ public class ParserEdgeCaseTests
         Assert.Equal(0, errors.Total);
     }
 
+    [Fact]
+    public void UnwantedAttributesAreNotDecoded()
+    {
+        var datagram = new DatagramBuilder().Socket(1, 1, 2, attributes:
+        [
+            Attribute(InetDiagAttribute.Mark, BitConverter.GetBytes(0xBEEFu)),
+            Attribute(InetDiagAttribute.CgroupId, BitConverter.GetBytes(77UL)),
+            Attribute(InetDiagAttribute.Tos, [0x48]),
+        ]).ToArray();
+        var reader = new SockDiagReader(datagram, null, AttributeSet.Tos | AttributeSet.Info);
+        var socket = default(ParsedSocket);
+        Assert.Equal(SockDiagItem.Socket, reader.Next(ref socket));
+        Assert.Equal(AttributeSet.Tos, socket.Present);
+        Assert.Equal((0u, 0UL, (byte)0x48), (socket.Mark, socket.CGroup, socket.TypeOfService));
+    }
+
     [Theory]
     [InlineData(ParseErrorKind.AttributeLengthTooSmall)]
     [InlineData(ParseErrorKind.TruncatedAttribute)]

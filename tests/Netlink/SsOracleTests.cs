@@ -13,7 +13,7 @@ namespace XtcpEpoll.Tests.Netlink;
 public class SsOracleTests
 {
     private sealed record SsSocket(string State, int LocalPort, int PeerPort, uint Inode, double? RttMs, uint? Cwnd,
-        uint[] SkMem, string? Congestion, uint? Uid, byte Tos, uint ClassId);
+        uint[] SkMem, string? Congestion, uint? Uid, byte Tos, uint ClassId, string Detail);
 
     private static List<SsSocket> ParseSsText(string path)
     {
@@ -42,7 +42,7 @@ public class SsOracleTests
                 Enumerable.Range(1, 9).Select(g => uint.Parse(skmem.Groups[g].Value, CultureInfo.InvariantCulture)).ToArray(),
                 congestion.Success ? congestion.Groups[1].Value : null,
                 uid.Success ? uint.Parse(uid.Groups[1].Value, CultureInfo.InvariantCulture) : null,
-                (byte)ParseNumber(tos.Groups[1].Value), ParseNumber(classId.Groups[1].Value)));
+                (byte)ParseNumber(tos.Groups[1].Value), ParseNumber(classId.Groups[1].Value), detail));
             i++;
         }
         return result;
@@ -86,6 +86,54 @@ public class SsOracleTests
                 Assert.Equal(uid, socket.Uid);
             Assert.Equal(ss.Tos, socket.TypeOfService);
             Assert.Equal(ss.ClassId, socket.ClassId);
+            AssertTcpInfoMatchesSsDetail(ss.Detail, socket.Tcp);
         }
+    }
+
+    /// <summary>Every tcp_info figure ss printed (it omits zeros) equals our decode of the same bytes.</summary>
+    private static void AssertTcpInfoMatchesSsDetail(string detail, TcpInfo t)
+    {
+        var exact = new Dictionary<string, ulong>
+        {
+            ["mss"] = t.SndMss, ["pmtu"] = t.Pmtu, ["rcvmss"] = t.RcvMss, ["advmss"] = t.AdvMss, ["cwnd"] = t.SndCwnd,
+            ["bytes_sent"] = t.BytesSent, ["bytes_acked"] = t.BytesAcked, ["bytes_received"] = t.BytesReceived,
+            ["segs_out"] = t.SegsOut, ["segs_in"] = t.SegsIn, ["data_segs_out"] = t.DataSegsOut, ["data_segs_in"] = t.DataSegsIn,
+            ["delivered"] = t.Delivered, ["unacked"] = t.Unacked, ["rcv_space"] = t.RcvSpace, ["rcv_ssthresh"] = t.RcvSsthresh,
+            ["snd_wnd"] = t.SndWnd, ["rcv_wnd"] = t.RcvWnd, ["lastsnd"] = t.LastDataSent, ["lastrcv"] = t.LastDataRecv,
+            ["lastack"] = t.LastAckRecv, ["retrans"] = t.TotalRetrans,
+        };
+        // ss prints these microsecond fields in milliseconds.
+        var millis = new Dictionary<string, uint> { ["rto"] = t.Rto, ["ato"] = t.Ato, ["minrtt"] = t.MinRtt, ["rcv_rtt"] = t.RcvRtt };
+        var rates = new Dictionary<string, ulong> { ["pacing_rate"] = t.PacingRate, ["delivery_rate"] = t.DeliveryRate };
+        int compared = 0;
+        foreach (Match m in Regex.Matches(detail, @"(?<=\s)([a-z_]+):([\d.]+)(?=\s|$)"))
+        {
+            string key = m.Groups[1].Value, text = m.Groups[2].Value;
+            if (exact.TryGetValue(key, out var value))
+                Assert.True(ulong.Parse(text, CultureInfo.InvariantCulture) == value, $"{key}: ss {text}, parsed {value}");
+            else if (millis.TryGetValue(key, out var micros))
+                Assert.True(Math.Abs(double.Parse(text, CultureInfo.InvariantCulture) * 1000 - micros) <= Math.Max(1, micros * 1e-5), // %g: 6 digits
+                    $"{key}: ss {text} ms, parsed {micros} us");
+            else
+                continue;
+            compared++;
+        }
+        foreach (Match m in Regex.Matches(detail, @" (pacing_rate|delivery_rate) (\d+)bps"))
+        {
+            Assert.Equal(ulong.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), rates[m.Groups[1].Value] * 8);
+            compared++;
+        }
+        var busy = Regex.Match(detail, @" busy:(\d+)ms");
+        if (busy.Success)
+            Assert.Equal(ulong.Parse(busy.Groups[1].Value, CultureInfo.InvariantCulture), t.BusyTime / 1000);
+        var wscale = Regex.Match(detail, @" wscale:(\d+),(\d+)");
+        if (wscale.Success)
+            Assert.Equal((wscale.Groups[1].Value, wscale.Groups[2].Value), (t.SendScale.ToString(CultureInfo.InvariantCulture), t.RcvScale.ToString(CultureInfo.InvariantCulture)));
+        Assert.Equal(wscale.Success, (t.Options & 4) != 0);
+        Assert.Equal(detail.Contains(" ts ", StringComparison.Ordinal), (t.Options & 1) != 0);
+        Assert.Equal(detail.Contains(" sack ", StringComparison.Ordinal), (t.Options & 2) != 0);
+        Assert.Equal(detail.Contains(" ecnseen ", StringComparison.Ordinal), (t.Options & 16) != 0);
+        Assert.Equal(detail.Contains(" app_limited ", StringComparison.Ordinal), t.DeliveryRateAppLimited == 1);
+        Assert.True(compared >= 1, "nothing compared in: " + detail);
     }
 }

@@ -48,28 +48,36 @@ public static unsafe class NetlinkSocket
     }
 
     /// <summary>
-    /// Receives one datagram without blocking. Returns the bytes placed in <paramref name="buffer"/>, or
-    /// -EAGAIN when nothing is queued, or another -errno (-ENOBUFS: the socket overflowed and the dump
-    /// lost messages). A datagram larger than the buffer is cut to it (the parser then counts the cut
-    /// message); use the overload with <c>truncated</c> to see that happen.
+    /// Receives one datagram without blocking. Returns its length, or -EAGAIN when nothing is queued, or
+    /// another -errno (-ENOBUFS: the socket overflowed and the dump lost messages). A return LARGER than
+    /// buffer.Length means the datagram was cut to the buffer (MSG_TRUNC reports the full size): the
+    /// caller must treat that as a lost datagram and never slice past the buffer.
     /// </summary>
-    public static int Receive(int fd, Span<byte> buffer) => Receive(fd, buffer, out _);
+    public static int Receive(int fd, Span<byte> buffer)
+    {
+        long received = ReceiveFullLength(fd, buffer);
+        return (int)Math.Min(received, int.MaxValue);
+    }
 
-    /// <summary>As <see cref="Receive(int, Span{byte})"/>; <paramref name="truncated"/> tells that the
-    /// datagram was larger than the buffer (MSG_TRUNC reports its real size).</summary>
+    /// <summary>As <see cref="Receive(int, Span{byte})"/>, but never returns more than buffer.Length:
+    /// <paramref name="truncated"/> tells that the datagram was larger than the buffer and was cut.</summary>
     public static int Receive(int fd, Span<byte> buffer, out bool truncated)
     {
-        truncated = false;
+        long received = ReceiveFullLength(fd, buffer);
+        truncated = received > buffer.Length;
+        return (int)Math.Min(received, buffer.Length);
+    }
+
+    /// <summary>recv with MSG_TRUNC: the datagram's full length (even when cut), or -errno.</summary>
+    private static long ReceiveFullLength(int fd, Span<byte> buffer)
+    {
         fixed (byte* p = buffer)
         {
             while (true)
             {
                 long received = recv(fd, p, (size_t)(ulong)buffer.Length, MSG_DONTWAIT | MSG_TRUNC);
                 if (received >= 0)
-                {
-                    truncated = received > buffer.Length;
-                    return (int)Math.Min(received, buffer.Length);
-                }
+                    return received;
                 int error = errno;
                 if (error != EINTR)
                     return -error;

@@ -14,12 +14,24 @@ public ref struct SockDiagReader
 {
     private readonly ReadOnlySpan<byte> _datagram;
     private readonly ParseErrorCounters? _errors;
+    private readonly AttributeSet _wanted;
     private int _offset;
 
     public SockDiagReader(ReadOnlySpan<byte> datagram, ParseErrorCounters? errors)
+        : this(datagram, errors, (AttributeSet)uint.MaxValue)
+    {
+    }
+
+    /// <summary>
+    /// As above, decoding only the attributes in <paramref name="wanted"/>: the kernel sends some
+    /// (SHUTDOWN, CGROUP_ID, SOCKOPT, MARK) whatever idiag_ext asked, and a disabled attribute must
+    /// not reach the record.
+    /// </summary>
+    public SockDiagReader(ReadOnlySpan<byte> datagram, ParseErrorCounters? errors, AttributeSet wanted)
     {
         _datagram = datagram;
         _errors = errors;
+        _wanted = wanted;
         _offset = 0;
         ErrorNumber = 0;
         DumpInterrupted = false;
@@ -57,7 +69,7 @@ public ref struct SockDiagReader
             {
                 case SOCK_DIAG_BY_FAMILY:
                 case TCPDIAG_GETSOCK:
-                    if (SocketMessageDecoder.TryDecode(message, ref socket, _errors))
+                    if (SocketMessageDecoder.TryDecode(message, ref socket, _errors, _wanted))
                         return SockDiagItem.Socket;
                     continue;
                 case NLMSG_DONE:

@@ -13,8 +13,11 @@ internal static unsafe class SocketMessageDecoder
 {
     private const int MessageFixedSize = NlMsgHdrSize + InetDiagMsgSize; // 88
 
-    /// <summary>False (and a counted error) when the message is damaged; the socket is then garbage.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> message, ref ParsedSocket socket, ParseErrorCounters? errors)
+    /// <summary>
+    /// False (and a counted error) when the message is damaged; the socket is then garbage. Attributes
+    /// whose bit is not in <paramref name="wanted"/> are framed (lengths still checked) but not decoded.
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<byte> message, ref ParsedSocket socket, ParseErrorCounters? errors, AttributeSet wanted)
     {
         if (message.Length < MessageFixedSize)
         {
@@ -42,7 +45,8 @@ internal static unsafe class SocketMessageDecoder
                 return false;
             }
             var payload = message.Slice(position + RtAttrHeaderSize, length - RtAttrHeaderSize);
-            if (!AttributeDecoder.TryDecode(type, payload, ref socket))
+            bool isWanted = type >= 32 || ((uint)wanted >> type & 1) != 0;
+            if (isWanted && !AttributeDecoder.TryDecode(type, payload, ref socket))
             {
                 errors?.Increment(ParseErrorKind.AttributeTooShortForType);
                 return false;

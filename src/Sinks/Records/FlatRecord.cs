@@ -19,6 +19,36 @@ public sealed class RecordContext
     public string DaemonVersion { get; init; } = "";
     /// <summary>Netlink socket fd of the namespace (xtcp2's socket_fd column).</summary>
     public ulong SocketFd { get; init; }
+
+    private ContextUtf8? _utf8;
+
+    /// <summary>
+    /// The string fields as UTF-8, encoded once per context (the context is shared by every record of a
+    /// namespace's dump), so encoders copy bytes instead of transcoding strings per record. A benign race:
+    /// two threads may both build it; both results are equal and immutable.
+    /// </summary>
+    public ContextUtf8 Utf8 => _utf8 ??= new ContextUtf8(this);
+}
+
+/// <summary>UTF-8 copies of a <see cref="RecordContext"/>'s strings.</summary>
+public sealed class ContextUtf8
+{
+    public readonly byte[] Hostname, Netns, Label, Tag, Location, DaemonVersion;
+
+    internal ContextUtf8(RecordContext context)
+    {
+        Hostname = System.Text.Encoding.UTF8.GetBytes(context.Hostname);
+        Netns = System.Text.Encoding.UTF8.GetBytes(context.Netns);
+        Label = System.Text.Encoding.UTF8.GetBytes(context.Label);
+        Tag = System.Text.Encoding.UTF8.GetBytes(context.Tag);
+        Location = System.Text.Encoding.UTF8.GetBytes(context.Location);
+        DaemonVersion = System.Text.Encoding.UTF8.GetBytes(context.DaemonVersion);
+        // Per string: up to 3 tag bytes + 5 length bytes + the bytes.
+        StringFieldsMaxBytes = 6 * 8 + Hostname.Length + Netns.Length + Label.Length + Tag.Length + Location.Length + DaemonVersion.Length;
+    }
+
+    /// <summary>Worst-case encoded size of the six string fields (FlatRecordEncoder's bound).</summary>
+    public int StringFieldsMaxBytes { get; }
 }
 
 /// <summary>

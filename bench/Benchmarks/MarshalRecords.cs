@@ -1,0 +1,67 @@
+using XtcpEpoll.Netlink.Capture;
+using XtcpEpoll.Netlink.Parsing;
+using XtcpEpoll.Sinks.Records;
+
+namespace XtcpEpoll.Bench.Benchmarks;
+
+/// <summary>
+/// 10,000 realistic records for the marshal benchmarks: sockets parsed from a real kernel capture
+/// (../shared/fixtures/netlink beside the checkout), repeated with distinct counters until the count
+/// is reached.
+/// </summary>
+public static class MarshalRecords
+{
+    public const string Capture = "6_10_3/6_10_3_tcp_2000_sockets_with_netem_bbr_approx_60mins.pcap";
+
+    public static FlatRecord[] Load(int count)
+    {
+        var context = new RecordContext
+        {
+            Hostname = "bench-host-01.example.net",
+            Netns = "cni-3f1c9a2e-77b0-4f2d-9a8e-0b1e5c6d7f80",
+            NetnsInode = 4026532567,
+            TimestampNs = 1_763_900_000_123_456_789,
+            Label = "production",
+            Tag = "tcp",
+            DaemonVersion = "0.1.0",
+            SocketFd = 42,
+        };
+        var parsed = ParseFixture();
+        if (parsed.Count == 0)
+            throw new InvalidOperationException("no sockets parsed from " + FixturePath());
+        var records = new FlatRecord[count];
+        for (var i = 0; i < count; i++)
+            records[i] = new FlatRecord { Socket = parsed[i % parsed.Count], Context = context, RecordCounter = (ulong)i, NetlinkerId = (ulong)(i % 4) };
+        return records;
+    }
+
+    private static List<ParsedSocket> ParseFixture()
+    {
+        var sockets = new List<ParsedSocket>();
+        var socket = new ParsedSocket();
+        foreach (var datagram in CaptureFile.ReadDatagrams(FixturePath()))
+        {
+            var reader = new SockDiagReader(datagram, null);
+            while (reader.Next(ref socket) == SockDiagItem.Socket)
+            {
+                sockets.Add(socket);
+                socket = default;
+            }
+        }
+        return sockets;
+    }
+
+    private static string FixturePath()
+    {
+        // The binary's folder first, then the working directory (tools built outside the checkout).
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "XtcpEpoll.sln")))
+                    return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures", "netlink", Capture));
+            }
+        }
+        throw new InvalidOperationException("XtcpEpoll.sln not found above " + AppContext.BaseDirectory + " or the working directory");
+    }
+}

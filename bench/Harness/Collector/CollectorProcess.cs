@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using XtcpEpoll.Bench.Harness.Infra;
+using XtcpEpoll.Bench.Harness.Measure;
+using XtcpEpoll.Bench.Harness.Native;
+
+namespace XtcpEpoll.Bench.Harness.Collector;
+
+/// <summary>What to start the collector with (the CLI contract of `xtcp-epoll collect`).</summary>
+internal sealed record CollectorSettings
+{
+    public string Dest { get; init; } = "null";
+    public string Marshal { get; init; } = "protobufList";
+    public TimeSpan Frequency { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(800);
+    public int MaxLoops { get; init; }
+    public int Workers { get; init; } = 2;
+    public string? Request { get; init; }
+    public required string NetnsDir { get; init; }
+    public string LogLevel { get; init; } = "info";
+    public IReadOnlyList<string> Extra { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>
+/// The published collector as a child process: stdout/stderr go to log files, metrics on a free port.
+/// Registered with the global cleanup so a Ctrl-C never leaves it running.
+/// </summary>
+internal sealed class CollectorProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _stdout, _stderr;
+    private readonly IDisposable _cleanup;
+    private int _stderrLines;
+
+    private CollectorProcess(Process process, StreamWriter stdout, StreamWriter stderr, int port, string commandLine, string logPrefix)
+    {
+        _process = process; _stdout = stdout; _stderr = stderr;
+        MetricsPort = port; CommandLine = commandLine; LogPrefix = logPrefix;
+        StartedNs = Clock.UnixNs();
+        Metrics = new MetricsScraper(port);
+        _cleanup = Cleanup.Register($"collector pid {process.Id}", () => Stop(TimeSpan.FromSeconds(10)));
+    }
+
+    public int Pid => _process.Id;
+    public int MetricsPort { get; }
+    public string CommandLine { get; }
+    public string LogPrefix { get; }
+    public long StartedNs { get; }
+    public MetricsScraper Metrics { get; }
+    public bool HasExited => _process.HasExited;
+    public int? ExitCode { get; private set; }
+
+    public static CollectorProcess Start(string binary, CollectorSettings s, string logPrefix)
+    {
+        int port = FreePort();
+        var args = new List<string>
+        {
+            "collect", "--dest", s.Dest, "--marshal", s.Marshal,
+            "--frequency", HarnessOptions.Format(s.Frequency), "--timeout", HarnessOptions.Format(s.Timeout),
+            "--jitter-pct", "0", "--metrics-listen", $"127.0.0.1:{port}", "--netns-dirs", s.NetnsDir,
+            "--workers", s.Workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--log-level", s.LogLevel,
+        };
+        if (s.MaxLoops > 0) args.AddRange(new[] { "--max-loops", s.MaxLoops.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        if (s.Request != null) args.AddRange(new[] { "--request", s.Request });
+        args.AddRange(s.Extra);
+
+        var psi = new ProcessStartInfo(binary)
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        Directory.CreateDirectory(Path.GetDirectoryName(logPrefix)!);
+        var stdout = new StreamWriter(logPrefix + ".stdout.log") { AutoFlush = true };
+        var stderr = new StreamWriter(logPrefix + ".stderr.log") { AutoFlush = true };
+        var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {binary}");
+        var cp = new CollectorProcess(p, stdout, stderr, port, binary + " " + string.Join(' ', args), logPrefix);
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (stdout) stdout.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) { Interlocked.Increment(ref cp._stderrLines); lock (stderr) stderr.WriteLine(e.Data); } };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return cp;
+    }
+
+    public ProcSample? Sample() => ProcSampler.TrySample(Pid);
+
+    /// <summary>Scrapes every <paramref name="interval"/> until <paramref name="done"/> holds, the process dies or time runs out.</summary>
+    public async Task<MetricsSnapshot?> WaitForMetricsAsync(Func<MetricsSnapshot, bool> done, TimeSpan interval, TimeSpan limit, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < until && !HasExited)
+        {
+            var m = await Metrics.TryScrapeAsync(ct);
+            if (m != null && done(m)) return m;
+            await Task.Delay(interval, ct);
+        }
+        return null;
+    }
+
+    public static double CompletePolls(MetricsSnapshot m) => m.GetOrZero("xtcp_polls_total", "outcome", "complete");
+    public static double AllPolls(MetricsSnapshot m) => m.GetOrZero("xtcp_polls_total", "outcome", "complete") + m.GetOrZero("xtcp_polls_total", "outcome", "timeout");
+
+    /// <summary>SIGTERM, wait, then SIGKILL; returns the exit code.</summary>
+    public int Stop(TimeSpan grace)
+    {
+        if (!_process.HasExited)
+        {
+            Libc.kill(_process.Id, Libc.SIGTERM);
+            if (!_process.WaitForExit(grace))
+            {
+                Console.Error.WriteLine($"harness: collector pid {Pid} ignored SIGTERM for {grace.TotalSeconds:F0}s; killing it");
+                Libc.kill(_process.Id, Libc.SIGKILL);
+            }
+        }
+        _process.WaitForExit();
+        ExitCode = _process.ExitCode;
+        lock (_stdout) _stdout.Flush();
+        lock (_stderr) _stderr.Flush();
+        return ExitCode.Value;
+    }
+
+    /// <summary>Lines of the collector's stderr that look like a crash (unhandled exception, fatal error).</summary>
+    public List<string> CrashLines()
+    {
+        lock (_stderr) _stderr.Flush();
+        var bad = new List<string>();
+        foreach (var file in new[] { LogPrefix + ".stderr.log", LogPrefix + ".stdout.log" })
+        {
+            if (!File.Exists(file)) continue;
+            using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(fs);
+            string? line;
+            while ((line = reader.ReadLine()) != null)
+                if (line.Contains("Unhandled exception", StringComparison.OrdinalIgnoreCase) || line.Contains("Fatal", StringComparison.Ordinal)
+                    || line.Contains("fail:", StringComparison.Ordinal) || line.Contains("crit:", StringComparison.Ordinal))
+                    bad.Add(line);
+        }
+        return bad;
+    }
+
+    public string TailOfStderr(int lines)
+    {
+        lock (_stderr) _stderr.Flush();
+        try
+        {
+            using var fs = new FileStream(LogPrefix + ".stderr.log", FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(fs);
+            var all = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        }
+        catch (IOException) { return ""; }
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public void Dispose()
+    {
+        _cleanup.Dispose();
+        Metrics.Dispose();
+        _process.Dispose();
+        _stdout.Dispose();
+        _stderr.Dispose();
+    }
+}

@@ -1,0 +1,62 @@
+using XtcpEpoll.Bench.Harness.Infra;
+using XtcpEpoll.Bench.Harness.Modes;
+using XtcpEpoll.Bench.Harness.Population;
+
+namespace XtcpEpoll.Bench;
+
+/// <summary>
+/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, selftest; `hold` is the
+/// hidden socket-holder child. Exit codes: 0 PASS, 1 FAIL (a goal missed or the collector misbehaved),
+/// 2 usage error, 3 harness error.
+/// </summary>
+public static class HarnessEntry
+{
+    private const string Usage = """
+        usage: xtcp-epoll-bench VERB [options]   (run as root)
+          scale        --ns 1,10,100,1000,2000 --polls 5 --conns 10 [--frequency 1s] [--request v2|compat]
+          dense        --sockets 24000 --polls 5
+          churn        --ns 1000 --interval 100ms --duration 10m --conns 2 [--grace 1s]
+          kernel-cost  --ns 1000 --polls 5
+          selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
+          bdn [BenchmarkDotNet args]             (micro-benchmarks)
+        common: --collector PATH (published xtcp-epoll; default: dotnet publish src/Host into artifacts/collector)
+                --out DIR (CSV and logs; default artifacts/bench)  --workers 2  --no-report  --quiet-wait 15s
+                --collector-args="--states established ..." (extra collector options, for experiments; note the =)
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0) { Console.Error.WriteLine(Usage); return 2; }
+        if (args[0] == "hold") return SocketHolder.Run();
+        if (Environment.UserName != "root" && Environment.GetEnvironmentVariable("XTCP_BENCH_NOT_ROOT_OK") == null)
+        {
+            Console.Error.WriteLine("harness: must run as root (it creates network namespaces)");
+            return 2;
+        }
+        HarnessOptions options;
+        try { options = new HarnessOptions(args[1..]); }
+        catch (ArgumentException e) { Console.Error.WriteLine($"harness: {e.Message}"); return 2; }
+
+        Cleanup.InstallSignalHandlers();
+        StaleRuns.Remove();
+        try
+        {
+            Func<HarnessContext, Task<bool>> mode = args[0] switch
+            {
+                "scale" => c => new ScaleMode(c).RunAsync(),
+                "dense" => c => new DenseMode(c).RunAsync(),
+                "churn" => c => new ChurnMode(c).RunAsync(),
+                "kernel-cost" => c => new KernelCostMode(c).RunAsync(),
+                "selftest" => c => new SelfTestMode(c).RunAsync(),
+                _ => throw new ArgumentException($"unknown verb '{args[0]}'"),
+            };
+            var context = new HarnessContext(options, args[0], args);
+            bool pass = mode(context).GetAwaiter().GetResult();
+            return pass ? 0 : 1;
+        }
+        catch (ArgumentException e) { Console.Error.WriteLine($"harness: {e.Message}\n{Usage}"); return 2; }
+        catch (OperationCanceledException) { Console.Error.WriteLine("harness: interrupted"); return 130; }
+        catch (Exception e) { Console.Error.WriteLine($"harness: {e}"); return 3; }
+        finally { Cleanup.RunAll(); }
+    }
+}

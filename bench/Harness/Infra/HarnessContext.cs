@@ -1,0 +1,45 @@
+using XtcpEpoll.Bench.Harness.Collector;
+
+namespace XtcpEpoll.Bench.Harness.Infra;
+
+/// <summary>Options and places shared by every mode.</summary>
+internal sealed class HarnessContext
+{
+    private string? _collector;
+
+    public HarnessContext(HarnessOptions options, string verb, string[] args)
+    {
+        Options = options;
+        Verb = verb;
+        RepoRoot = CollectorBinary.RepoRoot();
+        OutDir = Path.GetFullPath(options.String("out") ?? Path.Combine(RepoRoot, "artifacts", "bench"));
+        Directory.CreateDirectory(OutDir);
+        Workers = options.Int("workers", 2);
+        WriteReport = !options.Flag("no-report");
+        CollectorOption = options.String("collector");
+        QuietWait = options.Duration("quiet-wait", TimeSpan.FromSeconds(15));
+        CollectorArgs = (options.String("collector-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        CommandLine = "dotnet run -c Release --project bench -- " + string.Join(' ', args);
+        RunId = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public HarnessOptions Options { get; }
+    public string Verb { get; }
+    public string RepoRoot { get; }
+    public string OutDir { get; }
+    public int Workers { get; }
+    public bool WriteReport { get; }
+    public string? CollectorOption { get; }
+    /// <summary>Longest wait for an idle machine before a measurement (kernel netns teardown of earlier runs).</summary>
+    public TimeSpan QuietWait { get; }
+    /// <summary>Extra collector options for experiments (--collector-args "--states established --attributes all").</summary>
+    public IReadOnlyList<string> CollectorArgs { get; }
+    public string CommandLine { get; }
+    public string RunId { get; }
+    public CancellationToken Token => Cleanup.Token;
+
+    /// <summary>The collector binary, published on first use unless --collector was given.</summary>
+    public string Collector => _collector ??= CollectorBinary.Resolve(CollectorOption, RepoRoot);
+
+    public string LogPrefix(string name) => Path.Combine(OutDir, "logs", $"{Verb}-{RunId}-{name}");
+}

@@ -1,0 +1,35 @@
+namespace XtcpEpoll.Bench.Harness.Measure;
+
+/// <summary>What one measured collector run (warm-up, then K polls) gave.</summary>
+internal sealed class PollMeasurement
+{
+    public double FirstPollSec { get; set; } = double.NaN;
+    public int Polls { get; set; }
+    public int TimeoutPolls { get; set; }
+    public double CpuPerPollSec { get; set; } = double.NaN;
+    public double UserPerPollSec { get; set; } = double.NaN;
+    public double SysPerPollSec { get; set; } = double.NaN;
+    public List<double> PollDurationsSec { get; } = new();
+    public double PollMeanSec { get; set; } = double.NaN;
+    public double SocketsPerPoll { get; set; } = double.NaN;
+    public double NamespacesPerPoll { get; set; } = double.NaN;
+    public double NamespacesOpen { get; set; } = double.NaN;
+    /// <summary>xtcp_namespaces_sharing_host_table: the collector's own detection (issue 7).</summary>
+    public double SharingHostTable { get; set; } = double.NaN;
+    public int ThreadsMin { get; set; } = int.MaxValue;
+    public int ThreadsMax { get; set; }
+    public int OpenFds { get; set; }
+    public long RssKb { get; set; }
+    public string? Error { get; set; }
+
+    public double PollP50 => Percentile(0.50);
+    public double PollP99 => Percentile(0.99);
+
+    private double Percentile(double q)
+    {
+        if (PollDurationsSec.Count == 0) return double.NaN;
+        var sorted = PollDurationsSec.OrderBy(x => x).ToList();
+        int idx = (int)Math.Ceiling(q * sorted.Count) - 1;
+        return sorted[Math.Clamp(idx, 0, sorted.Count - 1)];
+    }
+}

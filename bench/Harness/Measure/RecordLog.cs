@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace XtcpEpoll.Bench.Harness.Measure;
+
+/// <summary>
+/// Reads the collector's jsonl output (one record per socket per line) and keeps only what the churn check
+/// needs: per poll (timestampNs) the set of namespaces seen, by name and inode, and whether a record was
+/// marked dumpIncomplete.
+/// </summary>
+internal sealed class RecordLog
+{
+    public SortedDictionary<long, PollSeen> Polls { get; } = new();
+    public long Records { get; private set; }
+    public long Unparsable { get; private set; }
+
+    internal sealed class PollSeen
+    {
+        public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+        public HashSet<ulong> Inodes { get; } = new();
+        public bool Incomplete { get; set; }
+    }
+
+    public static RecordLog Read(string path)
+    {
+        var log = new RecordLog();
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20);
+        var buffer = new byte[1 << 20];
+        int filled = 0;
+        while (true)
+        {
+            int read = fs.Read(buffer, filled, buffer.Length - filled);
+            if (read == 0) break;
+            filled += read;
+            int start = 0;
+            for (int i = 0; i < filled; i++)
+            {
+                if (buffer[i] != (byte)'\n') continue;
+                log.ParseLine(buffer.AsSpan(start, i - start));
+                start = i + 1;
+            }
+            Buffer.BlockCopy(buffer, start, buffer, 0, filled - start);
+            filled -= start;
+            if (filled == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2); // a line longer than the buffer
+        }
+        if (filled > 0) log.ParseLine(buffer.AsSpan(0, filled));
+        return log;
+    }
+
+    private void ParseLine(ReadOnlySpan<byte> line)
+    {
+        if (line.Trim((byte)' ').Length == 0) return;
+        string? name = null; ulong inode = 0; long ts = 0; bool incomplete = false;
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) { Unparsable++; return; }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("netns")) { reader.Read(); name = reader.GetString(); }
+                else if (reader.ValueTextEquals("netnsInode")) { reader.Read(); inode = ReadUInt64(ref reader); }
+                else if (reader.ValueTextEquals("timestampNs")) { reader.Read(); ts = (long)ReadUInt64(ref reader); }
+                else if (reader.ValueTextEquals("dumpIncomplete")) { reader.Read(); incomplete = reader.TokenType == JsonTokenType.True; }
+                else { reader.Read(); reader.Skip(); }
+            }
+        }
+        catch (JsonException) { Unparsable++; return; }
+        Records++;
+        if (!Polls.TryGetValue(ts, out var poll)) Polls[ts] = poll = new PollSeen();
+        if (name != null) poll.Names.Add(name);
+        if (inode != 0) poll.Inodes.Add(inode);
+        poll.Incomplete |= incomplete;
+    }
+
+    /// <summary>proto3 JSON writes 64-bit integers as strings; accept both.</summary>
+    private static ulong ReadUInt64(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.String ? ulong.Parse(reader.GetString()!) : reader.GetUInt64();
+}

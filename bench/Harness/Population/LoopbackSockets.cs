@@ -1,0 +1,90 @@
+using XtcpEpoll.Bench.Harness.Native;
+
+namespace XtcpEpoll.Bench.Harness.Population;
+
+/// <summary>
+/// Builds loopback TCP connections inside the calling thread's network namespace with raw syscalls.
+/// One listener: a dual-stack [::] listener; even connections come from IPv4 clients (127.0.0.1, accepted as
+/// v4-mapped IPv6 sockets), odd ones from IPv6 clients (::1). Two listeners: 127.0.0.1 and [::1] (v6only),
+/// each connection to the listener of its family. Every socket is one fd the caller keeps open.
+/// </summary>
+internal static unsafe class LoopbackSockets
+{
+    public static void Create(int listeners, int connections, List<int> fds)
+    {
+        int dual = -1, v4 = -1, v6 = -1;
+        ushort dualPort = 0, v4Port = 0, v6Port = 0;
+        if (listeners <= 1)
+        {
+            dual = Listen(Libc.AF_INET6, v6only: false, loopback: false, fds, out dualPort);
+        }
+        else
+        {
+            v4 = Listen(Libc.AF_INET, false, true, fds, out v4Port);
+            v6 = Listen(Libc.AF_INET6, true, true, fds, out v6Port);
+        }
+        byte* addr = stackalloc byte[28];
+        for (int i = 0; i < connections; i++)
+        {
+            bool ipv4 = i % 2 == 0;
+            int listener = dual >= 0 ? dual : ipv4 ? v4 : v6;
+            ushort port = dual >= 0 ? dualPort : ipv4 ? v4Port : v6Port;
+            int c = Libc.socket(ipv4 ? Libc.AF_INET : Libc.AF_INET6, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            if (c < 0) throw new IOException(Libc.Error("socket"));
+            fds.Add(c);
+            int len = Loopback(ipv4, port, addr);
+            if (Libc.connect(c, addr, len) != 0) throw new IOException(Libc.Error("connect"));
+            int a = Libc.accept4(listener, null, null, Libc.SOCK_CLOEXEC);
+            if (a < 0) throw new IOException(Libc.Error("accept"));
+            fds.Add(a);
+        }
+    }
+
+    /// <summary>Closes with SO_LINGER {1,0} so the connection is reset and leaves no TIME_WAIT socket behind.</summary>
+    public static void CloseAll(List<int> fds)
+    {
+        int* linger = stackalloc int[2];
+        linger[0] = 1; linger[1] = 0;
+        foreach (int fd in fds)
+        {
+            Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_LINGER, linger, 8);
+            Libc.close(fd);
+        }
+        fds.Clear();
+    }
+
+    private static int Listen(int family, bool v6only, bool loopback, List<int> fds, out ushort port)
+    {
+        int s = Libc.socket(family, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        if (s < 0) throw new IOException(Libc.Error("socket"));
+        fds.Add(s);
+        int one = 1, v6 = v6only ? 1 : 0;
+        Libc.setsockopt(s, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, &one, 4);
+        if (family == Libc.AF_INET6) Libc.setsockopt(s, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, &v6, 4);
+        byte* addr = stackalloc byte[28];
+        int len;
+        if (loopback) len = Loopback(family == Libc.AF_INET, 0, addr);
+        else { new Span<byte>(addr, 28).Clear(); *(ushort*)addr = Libc.AF_INET6; len = 28; }
+        if (Libc.bind(s, addr, len) != 0) throw new IOException(Libc.Error("bind"));
+        if (Libc.listen(s, 4096) != 0) throw new IOException(Libc.Error("listen"));
+        int alen = 28;
+        if (Libc.getsockname(s, addr, &alen) != 0) throw new IOException(Libc.Error("getsockname"));
+        port = (ushort)(addr[2] << 8 | addr[3]);
+        return s;
+    }
+
+    private static int Loopback(bool ipv4, ushort port, byte* addr)
+    {
+        new Span<byte>(addr, 28).Clear();
+        addr[2] = (byte)(port >> 8); addr[3] = (byte)port;
+        if (ipv4)
+        {
+            *(ushort*)addr = Libc.AF_INET;
+            addr[4] = 127; addr[7] = 1;
+            return 16;
+        }
+        *(ushort*)addr = Libc.AF_INET6;
+        addr[8 + 15] = 1; // ::1
+        return 28;
+    }
+}

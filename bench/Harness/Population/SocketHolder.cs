@@ -1,0 +1,61 @@
+using XtcpEpoll.Bench.Harness.Native;
+
+namespace XtcpEpoll.Bench.Harness.Population;
+
+/// <summary>
+/// The hidden `hold` verb: a child process that keeps loopback sockets open in namespaces it is told about,
+/// so the harness can spread tens of thousands of fds over processes (20,000-fd hard limit each).
+/// Line protocol on stdin/stdout:
+///   add PATH LISTENERS CONNECTIONS  -> ok PATH SOCKETS | err PATH MESSAGE
+///   drop PATH                       -> dropped PATH SOCKETS
+/// It says `hello PID` when started and exits when stdin closes (so it never outlives the harness).
+/// </summary>
+internal static class SocketHolder
+{
+    public static int Run()
+    {
+        Libc.RaiseNoFileLimit();
+        var held = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        using var nsThread = new NamespaceThread("holder-netns");
+        var stdout = Console.Out;
+        stdout.WriteLine($"hello {Environment.ProcessId}");
+        stdout.Flush();
+        string? line;
+        while ((line = Console.In.ReadLine()) != null)
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 0) continue;
+            if (parts[0] == "add" && parts.Length == 4)
+            {
+                string path = parts[1];
+                var fds = new List<int>();
+                try
+                {
+                    nsThread.Run(() =>
+                    {
+                        NamespaceThread.Enter(path);
+                        LoopbackSockets.Create(int.Parse(parts[2]), int.Parse(parts[3]), fds);
+                        return 0;
+                    });
+                    if (held.TryGetValue(path, out var existing)) existing.AddRange(fds); else held[path] = fds;
+                    stdout.WriteLine($"ok {path} {fds.Count}");
+                }
+                catch (Exception e)
+                {
+                    LoopbackSockets.CloseAll(fds);
+                    stdout.WriteLine($"err {path} {e.Message.Replace('\n', ' ')}");
+                }
+            }
+            else if (parts[0] == "drop" && parts.Length == 2)
+            {
+                int n = 0;
+                if (held.Remove(parts[1], out var fds)) { n = fds.Count; LoopbackSockets.CloseAll(fds); }
+                stdout.WriteLine($"dropped {parts[1]} {n}");
+            }
+            else stdout.WriteLine($"err - unknown command: {line}");
+            stdout.Flush();
+        }
+        foreach (var fds in held.Values) LoopbackSockets.CloseAll(fds);
+        return 0;
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reduced proof-at-scale run for CI (issue 6): scale at 1, 10, 100 namespaces and a 60 s churn soak with
+# 100 namespaces, against the PUBLISHED collector. Self-contained: builds the harness, publishes src/Host
+# into artifacts/ci-collector, runs both modes, exits non-zero on any FAIL. Needs root. ~2-3 min on 2 cores.
+# The full sweep is a manual command (see design/PERFORMANCE.md):
+#   dotnet run -c Release --project bench -- scale            (1,10,100,1000,2000 namespaces)
+#   dotnet run -c Release --project bench -- churn            (1000 namespaces, 10 min)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=artifacts/bench-ci
+collector_dir=artifacts/ci-collector
+mkdir -p "$out"
+
+if [ "$(id -u)" -ne 0 ]; then echo "ci-harness: needs root (creates network namespaces)"; exit 1; fi
+dotnet build bench -c Release -nologo -v q >"$out/build.log" 2>&1 || { cat "$out/build.log"; echo "ci-harness: bench build failed"; exit 1; }
+dotnet publish src/Host -c Release -o "$collector_dir" -nologo -v q >"$out/publish.log" 2>&1 \
+  || { cat "$out/publish.log"; echo "ci-harness: dotnet publish src/Host failed"; exit 1; }
+
+harness=bench/bin/Release/net10.0/xtcp-epoll-bench
+collector="$collector_dir/xtcp-epoll"
+rc=0
+"$harness" selftest --ns 20 --out "$out" || rc=1
+"$harness" scale --ns 1,10,100 --polls 3 --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
+"$harness" churn --ns 100 --duration 60s --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
+if [ "$rc" -eq 0 ]; then echo "ci-harness: PASS"; else echo "ci-harness: FAIL (logs and CSV in $out)"; fi
+exit "$rc"

@@ -1,0 +1,55 @@
+namespace XtcpEpoll.Host.Cli;
+
+/// <summary>
+/// Every option of every command, in the order --print-config and --help show them. Defaults are the
+/// documented defaults (README); the binder turns the text into typed values and validates it.
+/// </summary>
+public static class OptionCatalog
+{
+    public static readonly OptionSpec Frequency = new("frequency", "10s", "Poll period, Go-style duration (500ms, 10s, 1m).");
+    public static readonly OptionSpec Timeout = new("timeout", "5s", "Poll-wide deadline for every namespace's dump; must be below --frequency.");
+    public static readonly OptionSpec JitterPct = new("jitter-pct", "20", "+/- jitter of each tick, percent of --frequency (0-90).");
+    public static readonly OptionSpec MaxLoops = new("max-loops", "0", "Stop after this many polls (0 = run until signalled).");
+    public static readonly OptionSpec Dest = new("dest", "stdout", "Destination: null, stdout, file:PATH, tcp:HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH, http(s)://..., kafka:BROKER[,BROKER].");
+    public static readonly OptionSpec Marshal = new("marshal", "protobufList", "Encoding: protobufList, jsonl, protoJson, csv, tsv.");
+    public static readonly OptionSpec Topic = new("topic", "xtcp", "Kafka topic.");
+    public static readonly OptionSpec Columns = new("columns", "", "csv/tsv: comma-separated lowerCamelCase field names (empty = all).");
+    public static readonly OptionSpec Attributes = new("attributes", "default", "inet_diag attributes to request: default, all, or a list such as info,cong,skmem.");
+    public static readonly OptionSpec States = new("states", "all", "TCP states to dump: all, or a list such as established,listen.");
+    public static readonly OptionSpec NetnsDirs = new("netns-dirs", "/run/netns,/run/docker/netns", "Comma-separated directories of netns bind mounts (watched).");
+    public static readonly OptionSpec ProcScan = new("proc-scan", "false", "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
+    public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", "60s", "Rescan period that repairs missed namespace events.");
+    public static readonly OptionSpec Workers = new("workers", "2", "Worker lanes (1-64).");
+    public static readonly OptionSpec Request = new("request", "compat", "Dump request: compat (one walk for IPv4+IPv6) or v2 (one walk per family).");
+    public static readonly OptionSpec Spread = new("spread", "false", "Pace namespace dumps over the poll period instead of all at the tick.", isSwitch: true);
+    public static readonly OptionSpec EnvelopeFlushBytes = new("envelope-flush-bytes", "786432", "Flush an envelope at this many encoded bytes.");
+    public static readonly OptionSpec EnvelopeFlushRows = new("envelope-flush-rows", "10000", "Flush an envelope at this many rows.");
+    public static readonly OptionSpec KafkaCompression = new("kafka-compression", "zstd", "Kafka compression: zstd, lz4, snappy, gzip, none.");
+    public static readonly OptionSpec KafkaQueueMaxEnvelopes = new("kafka-queue-max-envelopes", "1000", "Envelopes held in memory while Kafka is unreachable; beyond it the oldest are dropped.");
+    public static readonly OptionSpec KafkaQueueMaxBytes = new("kafka-queue-max-bytes", "268435456", "Byte bound of the same Kafka queue (at least --envelope-flush-bytes).");
+    public static readonly OptionSpec SinkQueueEnvelopes = new("sink-queue-envelopes", "4", "Flushed envelopes that may wait for the sink thread; beyond it collection waits (bounded memory).");
+    public static readonly OptionSpec Hostname = new("hostname", "", "Hostname stamped on records (empty = this machine's name).");
+    public static readonly OptionSpec Label = new("label", "", "Free text stamped on records (max 40 characters).");
+    public static readonly OptionSpec Tag = new("tag", "", "Free text stamped on records (max 40 characters).");
+    public static readonly OptionSpec Location = new("location", "", "Free text stamped on records (max 253 characters).");
+    public static readonly OptionSpec MetricsListen = new("metrics-listen", "127.0.0.1:9088", "HOST:PORT of /metrics, /healthz, /readyz (empty = disabled).");
+    public static readonly OptionSpec LogLevel = new("log-level", "info", "trace, debug, info, warn, error.");
+    public static readonly OptionSpec ShutdownTimeout = new("shutdown-timeout", "10s", "Bound on flushing the envelope and the sink at SIGTERM.");
+    public static readonly OptionSpec PrintConfig = new("print-config", "false", "Print the effective configuration (key: value) and exit.", isSwitch: true);
+
+    /// <summary>Options of `collect` (and of the root command, since collect is the default).</summary>
+    public static readonly IReadOnlyList<OptionSpec> Collect =
+    [
+        Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
+        ProcScan, ReconcileInterval, Workers, Request, Spread, EnvelopeFlushBytes, EnvelopeFlushRows,
+        KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
+        Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
+    ];
+
+    /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>
+    public static readonly IReadOnlyList<OptionSpec> Replay =
+    [
+        Dest, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
+        KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
+    ];
+}

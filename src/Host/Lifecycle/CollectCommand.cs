@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Logging;
+using XtcpEpoll.Host.Adapters;
+using XtcpEpoll.Host.Cli;
+using XtcpEpoll.Host.Config;
+using XtcpEpoll.Host.Logging;
+using XtcpEpoll.Host.Metrics;
+using XtcpEpoll.Loop;
+using XtcpEpoll.Sinks.Batching;
+
+namespace XtcpEpoll.Host.Lifecycle;
+
+/// <summary>
+/// `collect`: check privileges, build the sink and the collector, serve metrics, poll until MaxLoops or a
+/// stop signal, then drain: the running poll finishes (bounded by --timeout), the envelope and the sink
+/// are flushed (bounded by --shutdown-timeout), every namespace socket is closed, exit 0.
+/// </summary>
+public static class CollectCommand
+{
+    /// <summary>Extra wait beyond --timeout for the loop to report the last poll's end.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
+
+    public static int Run(CollectConfig config, TextWriter stdout, TextWriter stderr)
+    {
+        if (config.PrintConfig)
+        {
+            ConfigPrinter.Print(config.Effective, stdout);
+            return ExitCodes.Ok;
+        }
+
+        HostMetrics.Initialize();
+        using var loggers = HostLogging.Create(config.LogLevel);
+        var log = loggers.CreateLogger("xtcp-epoll");
+        var options = config.Collector;
+        foreach (var warning in config.Warnings)
+            log.LogWarning("{Warning}", warning);
+        foreach (var warning in PrivilegePlan.Apply(Capabilities.ReadSelf(), options))
+            log.LogWarning("{Warning}", warning);
+
+        IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
+
+        var health = new HealthState();
+        MetricsEndpoint? metrics = null;
+        if (config.MetricsListen != null)
+        {
+            try
+            {
+                metrics = MetricsEndpoint.Start(config.MetricsListen, health, loggers.CreateLogger("xtcp-epoll.metrics"));
+            }
+            catch (IOException e)
+            {
+                stderr.WriteLine($"xtcp-epoll: cannot listen on --metrics-listen {config.MetricsListen}: {e.Message}");
+                Drain(sink, config.ShutdownTimeout, log);
+                return ExitCodes.Failure;
+            }
+            log.LogInformation("metrics on http://{Endpoint}/metrics (/healthz, /readyz)", metrics.LocalEndPoint);
+        }
+
+        using var signals = new ShutdownSignals();
+        using var collector = new Collector(options, sink, loggers.CreateLogger("xtcp-epoll.loop"));
+        var sinkHealth = new SinkHealth();
+        health.SetReadinessProbe(() => collector.FirstPollCompleted && sinkHealth.IsHealthy);
+        var exitCode = ExitCodes.Ok;
+        try
+        {
+            log.LogInformation(
+                "starting {Version}: frequency {Frequency}, timeout {Timeout}, workers {Workers}, request {Request}, netns dirs [{Dirs}], proc-scan {ProcScan}, dest {Dest}, marshal {Marshal}",
+                HostVersion.Text, GoDuration.Format(options.Frequency), GoDuration.Format(options.Timeout), options.Workers,
+                options.Request, string.Join(",", options.NetnsDirs), options.ProcScan, config.Output.Dest, config.Output.Marshal);
+            collector.Start();
+
+            var first = Task.WaitAny(collector.Completion, signals.Received);
+            if (first == 1)
+            {
+                log.LogInformation("{Signal} received: finishing the current poll, then flushing", signals.Received.Result);
+                collector.RequestStop();
+                if (!collector.Completion.Wait(options.Timeout + StopGrace))
+                    log.LogWarning("the running poll did not end within --timeout {Timeout}: flushing what was collected", GoDuration.Format(options.Timeout));
+            }
+            exitCode = ReportCompletion(collector.Completion, log);
+        }
+        catch (Exception e) when (e is not ConfigException)
+        {
+            log.LogError("collector failed: {Error}", e.Message);
+            exitCode = ExitCodes.Failure;
+        }
+        finally
+        {
+            Drain(sink, config.ShutdownTimeout, log);
+            metrics?.Dispose();
+        }
+        log.LogInformation("stopped after {Polls} polls (exit {ExitCode})", collector.PollsCompleted, exitCode);
+        return exitCode;
+    }
+
+    private static int ReportCompletion(Task completion, ILogger log)
+    {
+        if (!completion.IsFaulted) return ExitCodes.Ok;
+        log.LogError("collection loop failed: {Error}", completion.Exception?.GetBaseException().Message);
+        return ExitCodes.Failure;
+    }
+
+    /// <summary>Flush the envelope and the destination, bounded by --shutdown-timeout.</summary>
+    private static void Drain(IRecordSink sink, TimeSpan timeout, ILogger log)
+    {
+        try
+        {
+            if (!sink.ShutdownAsync(timeout).Wait(timeout + StopGrace))
+                log.LogWarning("sink did not drain within --shutdown-timeout {Timeout}", GoDuration.Format(timeout));
+        }
+        catch (Exception e)
+        {
+            log.LogError("sink shutdown failed: {Error}", e.GetBaseException().Message);
+        }
+        (sink as IDisposable)?.Dispose();
+    }
+}

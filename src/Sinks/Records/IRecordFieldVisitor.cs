@@ -1,0 +1,21 @@
+namespace XtcpEpoll.Sinks.Records;
+
+/// <summary>
+/// Receives a record's fields in proto field-number order (see <see cref="FlatRecordFields.Visit{TVisitor}"/>).
+/// One field list drives every encoding (protobuf size, protobuf bytes, JSON, CSV), so they cannot
+/// disagree about which field carries which value. Implemented by structs so the JIT specialises
+/// and inlines each encoder: no interface dispatch per field.
+/// Every field is visited whatever its value; skipping proto3 defaults is the visitor's decision.
+/// </summary>
+public interface IRecordFieldVisitor
+{
+    void UInt32(int field, uint value);
+    void UInt64(int field, ulong value);
+    void Int64(int field, long value);
+    void Bool(int field, bool value);
+    void Enum(int field, int value);
+    /// <summary>A proto string, given as UTF-8.</summary>
+    void String(int field, ReadOnlySpan<byte> utf8);
+    /// <summary>A proto bytes field holding an IP address (4 or 16 bytes, network order).</summary>
+    void Address(int field, ReadOnlySpan<byte> address);
+}

@@ -1,0 +1,154 @@
+using Xunit;
+
+namespace XtcpEpoll.Tests.Host;
+
+/// <summary>Defaults &lt; XTCP_* environment &lt; flags, shown by --print-config (which starts nothing).</summary>
+public class ConfigPrecedenceTests
+{
+    [Fact]
+    public void Print_config_shows_every_default_and_exits_0()
+    {
+        var result = CliRunner.Run("--print-config");
+
+        Assert.Equal(0, result.ExitCode);
+        var config = result.Config();
+        Assert.Equal("10s", config["frequency"]);
+        Assert.Equal("5s", config["timeout"]);
+        Assert.Equal("20", config["jitter-pct"]);
+        Assert.Equal("protobufList", config["marshal"]);
+        Assert.Equal("stdout", config["dest"]);
+        Assert.Equal("127.0.0.1:9088", config["metrics-listen"]);
+        Assert.Equal("10s", config["shutdown-timeout"]);
+        Assert.Equal("compat", config["request"]);
+        Assert.Equal(Environment.MachineName, config["hostname"]);
+        Assert.Equal(30, config.Count); // every collect option, one line each
+    }
+
+    [Fact]
+    public void Environment_sets_values_with_xtcp_prefixed_upper_snake_names()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["XTCP_FREQUENCY"] = "30s",
+            ["XTCP_JITTER_PCT"] = "5",
+            ["XTCP_MARSHAL"] = "jsonl",
+            ["XTCP_PROC_SCAN"] = "true",
+            ["XTCP_METRICS_LISTEN"] = "",
+            ["XTCP_NETNS_DIRS"] = "/a,/b",
+        };
+
+        var config = CliRunner.Run(env, "collect", "--print-config").Config();
+
+        Assert.Equal("30s", config["frequency"]);
+        Assert.Equal("5", config["jitter-pct"]);
+        Assert.Equal("jsonl", config["marshal"]);
+        Assert.Equal("true", config["proc-scan"]);
+        Assert.Equal("", config["metrics-listen"]);
+        Assert.Equal("/a,/b", config["netns-dirs"]);
+    }
+
+    [Fact]
+    public void Flags_win_over_environment()
+    {
+        var env = new Dictionary<string, string> { ["XTCP_FREQUENCY"] = "30s", ["XTCP_PROC_SCAN"] = "true", ["XTCP_LABEL"] = "env" };
+
+        var config = CliRunner.Run(env, "--frequency", "1m", "--proc-scan", "false", "--label", "flag", "--print-config").Config();
+
+        Assert.Equal("1m", config["frequency"]);
+        Assert.Equal("false", config["proc-scan"]);
+        Assert.Equal("flag", config["label"]);
+    }
+
+    [Fact]
+    public void A_short_frequency_alone_shrinks_the_default_timeout_to_half_of_it()
+    {
+        var result = CliRunner.Run("--frequency", "1s", "--print-config");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("500ms", result.Config()["timeout"]);
+    }
+
+    [Fact]
+    public void A_switch_alone_means_true()
+    {
+        var config = CliRunner.Run("--proc-scan", "--spread", "--print-config").Config();
+
+        Assert.Equal("true", config["proc-scan"]);
+        Assert.Equal("true", config["spread"]);
+    }
+
+    [Fact]
+    public void Print_config_can_come_from_the_environment_too()
+    {
+        var env = new Dictionary<string, string> { ["XTCP_PRINT_CONFIG"] = "1" };
+
+        var result = CliRunner.Run(env);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("10s", result.Config()["frequency"]);
+    }
+
+    [Fact]
+    public void A_bad_environment_value_names_the_variable_and_the_flag()
+    {
+        var env = new Dictionary<string, string> { ["XTCP_JITTER_PCT"] = "150" };
+
+        var result = CliRunner.Run(env, "--print-config");
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StderrLines);
+        Assert.Contains("XTCP_JITTER_PCT", line);
+        Assert.Contains("--jitter-pct", line);
+        Assert.Contains("150", line);
+    }
+
+    [Fact]
+    public void Go_style_durations_are_normalised()
+    {
+        var config = CliRunner.Run("--frequency", "1m30s", "--timeout", "1500ms", "--reconcile-interval", "2h", "--print-config").Config();
+
+        Assert.Equal("1m30s", config["frequency"]);
+        Assert.Equal("1.5s", config["timeout"]);
+        Assert.Equal("2h", config["reconcile-interval"]);
+    }
+
+    [Fact]
+    public void Replay_prints_its_own_options()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var result = CliRunner.Run("replay", file, "--marshal", "jsonl", "--print-config");
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal("jsonl", result.Config()["marshal"]);
+            Assert.False(result.Config().ContainsKey("frequency"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Version_prints_the_version_and_exits_0()
+    {
+        var result = CliRunner.Run("version");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("xtcp-epoll ", result.Stdout);
+        Assert.Equal("", result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("collect", "--help")]
+    [InlineData("replay", "--help")]
+    [InlineData("version", "--help")]
+    public void Help_is_available_everywhere(params string[] args)
+    {
+        var result = CliRunner.Run(args);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Usage:", result.Stdout);
+    }
+}

@@ -1,0 +1,103 @@
+using Google.Protobuf;
+using XtcpEpoll.Sinks.Proto;
+using Xunit;
+
+namespace XtcpEpoll.Tests.Host;
+
+/// <summary>`replay` emits one record per complete inet_diag message, through the live marshaller/destination.</summary>
+public class ReplayCommandTests
+{
+    [Theory]
+    [InlineData("6_6_44/tcp_100_sockets.pcap", 1200)]
+    [InlineData("6_6_44/ss_tcp_info_a_4.pcap", 15)]
+    [InlineData("5_4_281/5_4_281_tcp_10_sockets.pcap", 33)]
+    public void Replay_to_a_jsonl_file_writes_one_line_per_message_in_the_readme(string fixture, int expected)
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            var result = CliRunner.Run("replay", TestPaths.Fixture(fixture), "--marshal", "jsonl", "--dest", "file:" + output, "--hostname", "replayhost");
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            var rows = JsonlRecords.Parse(File.ReadLines(output));
+            Assert.Equal(expected, rows.Count);
+            Assert.All(rows, r => Assert.Equal("replay", r.Netns));
+            Assert.All(rows, r => Assert.True(r.TimestampNs > 0));
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void Replay_of_several_files_concatenates_their_records()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            var result = CliRunner.Run("replay", TestPaths.Fixture("6_6_44/tcp_10_sockets.pcap"), TestPaths.Fixture("6_6_44/ss_tcp_info_a_4.pcap"),
+                "--marshal", "jsonl", "--dest", "file:" + output);
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Equal(96 + 15, File.ReadLines(output).Count());
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void Replay_protobufList_round_trips_through_the_protobuf_parser()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.pb");
+        try
+        {
+            var result = CliRunner.Run("replay", TestPaths.Fixture("6_6_44/tcp_100_sockets.pcap"), "--marshal", "protobufList",
+                "--dest", "file:" + output, "--hostname", "replayhost", "--envelope-flush-rows", "500");
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            var rows = 0;
+            var envelopes = 0;
+            using (var stream = File.OpenRead(output))
+            {
+                while (stream.Position < stream.Length)
+                {
+                    var envelope = Envelope.Parser.ParseDelimitedFrom(stream);
+                    envelopes++;
+                    foreach (var row in envelope.Row)
+                    {
+                        Assert.Equal("replayhost", row.Hostname);
+                        Assert.Equal("replay", row.Netns);
+                        rows++;
+                    }
+                }
+            }
+            Assert.Equal(1200, rows);
+            Assert.True(envelopes >= 3, $"rows cap 500 must split 1200 rows into >= 3 envelopes, got {envelopes}");
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_capture_is_one_line_and_exit_2()
+    {
+        var junk = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(junk, "this is not a capture file at all");
+            var result = CliRunner.Run("replay", junk, "--dest", "null");
+
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains(junk, Assert.Single(result.StderrLines, l => l.StartsWith("xtcp-epoll:", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(junk);
+        }
+    }
+}

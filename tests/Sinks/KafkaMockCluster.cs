@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace XtcpEpoll.Tests.Sinks;
+
+/// <summary>
+/// librdkafka's built-in mock Kafka cluster, driven by P/Invoke so tests can take brokers down and up.
+/// The functions are resolved in the very librdkafka file Confluent.Kafka loaded (found in
+/// /proc/self/maps: the default build needs libsasl2 and Confluent falls back to another one), so
+/// our handle and Confluent's clients share one library instance.
+/// </summary>
+public sealed unsafe class KafkaMockCluster : IDisposable
+{
+    private static readonly nint Library = LoadConfluentsLibrdkafka();
+    private static readonly delegate* unmanaged<nint> ConfNew = (delegate* unmanaged<nint>)Export("rd_kafka_conf_new");
+    private static readonly delegate* unmanaged<int, nint, byte*, nuint, nint> KafkaNew = (delegate* unmanaged<int, nint, byte*, nuint, nint>)Export("rd_kafka_new");
+    private static readonly delegate* unmanaged<nint, void> KafkaDestroy = (delegate* unmanaged<nint, void>)Export("rd_kafka_destroy");
+    private static readonly delegate* unmanaged<nint, int, nint> ClusterNew = (delegate* unmanaged<nint, int, nint>)Export("rd_kafka_mock_cluster_new");
+    private static readonly delegate* unmanaged<nint, void> ClusterDestroy = (delegate* unmanaged<nint, void>)Export("rd_kafka_mock_cluster_destroy");
+    private static readonly delegate* unmanaged<nint, byte*> ClusterBootstraps = (delegate* unmanaged<nint, byte*>)Export("rd_kafka_mock_cluster_bootstraps");
+    private static readonly delegate* unmanaged<nint, byte*, int, int, int> TopicCreate = (delegate* unmanaged<nint, byte*, int, int, int>)Export("rd_kafka_mock_topic_create");
+    private static readonly delegate* unmanaged<nint, int, int> BrokerSetDown = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_down");
+    private static readonly delegate* unmanaged<nint, int, int> BrokerSetUp = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_up");
+
+    private nint _rk;
+    private nint _cluster;
+
+    public KafkaMockCluster(int brokers)
+    {
+        BrokerCount = brokers;
+        var errstr = stackalloc byte[512];
+        _rk = KafkaNew(0 /* RD_KAFKA_PRODUCER */, ConfNew(), errstr, 512);
+        if (_rk == 0) throw new InvalidOperationException("rd_kafka_new: " + Marshal.PtrToStringUTF8((nint)errstr));
+        _cluster = ClusterNew(_rk, brokers);
+        if (_cluster == 0) throw new InvalidOperationException("rd_kafka_mock_cluster_new failed");
+        BootstrapServers = Marshal.PtrToStringUTF8((nint)ClusterBootstraps(_cluster))!;
+    }
+
+    public int BrokerCount { get; }
+    public string BootstrapServers { get; }
+
+    public void CreateTopic(string topic, int partitions, int replicationFactor)
+    {
+        var name = Encoding.UTF8.GetBytes(topic + "\0");
+        fixed (byte* p = name)
+        {
+            var err = TopicCreate(_cluster, p, partitions, replicationFactor);
+            if (err != 0) throw new InvalidOperationException($"rd_kafka_mock_topic_create: error {err}");
+        }
+    }
+
+    public void AllBrokersDown()
+    {
+        for (var id = 1; id <= BrokerCount; id++) Check(BrokerSetDown(_cluster, id), "set_down");
+    }
+
+    public void AllBrokersUp()
+    {
+        for (var id = 1; id <= BrokerCount; id++) Check(BrokerSetUp(_cluster, id), "set_up");
+    }
+
+    private static void Check(int err, string what)
+    {
+        if (err != 0) throw new InvalidOperationException($"rd_kafka_mock_broker_{what}: error {err}");
+    }
+
+    public void Dispose()
+    {
+        if (_cluster != 0) ClusterDestroy(_cluster);
+        if (_rk != 0) KafkaDestroy(_rk);
+        _cluster = 0;
+        _rk = 0;
+    }
+
+    private static nint Export(string name) => NativeLibrary.GetExport(Library, name);
+
+    private static nint LoadConfluentsLibrdkafka()
+    {
+        _ = Confluent.Kafka.Library.Version; // makes Confluent.Kafka load its native library
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            var slash = line.IndexOf('/');
+            if (slash < 0 || !line.Contains("librdkafka")) continue;
+            return NativeLibrary.Load(line[slash..].Trim());
+        }
+        throw new InvalidOperationException("librdkafka is not mapped after Confluent.Kafka initialised");
+    }
+}
