@@ -39,7 +39,8 @@ internal sealed unsafe class ControlLoop
     private readonly List<NamespaceHandle>[] _laneTargets;
     private readonly Random _jitter = new();
     private NamespaceScanner _scanner = null!;
-    private DirectoryWatcher _watcher = null!;
+    /// <summary>Null when inotify is unavailable (e.g. fs.inotify.max_user_instances reached): reconcile-only discovery.</summary>
+    private DirectoryWatcher? _watcher;
     private NamespaceOpener _opener = null!;
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
@@ -75,10 +76,15 @@ internal sealed unsafe class ControlLoop
         _tickFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
         _reconcileFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
         _commandFd = Check(Sys.eventfd(0, Sys.EFD_CLOEXEC | Sys.EFD_NONBLOCK), "eventfd");
-        _watcher = new DirectoryWatcher(_options.NetnsDirs);
+        try { _watcher = new DirectoryWatcher(_options.NetnsDirs); }
+        catch (InvalidOperationException ex)
+        {
+            _logger.LogWarning("inotify unavailable ({Error}): namespaces are discovered by the reconcile scan only, every {Interval}s; raise fs.inotify.max_user_instances to fix",
+                ex.Message, _options.ReconcileInterval.TotalSeconds);
+        }
         Sys.EpollAdd(_epollFd, _tickFd, TickKey);
         Sys.EpollAdd(_epollFd, _commandFd, CommandKey);
-        Sys.EpollAdd(_epollFd, _watcher.Fd, InotifyKey);
+        if (_watcher != null) Sys.EpollAdd(_epollFd, _watcher.Fd, InotifyKey);
         Sys.EpollAdd(_epollFd, _reconcileFd, ReconcileKey);
         _parseErrorExporter = new ParseErrorExporter(_parseErrors);
 
@@ -150,7 +156,7 @@ internal sealed unsafe class ControlLoop
                     {
                         case TickKey: Sys.Drain(_tickFd); ArmTick(); StartPoll(); break;
                         case CommandKey: Sys.Drain(_commandFd); RunCommands(); break;
-                        case InotifyKey: _watcher.ReadEvents(OnWatchEvent); break;
+                        case InotifyKey: _watcher?.ReadEvents(OnWatchEvent); break;
                         case ReconcileKey: Sys.Drain(_reconcileFd); Reconcile(); Sys.ArmOnce(_reconcileFd, _options.ReconcileInterval); break;
                     }
                 }
@@ -205,7 +211,7 @@ internal sealed unsafe class ControlLoop
     /// <summary>Full scan: new candidates are opened, vanished ones removed, failed ones retried.</summary>
     private void Reconcile()
     {
-        _watcher.EnsureWatches();
+        _watcher?.EnsureWatches();
         ScanAll(initial: false);
     }
 
@@ -588,7 +594,7 @@ internal sealed unsafe class ControlLoop
         }
         while (_commands.TryDequeue(out var left))
             if (left is ControlCommand.Snapshot snapshot) snapshot.Reply.TrySetResult([]);
-        _watcher.Dispose();
+        _watcher?.Dispose();
         Sys.close(_reconcileFd);
         Sys.close(_tickFd);
         Sys.close(_epollFd);
