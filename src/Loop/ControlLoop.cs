@@ -45,7 +45,7 @@ internal sealed unsafe class ControlLoop
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
     private Thread _thread = null!;
-    private int _epollFd, _tickFd, _commandFd, _reconcileFd;
+    private int _epollFd = -1, _tickFd = -1, _commandFd = -1, _reconcileFd = -1;
     private int _openerRestarts;
     private ulong _nextHandleId;
     private int _pollId;
@@ -70,6 +70,31 @@ internal sealed unsafe class ControlLoop
 
     /// <summary>Creates fds and threads (throws on failure, before anything runs).</summary>
     public void Start()
+    {
+        try { CreateResources(); }
+        catch
+        {
+            ReleaseResources();
+            throw;
+        }
+        foreach (var worker in _workers) worker.Start();
+        foreach (var lane in _lanes) lane.Start();
+        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-control" };
+        _thread.Start();
+    }
+
+    /// <summary>Undoes a partial <see cref="CreateResources"/> (lane threads are not started yet).</summary>
+    private void ReleaseResources()
+    {
+        _opener?.Dispose();
+        foreach (var lane in _lanes) lane?.Dispose();
+        _watcher?.Dispose();
+        foreach (int fd in new[] { _reconcileFd, _tickFd, _commandFd, _epollFd })
+            if (fd >= 0) Sys.close(fd);
+        _commandFdClosed = true;
+    }
+
+    private void CreateResources()
     {
         _scanner = new NamespaceScanner();
         _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
@@ -105,10 +130,6 @@ internal sealed unsafe class ControlLoop
             _lanes[i] = new Lane(i, _options, pipe.Writer, plans, OnStageFault, _logger);
             _workers[i] = new ParseWorker(i, pipe.Reader, plans, _sink, _parseErrors, OnPollEndedFromWorker, OnStageFault, _logger);
         }
-        foreach (var worker in _workers) worker.Start();
-        foreach (var lane in _lanes) lane.Start();
-        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-control" };
-        _thread.Start();
     }
 
     public void Post(object command)
@@ -593,7 +614,10 @@ internal sealed unsafe class ControlLoop
             Sys.close(_commandFd);
         }
         while (_commands.TryDequeue(out var left))
+        {
             if (left is ControlCommand.Snapshot snapshot) snapshot.Reply.TrySetResult([]);
+            else if (left is OpenResult { SocketFd: >= 0 } late) Sys.close(late.SocketFd); // opened while stopping
+        }
         _watcher?.Dispose();
         Sys.close(_reconcileFd);
         Sys.close(_tickFd);
