@@ -198,7 +198,9 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         ShutdownAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        // _ready is deliberately not disposed: if the sink thread outlived the shutdown timeout it may
+        // still be enumerating it, and an ObjectDisposedException there would kill the process. The
+        // destination's own calls fail safely (the sink loop catches everything per envelope).
         _destination.Dispose();
-        _ready.Dispose();
     }
 }

@@ -30,12 +30,8 @@ public static class SinkMetrics
     public static readonly Counter KafkaDroppedEnvelopes = Prometheus.Metrics.CreateCounter(
         "xtcp_kafka_dropped_envelopes_total", "Oldest envelopes dropped because the bounded Kafka queue was full.");
 
-    private static readonly Counter.Child[] FlushesByReason =
-    [
-        EnvelopeFlushes.WithLabels("poll_end"), EnvelopeFlushes.WithLabels("poll_timeout"),
-        EnvelopeFlushes.WithLabels("rows_cap"), EnvelopeFlushes.WithLabels("size_cap"),
-        EnvelopeFlushes.WithLabels("shutdown"),
-    ];
+    private static readonly Counter.Child[] FlushesByReason = Array.ConvertAll(
+        Enum.GetValues<FlushReason>(), reason => EnvelopeFlushes.WithLabels(LabelOf(reason)));
 
     public static Counter.Child Flushes(FlushReason reason) => FlushesByReason[(int)reason];
 
