@@ -76,6 +76,8 @@ public sealed class CollectorOptions
         if (MaxLoops < 0) return "--max-loops must be >= 0";
         if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
         if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
+        if (Spread && Frequency * (1 - JitterPct / 100.0) - Timeout <= TimeSpan.Zero)
+            return $"--spread needs room to pace sends: --timeout ({Timeout.TotalSeconds}s) must be below --frequency x (1 - --jitter-pct/100) ({(Frequency * (1 - JitterPct / 100.0)).TotalSeconds}s)";
         if (PipeBytesPerLane < 256 * 1024) return "pipe memory per lane must be >= 256 KiB";
         if (string.IsNullOrEmpty(Hostname)) return "hostname must not be empty";
         return null;

@@ -39,12 +39,13 @@ internal sealed unsafe class ControlLoop
     private readonly List<NamespaceHandle>[] _laneTargets;
     private readonly Random _jitter = new();
     private NamespaceScanner _scanner = null!;
-    private DirectoryWatcher _watcher = null!;
+    /// <summary>Null when inotify is unavailable (e.g. fs.inotify.max_user_instances reached): reconcile-only discovery.</summary>
+    private DirectoryWatcher? _watcher;
     private NamespaceOpener _opener = null!;
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
     private Thread _thread = null!;
-    private int _epollFd, _tickFd, _commandFd, _reconcileFd;
+    private int _epollFd = -1, _tickFd = -1, _commandFd = -1, _reconcileFd = -1;
     private int _openerRestarts;
     private ulong _nextHandleId;
     private int _pollId;
@@ -70,15 +71,45 @@ internal sealed unsafe class ControlLoop
     /// <summary>Creates fds and threads (throws on failure, before anything runs).</summary>
     public void Start()
     {
+        try { CreateResources(); }
+        catch
+        {
+            ReleaseResources();
+            throw;
+        }
+        foreach (var worker in _workers) worker.Start();
+        foreach (var lane in _lanes) lane.Start();
+        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-control" };
+        _thread.Start();
+    }
+
+    /// <summary>Undoes a partial <see cref="CreateResources"/> (lane threads are not started yet).</summary>
+    private void ReleaseResources()
+    {
+        _opener?.Dispose();
+        foreach (var lane in _lanes) lane?.Dispose();
+        _watcher?.Dispose();
+        foreach (int fd in new[] { _reconcileFd, _tickFd, _commandFd, _epollFd })
+            if (fd >= 0) Sys.close(fd);
+        _commandFdClosed = true;
+    }
+
+    private void CreateResources()
+    {
         _scanner = new NamespaceScanner();
         _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
         _tickFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
         _reconcileFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
         _commandFd = Check(Sys.eventfd(0, Sys.EFD_CLOEXEC | Sys.EFD_NONBLOCK), "eventfd");
-        _watcher = new DirectoryWatcher(_options.NetnsDirs);
+        try { _watcher = new DirectoryWatcher(_options.NetnsDirs); }
+        catch (InvalidOperationException ex)
+        {
+            _logger.LogWarning("inotify unavailable ({Error}): namespaces are discovered by the reconcile scan only, every {Interval}s; raise fs.inotify.max_user_instances to fix",
+                ex.Message, _options.ReconcileInterval.TotalSeconds);
+        }
         Sys.EpollAdd(_epollFd, _tickFd, TickKey);
         Sys.EpollAdd(_epollFd, _commandFd, CommandKey);
-        Sys.EpollAdd(_epollFd, _watcher.Fd, InotifyKey);
+        if (_watcher != null) Sys.EpollAdd(_epollFd, _watcher.Fd, InotifyKey);
         Sys.EpollAdd(_epollFd, _reconcileFd, ReconcileKey);
         _parseErrorExporter = new ParseErrorExporter(_parseErrors);
 
@@ -90,6 +121,7 @@ internal sealed unsafe class ControlLoop
             var pipe = new Pipe(new PipeOptions(
                 pauseWriterThreshold: _options.PipeBytesPerLane,
                 resumeWriterThreshold: _options.PipeBytesPerLane / 2,
+                pool: new SegmentPool(256 * 1024),
                 minimumSegmentSize: 256 * 1024,
                 readerScheduler: PipeScheduler.Inline,
                 writerScheduler: PipeScheduler.Inline,
@@ -98,10 +130,6 @@ internal sealed unsafe class ControlLoop
             _lanes[i] = new Lane(i, _options, pipe.Writer, plans, OnStageFault, _logger);
             _workers[i] = new ParseWorker(i, pipe.Reader, plans, _sink, _parseErrors, OnPollEndedFromWorker, OnStageFault, _logger);
         }
-        foreach (var worker in _workers) worker.Start();
-        foreach (var lane in _lanes) lane.Start();
-        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-control" };
-        _thread.Start();
     }
 
     public void Post(object command)
@@ -149,7 +177,7 @@ internal sealed unsafe class ControlLoop
                     {
                         case TickKey: Sys.Drain(_tickFd); ArmTick(); StartPoll(); break;
                         case CommandKey: Sys.Drain(_commandFd); RunCommands(); break;
-                        case InotifyKey: _watcher.ReadEvents(OnWatchEvent); break;
+                        case InotifyKey: _watcher?.ReadEvents(OnWatchEvent); break;
                         case ReconcileKey: Sys.Drain(_reconcileFd); Reconcile(); Sys.ArmOnce(_reconcileFd, _options.ReconcileInterval); break;
                     }
                 }
@@ -204,7 +232,7 @@ internal sealed unsafe class ControlLoop
     /// <summary>Full scan: new candidates are opened, vanished ones removed, failed ones retried.</summary>
     private void Reconcile()
     {
-        _watcher.EnsureWatches();
+        _watcher?.EnsureWatches();
         ScanAll(initial: false);
     }
 
@@ -545,6 +573,7 @@ internal sealed unsafe class ControlLoop
 
     private void OnPollEnded(PollTracker poll)
     {
+        ThreadAllocations.RecordCurrentThread();
         if (!ReferenceEquals(poll, _running)) return;
         _running = null;
         double seconds = Stopwatch.GetElapsedTime(poll.StartTimestamp).TotalSeconds;
@@ -585,8 +614,11 @@ internal sealed unsafe class ControlLoop
             Sys.close(_commandFd);
         }
         while (_commands.TryDequeue(out var left))
+        {
             if (left is ControlCommand.Snapshot snapshot) snapshot.Reply.TrySetResult([]);
-        _watcher.Dispose();
+            else if (left is OpenResult { SocketFd: >= 0 } late) Sys.close(late.SocketFd); // opened while stopping
+        }
+        _watcher?.Dispose();
         Sys.close(_reconcileFd);
         Sys.close(_tickFd);
         Sys.close(_epollFd);

@@ -54,7 +54,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
                     var names = ProcessStats.ThreadNames();
                     threadSamples.Add(names.Count);
                     collectorThreads.Add(names.Count(n => n.StartsWith("xtcp-", StringComparison.Ordinal)));
-                    nonPoolThreads.Add(names.Count(n => n != ".NET TP Worker"));
+                    nonPoolThreads.Add(names.Count(n => !n.StartsWith(".NET ", StringComparison.Ordinal)));
                 }
                 var next = TimeSpan.FromMilliseconds(100 * step) - clock.Elapsed; // pacing the churn, not synchronising
                 if (next > TimeSpan.Zero) Thread.Sleep(next);
@@ -83,12 +83,13 @@ public sealed class ChurnTests(ITestOutputHelper output)
                 }
             }
             output.WriteLine($"{step} churn steps, {polls.Count} polls, {checkedPairs} namespace-polls checked, " +
-                             $"threads {threadSamples.Min()}..{threadSamples.Max()} (without runtime pool workers {nonPoolThreads.Min()}..{nonPoolThreads.Max()}), " +
+                             $"threads {threadSamples.Min()}..{threadSamples.Max()} (without the runtime's own \".NET …\" threads {nonPoolThreads.Min()}..{nonPoolThreads.Max()}), " +
                              $"collector threads {collectorThreads.Min()}..{collectorThreads.Max()}, timeouts {timedOut}");
             Assert.All(collectorThreads, n => Assert.Equal(6, n));
-            // The runtime's thread pool (used by the test host, not by the collector) may grow/shrink by a few.
+            // The runtime's own threads (thread pool used by the test host, background GC) come and go by a few;
+            // every other thread of the process must stay put.
             Assert.InRange(nonPoolThreads.Max() - nonPoolThreads.Min(), 0, 2);
-            Assert.InRange(threadSamples.Max() - threadSamples.Min(), 0, 4);
+            Assert.InRange(threadSamples.Max() - threadSamples.Min(), 0, 5);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using XtcpEpoll.Loop;
+using XtcpEpoll.Sinks.Batching;
 
 namespace XtcpEpoll.Tests.Loop;
 
@@ -9,10 +10,11 @@ public sealed class CollectorHarness : IDisposable
     private readonly object _lock = new();
     private long _polls;
 
-    public CollectorHarness(CollectorOptions options, CollectingSink? sink = null)
+    public CollectorHarness(CollectorOptions options, IRecordSink? sink = null)
     {
-        Sink = sink ?? new CollectingSink();
-        Collector = new Collector(options, Sink, NullLogger.Instance);
+        var target = sink ?? new CollectingSink();
+        Sink = target as CollectingSink ?? new CollectingSink();
+        Collector = new Collector(options, target, NullLogger.Instance);
         Collector.PollCompleted += summary =>
         {
             lock (_lock)
@@ -25,6 +27,7 @@ public sealed class CollectorHarness : IDisposable
     }
 
     public Collector Collector { get; }
+    /// <summary>The sink when it is a CollectingSink (else an unused empty one).</summary>
     public CollectingSink Sink { get; }
 
     /// <summary>Every ended poll with the wall-clock time the control thread saw it end (lock on the list).</summary>

@@ -45,6 +45,40 @@ public sealed class DiscoveryTests
         }
     }
 
+    [Fact]
+    public void A_watched_directory_that_appears_later_is_picked_up_by_its_parent_watch()
+    {
+        using var farm = new TestNamespaceFarm("loop-latedir");
+        var ns = farm.Create(SocketKit.Listener);
+        var later = Path.Combine(farm.Dir, "later");
+        var options = CollectorHarness.OptionsFor(farm);
+        options.NetnsDirs = [later];
+        using var harness = new CollectorHarness(options);
+        string? alias = null;
+        try
+        {
+            harness.Start();
+            harness.WaitForPolls(1, PollWait);
+            Assert.Equal(0, harness.Collector.NamespacesOpen);
+
+            Directory.CreateDirectory(later);
+            alias = farm.MountAlias(ns, Path.Combine("later", "late-ns"));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10); // reconcile is 60 s: only the watch can do it
+            while (harness.Collector.NamespacesOpen == 0 && DateTime.UtcNow < deadline) harness.PollOnce(PollWait);
+            harness.PollOnce(PollWait);
+
+            var poll = harness.Sink.Poll(harness.Sink.Polls - 1);
+            Assert.Single(poll);
+            Assert.Equal("late-ns", poll[0].Netns);
+            Assert.Equal(ns.Inode, poll[0].NetnsInode);
+        }
+        finally
+        {
+            if (alias != null) { Sys.umount2(alias, Sys.MNT_DETACH); File.Delete(alias); }
+            if (Directory.Exists(later)) Directory.Delete(later);
+        }
+    }
+
     /// <summary>Waits until the child has unshared its network namespace; returns that namespace's inode.</summary>
     private static ulong WaitForOwnNamespace(int pid)
     {

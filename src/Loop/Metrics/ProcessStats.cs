@@ -9,9 +9,11 @@ public static class ProcessStats
     /// <summary>Resident set size in bytes (/proc/self/status "VmRSS:" kB).</summary>
     public static long ResidentBytes() => StatusField("VmRSS:") * 1024;
 
-    /// <summary>Open file descriptors (entries of /proc/self/fd, minus the one used to list it).</summary>
+    /// <summary>Open file descriptors: st_size of /proc/self/fd (Linux 6.2+, no allocation), else by listing it.</summary>
     public static int OpenFds()
     {
+        long size = XtcpEpoll.Loop.Native.Sys.SizeOfPath("/proc/self/fd");
+        if (size > 0) return (int)size;
         int count = 0;
         foreach (var _ in Directory.EnumerateFileSystemEntries("/proc/self/fd")) count++;
         return count - 1;
@@ -31,20 +33,37 @@ public static class ProcessStats
 
     public static void Publish()
     {
-        LoopMetrics.OsThreads.Set(Threads());
+        var (threads, rssKb) = ThreadsAndRss();
+        LoopMetrics.OsThreads.Set(threads);
         LoopMetrics.OpenFds.Set(OpenFds());
-        LoopMetrics.ResidentMemory.Set(ResidentBytes());
+        LoopMetrics.ResidentMemory.Set(rssKb * 1024);
+    }
+
+    /// <summary>Both fields from one read of /proc/self/status.</summary>
+    private static (int Threads, long RssKb) ThreadsAndRss()
+    {
+        int threads = 0;
+        long rss = 0;
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("Threads:", StringComparison.Ordinal)) threads = (int)FieldValue(line, "Threads:".Length);
+            else if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = FieldValue(line, "VmRSS:".Length);
+        }
+        return (threads, rss);
+    }
+
+    private static long FieldValue(string line, int start)
+    {
+        var text = line.AsSpan(start).Trim();
+        int space = text.IndexOf(' ');
+        return long.Parse(space > 0 ? text[..space] : text);
     }
 
     private static long StatusField(string name)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {
-            if (!line.StartsWith(name, StringComparison.Ordinal)) continue;
-            var text = line.AsSpan(name.Length).Trim();
-            int space = text.IndexOf(' ');
-            if (space > 0) text = text[..space];
-            return long.Parse(text);
+            if (line.StartsWith(name, StringComparison.Ordinal)) return FieldValue(line, name.Length);
         }
         return 0;
     }

@@ -41,9 +41,14 @@ internal static unsafe partial class Sys
     [StructLayout(LayoutKind.Sequential)]
     public struct ITimerSpec { public Timespec Interval; public Timespec Value; }
 
-    /// <summary>struct stat (x86-64, 144 bytes): only the identity fields are named.</summary>
-    [StructLayout(LayoutKind.Sequential, Size = 144)]
-    public struct Stat { public ulong Dev; public ulong Ino; }
+    /// <summary>struct stat (x86-64, 144 bytes): only the fields we read are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 144)]
+    public struct Stat
+    {
+        [FieldOffset(0)] public ulong Dev;
+        [FieldOffset(8)] public ulong Ino;
+        [FieldOffset(48)] public long Size;
+    }
 
     public static int Errno => Marshal.GetLastPInvokeError();
 
@@ -76,6 +81,13 @@ internal static unsafe partial class Sys
     {
         Stat st;
         return stat(path, &st) == 0 ? (st.Dev, st.Ino) : (0, 0);
+    }
+
+    /// <summary>st_size of a path (for /proc/self/fd: the number of open fds, Linux 6.2+), -1 on failure.</summary>
+    public static long SizeOfPath(string path)
+    {
+        Stat st;
+        return stat(path, &st) == 0 ? st.Size : -1;
     }
 
     public static ulong InodeOfFd(int fd)

@@ -204,17 +204,20 @@ internal sealed unsafe class Lane : IDisposable
             handle.PollIndex = i;
             handle.InterruptCounted = false;
             _remaining++;
-            if (handle.State == DumpState.Discarding)
-            {
-                // Still draining a timed-out dump: a second dump on that socket would be refused (EBUSY).
-                LoopMetrics.DumpTimeouts.Inc();
-                _anyTimeout = true;
-                EndDump(handle, DumpEnd.Timeout, keepState: true);
-                continue;
-            }
-            handle.State = DumpState.Scheduled;
+            if (handle.State != DumpState.Discarding) handle.State = DumpState.Scheduled;
         }
         if (_remaining == 0) { FinishLane(); return; }
+        // Only once every target is counted: ending one must not look like the end of the lane's poll.
+        for (int i = 0; i < targets.Length && _plan == plan; i++)
+        {
+            var handle = targets[i];
+            if (handle.PollIndex != i || handle.State != DumpState.Discarding) continue;
+            // Still draining a timed-out dump: a second dump on that socket would be refused (EBUSY).
+            LoopMetrics.DumpTimeouts.Inc();
+            _anyTimeout = true;
+            EndDump(handle, DumpEnd.Timeout, keepState: true);
+        }
+        if (_plan != plan) return; // every target was still discarding: the lane's poll is already over
 
         long now = Stopwatch.GetTimestamp();
         ArmAt(_deadlineFd, plan.Deadline, now);
@@ -404,6 +407,7 @@ internal sealed unsafe class Lane : IDisposable
 
     private void FinishLane()
     {
+        ThreadAllocations.RecordCurrentThread();
         WriteFrame(FrameKind.LaneDone, _dumpErrors, _anyTimeout ? 1 : 0);
         Sys.Disarm(_deadlineFd);
         Sys.Disarm(_spreadFd);

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -180,6 +181,7 @@ internal sealed class ParseWorker
 
     private void EndLane(LanePlan plan, bool timedOut, int dumpErrors)
     {
+        ThreadAllocations.RecordCurrentThread();
         for (int i = 0; i < _dumps.Length; i++) ReleaseDump(i);
         var poll = plan.Poll;
         Interlocked.Add(ref poll.Sockets, _pollSockets);
