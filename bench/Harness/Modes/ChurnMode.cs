@@ -97,8 +97,8 @@ internal sealed class ChurnMode(HarnessContext c)
             double polls = drained != null ? CollectorProcess.AllPolls(drained) : 0;
             await proc.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= polls + 2, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), c.Token);
             finalFds = proc.Sample()?.OpenFds ?? -1;
-            if (await proc.Metrics.TryScrapeAsync(c.Token) is { } end)
-                pollOutcomes = $"{end.GetOrZero("xtcp_polls_total", "outcome", "complete")} complete, {end.GetOrZero("xtcp_polls_total", "outcome", "timeout")} timed out, {end.GetOrZero("xtcp_poll_ticks_skipped_total")} ticks skipped, {end.GetOrZero("xtcp_namespace_dump_timeouts_total")} namespace dump timeouts";
+            if (await proc.Metrics.TryScrapeAsync(c.Token) is { } atEnd)
+                pollOutcomes = $"{atEnd.GetOrZero("xtcp_polls_total", "outcome", "complete")} complete, {atEnd.GetOrZero("xtcp_polls_total", "outcome", "timeout")} timed out, {atEnd.GetOrZero("xtcp_poll_ticks_skipped_total")} ticks skipped, {atEnd.GetOrZero("xtcp_namespace_dump_timeouts_total")} namespace dump timeouts";
         }
         finally
         {
