@@ -41,7 +41,10 @@ internal static class PollMeter
         var a = collector.Sample();
         if (aligned == null || a == null) { result.Error = "no poll after warm-up"; return result; }
         Track(result, a.Value);
-        var windowEnd = DateTime.UtcNow + polls * frequency + half;
+        // Polls longer than the period (ticks skipped) stretch the window so it still holds about K polls.
+        double lastPoll = aligned.Get("xtcp_last_poll_duration_seconds");
+        var period = double.IsNaN(lastPoll) || lastPoll * 1.1 < frequency.TotalSeconds ? frequency : TimeSpan.FromSeconds(Math.Ceiling(lastPoll * 1.1 / frequency.TotalSeconds) * frequency.TotalSeconds);
+        var windowEnd = DateTime.UtcNow + polls * period + half;
         while (DateTime.UtcNow < windowEnd && !collector.HasExited)
         {
             var left = windowEnd - DateTime.UtcNow;
@@ -66,7 +69,7 @@ internal static class PollMeter
         // Step 3: each poll's duration and socket count from the per-poll gauges.
         double lastCount = CollectorProcess.AllPolls(afterWindow), target = lastCount + polls;
         MetricsSnapshot last = afterWindow;
-        var limit = DateTime.UtcNow + (polls + 2) * 4 * frequency + TimeSpan.FromSeconds(30);
+        var limit = DateTime.UtcNow + (polls + 2) * 2 * period + TimeSpan.FromSeconds(30);
         while (lastCount < target)
         {
             if (DateTime.UtcNow > limit || collector.HasExited) { result.Error = $"only {lastCount - (target - polls)} of {polls} polls in the per-poll window"; break; }

@@ -10,8 +10,8 @@ internal readonly record struct ProcSample(
 
     /// <summary>
     /// CPU between two samples split into user and sys. The total comes from schedstat (ns precision, sum over
-    /// live threads); the split from utime/stime (tick-sampled, 10 ms). With no ticks in the window the split
-    /// is unknown and both parts are NaN.
+    /// live threads); the split from utime/stime (tick-sampled, 10 ms). With fewer than 10 ticks in the window
+    /// the split is unknown and both parts are NaN.
     /// </summary>
     public static (double TotalSec, double UserSec, double SysSec) CpuBetween(ProcSample a, ProcSample b)
     {
@@ -20,7 +20,8 @@ internal readonly record struct ProcSample(
         double total = b.RunNs > 0 && a.RunNs > 0 ? (b.RunNs - a.RunNs) / 1e9 : tickSec;
         // Threads that exited in the window took their schedstat with them; never report less than the ticks say.
         if (total < tickSec - 0.02) total = tickSec;
-        if (ticks <= 0) return (total, double.NaN, double.NaN);
+        // Fewer than 10 ticks (100 ms) in the window: the tick-sampled split says little; leave it unknown.
+        if (ticks < 10) return (total, double.NaN, double.NaN);
         double userShare = (b.UserTicks - a.UserTicks) / ticks;
         return (total, total * userShare, total * (1 - userShare));
     }

@@ -55,6 +55,7 @@ internal sealed class ChurnMode(HarnessContext c)
         long churnStartNs = 0, churnEndNs = 0;
         int baselineFds = -1, finalFds = -1, added = 0, deleted = 0;
         double baselineOpen = double.NaN;
+        string pollOutcomes = "n/a";
         try
         {
             var first = await proc.WaitForMetricsAsync(m => CollectorProcess.CompletePolls(m) >= 2, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(60), c.Token);
@@ -96,6 +97,8 @@ internal sealed class ChurnMode(HarnessContext c)
             double polls = drained != null ? CollectorProcess.AllPolls(drained) : 0;
             await proc.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= polls + 2, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), c.Token);
             finalFds = proc.Sample()?.OpenFds ?? -1;
+            if (await proc.Metrics.TryScrapeAsync(c.Token) is { } atEnd)
+                pollOutcomes = $"{atEnd.GetOrZero("xtcp_polls_total", "outcome", "complete")} complete, {atEnd.GetOrZero("xtcp_polls_total", "outcome", "timeout")} timed out, {atEnd.GetOrZero("xtcp_poll_ticks_skipped_total")} ticks skipped, {atEnd.GetOrZero("xtcp_namespace_dump_timeouts_total")} namespace dump timeouts";
         }
         finally
         {
@@ -128,6 +131,7 @@ internal sealed class ChurnMode(HarnessContext c)
         };
         var table = new ResultTable($"churn: {n} namespaces x {listeners + 2 * conns} sockets, +1/-1 every {interval.TotalMilliseconds:F0} ms for {duration.TotalSeconds:F0} s, polling every {frequency.TotalSeconds:F1} s into jsonl",
             "check", "measured", "result");
+        table.Add("(info) polls over the whole run", pollOutcomes, "");
         foreach (var (check, value, pass) in checks)
         {
             table.Add(check, value, pass ? "PASS" : "FAIL");

@@ -4,7 +4,7 @@ using System.Text;
 namespace XtcpEpoll.Bench.Harness.Report;
 
 /// <summary>
-/// Hand-written SVG: OS threads (left axis, log) and poll duration p50 (right axis, ms) versus namespaces (log),
+/// Hand-written SVG: OS threads (left axis, log) and poll duration p50 (right axis, ms, log) versus namespaces (log),
 /// with xtcp2's modelled thread count (namespaces x 5, capped at its 2,000-thread crash) for contrast.
 /// </summary>
 internal static class ScaleChart
@@ -16,10 +16,13 @@ internal static class ScaleChart
         if (points.Count == 0) return;
         double xMin = 1, xMax = Math.Max(10, points.Max(p => p.Namespaces));
         double tMax = 10_000; // threads axis: 1 .. 10,000 (log) so xtcp2's line fits
-        double dMax = NiceCeiling(Math.Max(1, points.Where(p => !double.IsNaN(p.PollP50Ms)).Select(p => p.PollP50Ms).DefaultIfEmpty(1).Max()));
+        var durations = points.Where(p => !double.IsNaN(p.PollP50Ms) && p.PollP50Ms > 0).Select(p => p.PollP50Ms).DefaultIfEmpty(1).ToList();
+        double dMin = Math.Pow(10, Math.Floor(Math.Log10(durations.Min())));
+        double dMax = Math.Pow(10, Math.Ceiling(Math.Log10(durations.Max())));
+        if (dMax <= dMin) dMax = dMin * 10;
         double X(double n) => L + (Math.Log10(Math.Max(n, xMin)) - Math.Log10(xMin)) / (Math.Log10(xMax) - Math.Log10(xMin)) * (W - L - R);
         double YT(double t) => H - B - Math.Log10(Math.Max(t, 1)) / Math.Log10(tMax) * (H - T - B);
-        double YD(double ms) => H - B - ms / dMax * (H - T - B);
+        double YD(double ms) => H - B - (Math.Log10(Math.Max(ms, dMin)) - Math.Log10(dMin)) / (Math.Log10(dMax) - Math.Log10(dMin)) * (H - T - B);
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
 
         var s = new StringBuilder();
@@ -40,12 +43,9 @@ internal static class ScaleChart
         for (double t = 1; t <= tMax; t *= 10)
             s.AppendLine($"<text x=\"{L - 6}\" y=\"{F(YT(t) + 4)}\" text-anchor=\"end\" fill=\"#1f5fbf\">{t:0}</text>");
         s.AppendLine($"<text transform=\"translate(18,{(T + H - B) / 2}) rotate(-90)\" text-anchor=\"middle\" fill=\"#1f5fbf\">OS threads (log)</text>");
-        for (int i = 0; i <= 4; i++)
-        {
-            double ms = dMax * i / 4;
-            s.AppendLine($"<text x=\"{W - R + 6}\" y=\"{F(YD(ms) + 4)}\" fill=\"#c0392b\">{ms.ToString("0.#", CultureInfo.InvariantCulture)}</text>");
-        }
-        s.AppendLine($"<text transform=\"translate({W - 14},{(T + H - B) / 2}) rotate(90)\" text-anchor=\"middle\" fill=\"#c0392b\">poll duration p50 (ms)</text>");
+        for (double ms = dMin; ms <= dMax * 1.0001; ms *= 10)
+            s.AppendLine($"<text x=\"{W - R + 6}\" y=\"{F(YD(ms) + 4)}\" fill=\"#c0392b\">{ms.ToString("0.###", CultureInfo.InvariantCulture)}</text>");
+        s.AppendLine($"<text transform=\"translate({W - 14},{(T + H - B) / 2}) rotate(90)\" text-anchor=\"middle\" fill=\"#c0392b\">poll duration p50 (ms, log)</text>");
         // xtcp2 model: namespaces x 5 threads, crash at 2,000.
         var model = new List<string>();
         for (double n = 1; n <= xMax; n *= 1.25) model.Add($"{F(X(n))},{F(YT(Math.Min(Anchors.Xtcp2Threads((int)Math.Round(n)), 2000)))}");
@@ -67,13 +67,6 @@ internal static class ScaleChart
         s.AppendLine("</svg>");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, s.ToString());
-    }
-
-    private static double NiceCeiling(double v)
-    {
-        double mag = Math.Pow(10, Math.Floor(Math.Log10(v)));
-        foreach (var m in new[] { 1, 2, 2.5, 5, 10 }) if (v <= m * mag) return m * mag;
-        return 10 * mag;
     }
 
     private static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
