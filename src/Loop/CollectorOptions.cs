@@ -45,11 +45,22 @@ public sealed class CollectorOptions
     /// <summary>compat (one walk, default) or v2 (one walk per family).</summary>
     public RequestMode Request { get; set; } = RequestMode.Compat;
 
+    /// <summary>
+    /// How often each namespace's dump includes LISTEN and BOUND_INACTIVE (--shared-tables-refresh, default
+    /// 60 s). The kernel finds those sockets by walking the listening and bind hash tables, which are
+    /// host-wide even when the namespace owns its established table: every bound socket and listener of the
+    /// host, in every namespace's dump, which dominates the cost of polling many small namespaces. Between
+    /// walks the dump skips both states and the listeners found by the last walk are fetched by exact lookup:
+    /// each still gets its record every poll and a closed one vanishes at once; a new listener, and
+    /// bound-but-inactive sockets, appear at walks. Zero walks at every poll.
+    /// </summary>
+    public TimeSpan SharedTablesRefresh { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Pace sends evenly over (Frequency - Timeout margin) instead of all at the tick.</summary>
     public bool Spread { get; set; }
 
-    /// <summary>TCP state bitmask (bit = 1 &lt;&lt; TCP_*); default all states.</summary>
-    public uint States { get; set; } = XtcpEpoll.Netlink.Requests.TcpStates.All;
+    /// <summary>TCP state bitmask (bit = 1 &lt;&lt; TCP_*); default every state but BOUND_INACTIVE (TcpStates.Default).</summary>
+    public uint States { get; set; } = XtcpEpoll.Netlink.Requests.TcpStates.Default;
 
     /// <summary>inet_diag idiag_ext bits (which attributes the kernel adds); default = AttributeSelection.Default.</summary>
     public byte IdiagExt { get; set; } = XtcpEpoll.Netlink.Requests.AttributeSelection.Default.IdiagExt;
@@ -75,6 +86,7 @@ public sealed class CollectorOptions
         if (JitterPct is < 0 or > 90) return "--jitter-pct must be between 0 and 90";
         if (MaxLoops < 0) return "--max-loops must be >= 0";
         if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
+        if (SharedTablesRefresh < TimeSpan.Zero) return "--shared-tables-refresh must be >= 0 (0 = walk the shared tables at every poll)";
         if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
         if (Spread && Frequency * (1 - JitterPct / 100.0) - Timeout <= TimeSpan.Zero)
             return $"--spread needs room to pace sends: --timeout ({Timeout.TotalSeconds}s) must be below --frequency x (1 - --jitter-pct/100) ({(Frequency * (1 - JitterPct / 100.0)).TotalSeconds}s)";

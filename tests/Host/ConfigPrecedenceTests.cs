@@ -21,7 +21,9 @@ public class ConfigPrecedenceTests
         Assert.Equal("10s", config["shutdown-timeout"]);
         Assert.Equal("compat", config["request"]);
         Assert.Equal(Environment.MachineName, config["hostname"]);
-        Assert.Equal(30, config.Count); // every collect option, one line each
+        Assert.Equal("1m", config["shared-tables-refresh"]);
+        Assert.Equal("default", config["states"]);
+        Assert.Equal(31, config.Count); // every collect option, one line each
     }
 
     [Fact]

@@ -87,6 +87,27 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
 
     public void Delete(TestNamespace ns) => Run(() => { DeleteHere(ns); return 0; });
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the farm thread inside <paramref name="ns"/> (e.g. to open sockets
+    /// there after the collector has seen it); sockets it returns are closed with the namespace.
+    /// </summary>
+    public T RunInside<T>(TestNamespace ns, Func<T> work) => Run(() =>
+    {
+        int fd = Sys.open(ns.Path, Sys.O_RDONLY | Sys.O_CLOEXEC);
+        if (fd < 0) throw new InvalidOperationException($"open {ns.Path}: errno {Sys.Errno}");
+        try
+        {
+            if (Sys.setns(fd, Sys.CLONE_NEWNET) != 0) throw new InvalidOperationException($"setns {ns.Path}: errno {Sys.Errno}");
+            return work();
+        }
+        finally
+        {
+            Sys.close(fd);
+            if (Sys.setns(_homeFd, Sys.CLONE_NEWNET) != 0 || Sys.StatPath("/proc/thread-self/ns/net").Ino != _homeInode)
+                Environment.FailFast("test namespace maker could not return to its namespace");
+        }
+    });
+
     /// <summary>Bind-mounts an existing test namespace a second time, under another name (cleaned up by Dispose).</summary>
     public string MountAlias(TestNamespace ns, string name)
     {

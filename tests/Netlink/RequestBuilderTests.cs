@@ -139,8 +139,10 @@ public class AttributeSelectionTests
 public class TcpStatesTests
 {
     [Theory]
-    [InlineData(null, 0x3FFF)]
+    [InlineData(null, 0x1FFF)]
+    [InlineData("default", 0x1FFF)]
     [InlineData("all", 0x3FFF)]
+    [InlineData("default,bound-inactive", 0x3FFF)]
     [InlineData("established", 0x2)]
     [InlineData("listen,established", 0x402)]
     [InlineData("syn-sent,syn-recv,fin-wait-1,fin-wait-2,time-wait,close,close-wait,last-ack,closing,new-syn-recv,bound-inactive", 0x3BFC)]

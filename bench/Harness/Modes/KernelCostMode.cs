@@ -15,13 +15,17 @@ internal sealed class KernelCostMode(HarnessContext c)
 {
     public async Task<bool> RunAsync()
     {
-        int n = c.Options.Int("ns", 1000), polls = c.Options.Int("polls", 5), warmup = c.Options.Int("warmup", 1);
+        int n = c.Options.Int("ns", 1000), polls = c.Options.Int("polls", 6), warmup = c.Options.Int("warmup", 1);
         var frequencyOpt = c.Options.String("frequency") != null ? c.Options.Duration("frequency", default) : (TimeSpan?)null;
+        // --cases a,b,c (default all): a quick look at one case; the goals need all three.
+        var cases = (c.Options.String("cases") ?? "a,b,c").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
         c.Options.RejectUnknown();
+        if (cases.Count == 0 || !cases.IsSubsetOf(["a", "b", "c"])) throw new ArgumentException("--cases takes a comma-separated subset of a,b,c");
         var failures = new List<string>();
         string collector = c.Collector;
         var rows = new List<(string Case, PollMeasurement M)>();
 
+        if (cases.Contains("a") || cases.Contains("b"))
         using (var shared = new Testbed("kc-shared"))
         {
             await shared.AddAsync(n, listeners: 2, connections: 2, c.Token);
@@ -29,10 +33,13 @@ internal sealed class KernelCostMode(HarnessContext c)
             CheckTable(shared, ownTable: false, failures);
             foreach (var (label, request) in new[] { ("(a) shared table, v2", "v2"), ("(b) shared table, compat", "compat") })
             {
+                if (!cases.Contains(label.Substring(1, 1))) continue;
                 await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(30), c.Token);
                 rows.Add((label, await MeasureAsync(collector, shared, request, frequencyOpt ?? FrequencyFor(n), polls, warmup, label, failures)));
             }
         }
+        if (cases.Contains("c"))
+        {
         await CpuQuiet.WaitAsync(0.10, TimeSpan.FromSeconds(60), c.Token);
         using (var own = new Testbed("kc-own"))
         {
@@ -44,6 +51,7 @@ internal sealed class KernelCostMode(HarnessContext c)
             const string label = "(c) own tables (tcp_child_ehash_entries=1024), compat";
             rows.Add((label, await MeasureAsync(collector, own, "compat", frequencyOpt ?? TimeSpan.FromSeconds(1), polls, warmup, label, failures)));
         }
+        }
 
         var table = new ResultTable($"kernel-cost: {n} namespaces x 6 sockets, {polls} polls after {warmup} warm-up, dest null",
             "case", "sockets/poll", "sys ms/poll", "user ms/poll", "CPU ms/poll", "poll wall p50 ms", "poll wall p99 ms", "wall/CPU", "CPU us/namespace", "sys us/namespace", "threads", "timeouts", "ns sharing host table");
@@ -51,17 +59,22 @@ internal sealed class KernelCostMode(HarnessContext c)
             table.Add(label, Fmt.Num(m.SocketsPerPoll), Fmt.Ms(m.SysPerPollSec), Fmt.Ms(m.UserPerPollSec), Fmt.Ms(m.CpuPerPollSec), Fmt.Ms(m.PollP50), Fmt.Ms(m.PollP99),
                 Fmt.Num(m.PollP50 / m.CpuPerPollSec, 2), Fmt.Us(m.CpuPerPollSec / n), Fmt.Us(m.SysPerPollSec / n), m.ThreadsMax.ToString(), m.TimeoutPolls.ToString(), Fmt.Num(m.SharingHostTable));
 
-        var a = rows[0].M; var b = rows[1].M; var cc = rows[2].M;
+        PollMeasurement? Row(string letter) => rows.Find(r => r.Case.StartsWith("(" + letter + ")", StringComparison.Ordinal)).M;
+        var a = Row("a"); var b = Row("b"); var cc = Row("c");
         var goals = new ResultTable("kernel-cost goals", "goal", "measured", "result");
-        AddGoal(goals, failures, "(b) kernel CPU per poll <= 55 % of (a)", $"{Fmt.Ms(b.SysPerPollSec)} / {Fmt.Ms(a.SysPerPollSec)} ms = {Fmt.Pct(b.SysPerPollSec / a.SysPerPollSec)}", b.SysPerPollSec / a.SysPerPollSec <= 0.55);
-        AddGoal(goals, failures, "(b) poll wall <= 0.6 x poll CPU (both cores busy)", $"{Fmt.Ms(b.PollP50)} ms wall / {Fmt.Ms(b.CpuPerPollSec)} ms CPU = {Fmt.Num(b.PollP50 / b.CpuPerPollSec, 2)}", b.PollP50 <= 0.6 * b.CpuPerPollSec);
-        AddGoal(goals, failures, "(c) poll wall <= 50 ms", $"{Fmt.Ms(cc.PollP50)} ms (p99 {Fmt.Ms(cc.PollP99)})", cc.PollP50 <= 0.050);
+        if (a != null && b != null)
+            AddGoal(goals, failures, "(b) kernel CPU per poll <= 55 % of (a)", $"{Fmt.Ms(b.SysPerPollSec)} / {Fmt.Ms(a.SysPerPollSec)} ms = {Fmt.Pct(b.SysPerPollSec / a.SysPerPollSec)}", b.SysPerPollSec / a.SysPerPollSec <= 0.55);
+        if (b != null)
+            AddGoal(goals, failures, "(b) poll wall <= 0.6 x poll CPU (both cores busy)", $"{Fmt.Ms(b.PollP50)} ms wall / {Fmt.Ms(b.CpuPerPollSec)} ms CPU = {Fmt.Num(b.PollP50 / b.CpuPerPollSec, 2)}", b.PollP50 <= 0.6 * b.CpuPerPollSec);
+        if (cc != null)
+            AddGoal(goals, failures, "(c) poll wall <= 50 ms", $"{Fmt.Ms(cc.PollP50)} ms (p99 {Fmt.Ms(cc.PollP99)})", cc.PollP50 <= 0.050);
         table.Print(Console.Out);
         goals.Print(Console.Out);
         var notes = new List<string>
         {
             "sys/user: the collector's CPU over K poll periods without /metrics scrapes (schedstat total, split by utime/stime ticks), per poll. Poll wall: xtcp_last_poll_duration_seconds sampled after each poll.",
             $"Reference (shared/reference/kernel-costs.md): an empty namespace on the shared table costs ~0.95 ms of kernel CPU per v2 dump per family, ~1.0 ms per compat dump, ~0.016 ms with its own table.",
+            $"Every case runs with --shared-tables-refresh = {SharedTablesRefreshPolls} x --frequency (the defaults' ratio, 60 s / 10 s): each namespace walks the host-wide listening table every {SharedTablesRefreshPolls}th poll, its listeners are looked up in between; walks are staggered, so each poll walks about 1/{SharedTablesRefreshPolls} of the namespaces.",
             $"Namespaces in (c) were created while net.ipv4.tcp_child_ehash_entries=1024; the previous value was restored right after.",
         };
         foreach (var note in notes) Console.WriteLine("note: " + note);
@@ -76,7 +89,12 @@ internal sealed class KernelCostMode(HarnessContext c)
 
     private async Task<PollMeasurement> MeasureAsync(string collector, Testbed bed, string request, TimeSpan frequency, int polls, int warmup, string label, List<string> failures)
     {
-        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = c.CollectorArgs, Request = request };
+        // The defaults walk each namespace's listening table every 6th poll (--shared-tables-refresh 60s at
+        // --frequency 10s); the short frequency here keeps that ratio so the walks are in the figures.
+        var extra = c.CollectorArgs.Any(a => a.StartsWith("--shared-tables-refresh", StringComparison.Ordinal))
+            ? c.CollectorArgs
+            : [.. c.CollectorArgs, "--shared-tables-refresh", $"{(int)(frequency.TotalMilliseconds * SharedTablesRefreshPolls)}ms"];
+        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = extra, Request = request };
         using var proc = CollectorProcess.Start(collector, settings, c.LogPrefix("kc-" + request + "-" + Path.GetFileName(bed.WatchDir)));
         Console.Error.WriteLine($"harness: {label}: {proc.CommandLine}");
         var m = await PollMeter.MeasureAsync(proc, warmup, polls, frequency, c.Token);
@@ -107,6 +125,9 @@ internal sealed class KernelCostMode(HarnessContext c)
         t.Add(goal, measured, pass ? "PASS" : "FAIL");
         if (!pass) failures.Add($"goal missed: {goal}: {measured}");
     }
+
+    /// <summary>Default --shared-tables-refresh / default --frequency (60 s / 10 s).</summary>
+    private const int SharedTablesRefreshPolls = 6;
 
     private static TimeSpan FrequencyFor(int namespaces) => TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(namespaces * 3 / 1000.0)));
 }

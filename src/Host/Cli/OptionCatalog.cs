@@ -15,10 +15,11 @@ public static class OptionCatalog
     public static readonly OptionSpec Topic = new("topic", "xtcp", "Kafka topic.");
     public static readonly OptionSpec Columns = new("columns", "", "csv/tsv: comma-separated lowerCamelCase field names (empty = all).");
     public static readonly OptionSpec Attributes = new("attributes", "default", "inet_diag attributes to request: default, all, or a list such as info,cong,skmem.");
-    public static readonly OptionSpec States = new("states", "all", "TCP states to dump: all, or a list such as established,listen.");
+    public static readonly OptionSpec States = new("states", "default", "TCP states to dump: default (all but bound-inactive, as ss -a), all, or a list such as established,listen.");
     public static readonly OptionSpec NetnsDirs = new("netns-dirs", "/run/netns,/run/docker/netns", "Comma-separated directories of netns bind mounts (watched).");
     public static readonly OptionSpec ProcScan = new("proc-scan", "false", "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
     public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", "60s", "Rescan period that repairs missed namespace events.");
+    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "60s", "How often each namespace's dump includes LISTEN and BOUND_INACTIVE, whose kernel tables are host-wide; in between, known listeners are fetched by exact lookup (0 = at every poll).");
     public static readonly OptionSpec Workers = new("workers", "2", "Worker lanes (1-64).");
     public static readonly OptionSpec Request = new("request", "compat", "Dump request: compat (one walk for IPv4+IPv6) or v2 (one walk per family).");
     public static readonly OptionSpec Spread = new("spread", "false", "Pace namespace dumps over the poll period instead of all at the tick.", isSwitch: true);
@@ -41,7 +42,7 @@ public static class OptionCatalog
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
-        ProcScan, ReconcileInterval, Workers, Request, Spread, EnvelopeFlushBytes, EnvelopeFlushRows,
+        ProcScan, ReconcileInterval, Workers, Request, Spread, SharedTablesRefresh, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
         Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
     ];

@@ -40,6 +40,7 @@ public static class ConfigBinder
         var workers = (int)r.Integer(O.Workers, 1, 64);
         var request = r.Choice(O.Request, RequestNames) == "v2" ? RequestMode.V2 : RequestMode.Compat;
         var spread = r.Switch(O.Spread);
+        var sharedTablesRefresh = r.Duration(O.SharedTablesRefresh, TimeSpan.Zero);
         var metrics = r.Parsed<System.Net.IPEndPoint?>(O.MetricsListen, ListenAddress.TryParse);
         var logLevel = ToLogLevel(r.Choice(O.LogLevel, LogLevelNames));
         var shutdown = r.Duration(O.ShutdownTimeout, TimeSpan.FromMilliseconds(1));
@@ -57,6 +58,7 @@ public static class ConfigBinder
             ReconcileInterval = reconcile,
             Request = request,
             Spread = spread,
+            SharedTablesRefresh = sharedTablesRefresh,
             States = states,
             IdiagExt = idiagExt,
             Hostname = output.Hostname,

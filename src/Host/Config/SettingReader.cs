@@ -34,7 +34,7 @@ public sealed class SettingReader
         if (!GoDuration.TryParse(text, out var value))
             throw Invalid(spec, text, origin, GoDuration.Allowed);
         if (value < minimum)
-            throw Invalid(spec, text, origin, minimum <= TimeSpan.FromMilliseconds(1)
+            throw Invalid(spec, text, origin, minimum == TimeSpan.Zero ? $"must not be negative ({GoDuration.Allowed})" : minimum <= TimeSpan.FromMilliseconds(1)
                 ? $"must be greater than 0 ({GoDuration.Allowed})"
                 : $"must be at least {GoDuration.Format(minimum)} ({GoDuration.Allowed})");
         Record(spec, GoDuration.Format(value));

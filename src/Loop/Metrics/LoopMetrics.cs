@@ -23,6 +23,18 @@ public static class LoopMetrics
         "xtcp_compat_request_fallbacks_total", "Namespaces that refused the compat request and use v2 requests.");
     public static readonly Counter DumpsAbandoned = Prometheus.Metrics.CreateCounter(
         "xtcp_dumps_abandoned_total", "In-flight dumps abandoned because their namespace was removed.");
+    public static readonly Counter SharedTableWalks = Prometheus.Metrics.CreateCounter(
+        "xtcp_shared_table_walks_total",
+        "Namespace dumps that walked the host-wide listening (and bind) tables, by reason: refresh (--shared-tables-refresh came due, or first poll), lookup_miss (a known listener did not answer its lookup), untracked (refresh 0, more listeners than can be looked up, or listeners a lookup cannot reach).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+    public static readonly Counter ListenerLookups = Prometheus.Metrics.CreateCounter(
+        "xtcp_listener_lookups_total", "Exact lookups of known listeners between listening-table walks, by outcome (found, missing).",
+        new CounterConfiguration { LabelNames = ["outcome"] });
+    public static readonly Counter.Child WalksForRefresh = SharedTableWalks.WithLabels("refresh");
+    public static readonly Counter.Child WalksForLookupMiss = SharedTableWalks.WithLabels("lookup_miss");
+    public static readonly Counter.Child WalksUntracked = SharedTableWalks.WithLabels("untracked");
+    public static readonly Counter.Child LookupsFound = ListenerLookups.WithLabels("found");
+    public static readonly Counter.Child LookupsMissing = ListenerLookups.WithLabels("missing");
     public static readonly Counter DumpErrors = Prometheus.Metrics.CreateCounter(
         "xtcp_dump_errors_total", "Dumps ended by an NLMSG_ERROR or a failed send/recv.");
 

@@ -37,6 +37,20 @@ internal sealed class NamespaceHandle
     /// <summary>v2 only: the AF_INET6 request is the one in flight.</summary>
     public bool SecondFamily;
     public bool InterruptCounted;
+    /// <summary>Listener keys and walk schedule (null until the first poll that wants LISTEN).</summary>
+    public ListenerTracker? Listeners;
+    /// <summary>idiag_states of the dump(s) of the current step.</summary>
+    public uint DumpStates;
+    /// <summary>The running dump walks the listening table: collect listener keys from its replies.</summary>
+    public bool WalkingListeners;
+    /// <summary>The running dump is the LISTEN-only walk sent because a lookup missed.</summary>
+    public bool ListenerPhase;
+    /// <summary>The main dump has ended; lookups are still outstanding.</summary>
+    public bool MainDumpDone;
+    /// <summary>Sequence of the first lookup; lookups use LookupFirstSeq .. LookupFirstSeq + LookupsSent - 1.</summary>
+    public uint LookupFirstSeq;
+    public int LookupsSent;
+    public int LookupsPending;
     /// <summary>Holds one of the lane's in-flight dump slots.</summary>
     public bool InFlight;
     public bool Removed;

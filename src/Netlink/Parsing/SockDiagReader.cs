@@ -10,7 +10,7 @@ namespace XtcpEpoll.Netlink.Parsing;
 /// emitted; the walk goes on while message lengths are still trustworthy.
 /// Handles SOCK_DIAG_BY_FAMILY (20) and compat TCPDIAG_GETSOCK (18) replies alike.
 /// </summary>
-public ref struct SockDiagReader
+public ref partial struct SockDiagReader
 {
     private readonly ReadOnlySpan<byte> _datagram;
     private readonly ParseErrorCounters? _errors;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using XtcpEpoll.Netlink.Native;
 using static XtcpEpoll.Netlink.Native.NetlinkConstants;
 
@@ -47,11 +48,35 @@ public static class DumpRequestBuilder
         return CompatSize;
     }
 
+    /// <summary>
+    /// SOCK_DIAG_BY_FAMILY request WITHOUT NLM_F_DUMP for the one socket <paramref name="key"/> names: the
+    /// kernel answers with a single reply (or an NLMSG_ERROR, ENOENT when the socket is gone) found by a
+    /// hash lookup, with the same attributes a dump would carry. Used for listeners between listening-table
+    /// walks. Returns the bytes written (72).
+    /// </summary>
+    public static int WriteExactV2(Span<byte> dest, in SocketKey key, byte idiagExt, uint sequence)
+    {
+        if (key.Family != AF_INET && key.Family != AF_INET6)
+            throw new ArgumentOutOfRangeException(nameof(key), key.Family, "family must be AF_INET (2) or AF_INET6 (10)");
+        var message = Header(dest, V2Size, SOCK_DIAG_BY_FAMILY, sequence, NLM_F_REQUEST);
+        var body = message.Slice(NlMsgHdrSize, InetDiagReqV2Size);
+        body[WireOffsets.V2Family] = key.Family;
+        body[WireOffsets.V2Protocol] = IPPROTO_TCP;
+        body[WireOffsets.V2Ext] = idiagExt;
+        BinaryPrimitives.WriteUInt32LittleEndian(body.Slice(WireOffsets.V2States), TcpStates.All);
+        var id = body.Slice(WireOffsets.V2Id, InetDiagSockIdSize);
+        MemoryMarshal.Write(id.Slice(WireOffsets.IdSourcePort), key.SourcePortBigEndian);
+        ((ReadOnlySpan<byte>)key.Source).CopyTo(id.Slice(WireOffsets.IdSource, 16));
+        MemoryMarshal.Write(id.Slice(WireOffsets.IdInterface), key.Interface);
+        MemoryMarshal.Write(id.Slice(WireOffsets.IdCookie), key.Cookie);
+        return V2Size;
+    }
+
     /// <summary>Overwrites the sequence number of a request already written (bytes 8..12).</summary>
     public static void SetSequence(Span<byte> request, uint sequence)
         => BinaryPrimitives.WriteUInt32LittleEndian(request.Slice(8, 4), sequence);
 
-    private static Span<byte> Header(Span<byte> dest, int size, ushort type, uint sequence)
+    private static Span<byte> Header(Span<byte> dest, int size, ushort type, uint sequence, ushort flags = NLM_F_REQUEST | NLM_F_DUMP)
     {
         if (dest.Length < size)
             throw new ArgumentException($"request needs {size} bytes, span has {dest.Length}", nameof(dest));
@@ -59,7 +84,7 @@ public static class DumpRequestBuilder
         message.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)size);
         BinaryPrimitives.WriteUInt16LittleEndian(message.Slice(4), type);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.Slice(6), NLM_F_REQUEST | NLM_F_DUMP);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.Slice(6), flags);
         BinaryPrimitives.WriteUInt32LittleEndian(message.Slice(8), sequence);
         // nlmsg_pid 0: addressed to the kernel.
         return message;
