@@ -130,6 +130,22 @@ public sealed class ListenerTrackingTests
     }
 
     [Fact]
+    public void With_only_listen_wanted_every_poll_walks()
+    {
+        using var farm = new TestNamespaceFarm("loop-listenonly");
+        var ns = farm.Create(SocketKit.Full);
+        var polls = RunPolls(farm, RequestMode.Compat, TimeSpan.FromHours(2), 2, between: null, 1u << TcpState.Listen);
+
+        var listeners = ns.Expected.Where(e => e.State == TcpState.Listen).ToHashSet();
+        foreach (var poll in polls)
+        {
+            Assert.Equal(listeners, poll.Select(r => r.Key).ToHashSet());
+            Assert.Equal(listeners.Count, poll.Count);
+            Assert.All(poll, r => Assert.Equal(18, r.MessageType)); // no dump for lookups to ride: walked
+        }
+    }
+
+    [Fact]
     public void Walks_come_due_after_the_interval_and_namespaces_opened_together_are_staggered()
     {
         const long refresh = 1_000_000;

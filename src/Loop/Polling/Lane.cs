@@ -76,7 +76,10 @@ internal sealed unsafe class Lane : IDisposable
         _onFault = onFault;
         _logger = logger;
         _sequence = (uint)(index + 1) << 24;
-        _trackSharedTables = (options.States & SharedTableStates) != 0 && options.SharedTablesRefresh > TimeSpan.Zero;
+        // Lookups ride a dump of the other states; with none of those wanted (e.g. --states listen) every
+        // poll walks.
+        _trackSharedTables = (options.States & SharedTableStates) != 0 && (options.States & ~SharedTableStates & ~1u) != 0
+            && options.SharedTablesRefresh > TimeSpan.Zero;
         // Due at the first poll starting within half a period of the interval's end, so poll jitter never
         // pushes a walk a whole period late.
         _refreshTicks = (long)(Math.Max(0, (options.SharedTablesRefresh - options.Frequency / 2).TotalSeconds) * Stopwatch.Frequency);
