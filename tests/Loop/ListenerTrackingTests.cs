@@ -129,6 +129,31 @@ public sealed class ListenerTrackingTests
         Assert.Equal(refreshHours == 0, polls[1].Any(r => r.State == TcpState.Close && r.SourcePort == boundPort));
     }
 
+    [Theory]
+    [InlineData(ListenerTracker.MaxTracked, 20)]      // every lookup rides one sendmsg; replies fit the receive buffer
+    [InlineData(ListenerTracker.MaxTracked + 8, 18)]  // too many to look up: walked at every poll
+    public void Namespaces_with_many_listeners_report_every_one_at_every_poll(int listeners, int laterMessageType)
+    {
+        using var farm = new TestNamespaceFarm("loop-many");
+        var ns = farm.CreateWithListeners(listeners);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.SharedTablesRefresh = TimeSpan.FromHours(2);
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, PollWait);
+        harness.PollOnce(PollWait);
+        harness.PollOnce(PollWait);
+
+        for (int p = 0; p < 3; p++)
+        {
+            var poll = harness.Sink.Poll(p);
+            Assert.Equal(ns.Expected.ToHashSet(), poll.Select(r => r.Key).ToHashSet());
+            Assert.Equal(listeners, poll.Count);
+            if (p > 0) Assert.All(poll, r => Assert.Equal(laterMessageType, r.MessageType));
+        }
+        lock (harness.Summaries) Assert.All(harness.Summaries, s => Assert.Equal((0, false), (s.Summary.DumpErrors, s.Summary.TimedOut)));
+    }
+
     [Fact]
     public void With_only_listen_wanted_every_poll_walks()
     {
