@@ -71,6 +71,24 @@ public sealed class CollectorHarness : IDisposable
         WaitForPolls(target, timeout);
     }
 
+    /// <summary>
+    /// Starts a collector with <paramref name="options"/>, lets it end <paramref name="count"/> polls and
+    /// returns each poll's records; <paramref name="between"/> runs after the first poll (e.g. to change
+    /// sockets before the next one).
+    /// </summary>
+    public static List<IReadOnlyList<SeenRecord>> RunPolls(CollectorOptions options, int count, TimeSpan pollWait,
+        Action<IReadOnlyList<SeenRecord>>? between = null)
+    {
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, pollWait);
+        between?.Invoke(harness.Sink.Poll(0));
+        for (int i = 1; i < count; i++) harness.PollOnce(pollWait);
+        var polls = new List<IReadOnlyList<SeenRecord>>();
+        for (int i = 0; i < count; i++) polls.Add(harness.Sink.Poll(i));
+        return polls;
+    }
+
     public void Dispose()
     {
         Collector.RequestStop();

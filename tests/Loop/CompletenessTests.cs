@@ -63,14 +63,6 @@ public sealed class CompletenessTests
     }
 
     /// <summary>Starts a collector on the farm, lets it run <paramref name="count"/> polls, returns each poll's records.</summary>
-    internal static List<IReadOnlyList<SeenRecord>> RunPolls(TestNamespaceFarm farm, RequestMode mode, int count)
-    {
-        using var harness = new CollectorHarness(CollectorHarness.OptionsFor(farm, mode));
-        harness.Start();
-        harness.WaitForPolls(1, PollWait);
-        for (int i = 1; i < count; i++) harness.PollOnce(PollWait);
-        var polls = new List<IReadOnlyList<SeenRecord>>();
-        for (int i = 0; i < count; i++) polls.Add(harness.Sink.Poll(i));
-        return polls;
-    }
+    private static List<IReadOnlyList<SeenRecord>> RunPolls(TestNamespaceFarm farm, RequestMode mode, int count)
+        => CollectorHarness.RunPolls(CollectorHarness.OptionsFor(farm, mode), count, PollWait);
 }

@@ -159,7 +159,7 @@ public sealed class ListenerTrackingTests
     {
         using var farm = new TestNamespaceFarm("loop-listenonly");
         var ns = farm.Create(SocketKit.Full);
-        var polls = RunPolls(farm, RequestMode.Compat, TimeSpan.FromHours(2), 2, between: null, 1u << TcpState.Listen);
+        var polls = RunPolls(farm, RequestMode.Compat, TimeSpan.FromHours(2), 2, between: null, TcpStates.Listen);
 
         var listeners = ns.Expected.Where(e => e.State == TcpState.Listen).ToHashSet();
         foreach (var poll in polls)
@@ -225,20 +225,12 @@ public sealed class ListenerTrackingTests
         return s;
     }
 
-    /// <summary>Polls <paramref name="count"/> times; <paramref name="between"/> runs after the first poll.</summary>
     private static List<IReadOnlyList<SeenRecord>> RunPolls(TestNamespaceFarm farm, RequestMode mode, TimeSpan refresh, int count,
         Action<IReadOnlyList<SeenRecord>>? between, uint states = TcpStates.Default)
     {
         var options = CollectorHarness.OptionsFor(farm, mode);
-        options.States = states;
         options.SharedTablesRefresh = refresh;
-        using var harness = new CollectorHarness(options);
-        harness.Start();
-        harness.WaitForPolls(1, PollWait);
-        between?.Invoke(harness.Sink.Poll(0));
-        for (int i = 1; i < count; i++) harness.PollOnce(PollWait);
-        var polls = new List<IReadOnlyList<SeenRecord>>();
-        for (int i = 0; i < count; i++) polls.Add(harness.Sink.Poll(i));
-        return polls;
+        options.States = states;
+        return CollectorHarness.RunPolls(options, count, PollWait, between);
     }
 }

@@ -103,8 +103,7 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         finally
         {
             Sys.close(fd);
-            if (Sys.setns(_homeFd, Sys.CLONE_NEWNET) != 0 || Sys.StatPath("/proc/thread-self/ns/net").Ino != _homeInode)
-                Environment.FailFast("test namespace maker could not return to its namespace");
+            ReturnHome();
         }
     });
 
@@ -171,9 +170,15 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         }
         finally
         {
-            if (Sys.setns(_homeFd, Sys.CLONE_NEWNET) != 0 || Sys.StatPath("/proc/thread-self/ns/net").Ino != _homeInode)
-                Environment.FailFast("test namespace maker could not return to its namespace");
+            ReturnHome();
         }
+    }
+
+    /// <summary>The farm thread goes back to the test process's namespace, or the process dies (never a thread in the wrong one).</summary>
+    private void ReturnHome()
+    {
+        if (Sys.setns(_homeFd, Sys.CLONE_NEWNET) != 0 || Sys.StatPath("/proc/thread-self/ns/net").Ino != _homeInode)
+            Environment.FailFast("test namespace maker could not return to its namespace");
     }
 
     private void DeleteHere(TestNamespace ns)

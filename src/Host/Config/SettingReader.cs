@@ -34,9 +34,12 @@ public sealed class SettingReader
         if (!GoDuration.TryParse(text, out var value))
             throw Invalid(spec, text, origin, GoDuration.Allowed);
         if (value < minimum)
-            throw Invalid(spec, text, origin, minimum == TimeSpan.Zero ? $"must not be negative ({GoDuration.Allowed})" : minimum <= TimeSpan.FromMilliseconds(1)
-                ? $"must be greater than 0 ({GoDuration.Allowed})"
-                : $"must be at least {GoDuration.Format(minimum)} ({GoDuration.Allowed})");
+        {
+            var rule = minimum == TimeSpan.Zero ? "must not be negative"
+                : minimum <= TimeSpan.FromMilliseconds(1) ? "must be greater than 0"
+                : $"must be at least {GoDuration.Format(minimum)}";
+            throw Invalid(spec, text, origin, $"{rule} ({GoDuration.Allowed})");
+        }
         Record(spec, GoDuration.Format(value));
         return value;
     }

@@ -45,13 +45,6 @@ internal sealed unsafe class Lane : IDisposable
     private readonly Thread _thread;
     /// <summary>One dump request plus up to MaxTracked listener lookups, sent in one sendmsg.</summary>
     private readonly byte[] _request = new byte[DumpRequestBuilder.CompatSize + ListenerTracker.MaxTracked * DumpRequestBuilder.V2Size];
-    private const uint ListenBit = 1u << TcpState.Listen;
-    /// <summary>
-    /// States whose sockets the kernel finds by walking host-wide tables, whatever the namespace: LISTEN (the
-    /// listening hash) and BOUND_INACTIVE (the bind hash: every bound socket of the host, ~270 µs a dump here
-    /// with 20,000 sockets on the host, against ~13 µs for the rest of a small namespace's dump).
-    /// </summary>
-    private const uint SharedTableStates = ListenBit | 1u << TcpState.BoundInactive;
     /// <summary>LISTEN or BOUND_INACTIVE wanted and --shared-tables-refresh > 0: walk those tables per refresh.</summary>
     private readonly bool _trackSharedTables;
     private readonly long _refreshTicks;
@@ -78,7 +71,7 @@ internal sealed unsafe class Lane : IDisposable
         _sequence = (uint)(index + 1) << 24;
         // Lookups ride a dump of the other states; with none of those wanted (e.g. --states listen) every
         // poll walks.
-        _trackSharedTables = (options.States & SharedTableStates) != 0 && (options.States & ~SharedTableStates & ~1u) != 0
+        _trackSharedTables = (options.States & TcpStates.InHostWideTables) != 0 && (options.States & ~TcpStates.InHostWideTables & ~1u) != 0
             && options.SharedTablesRefresh > TimeSpan.Zero;
         // Due at the first poll starting within half a period of the interval's end, so poll jitter never
         // pushes a walk a whole period late.
@@ -299,9 +292,9 @@ internal sealed unsafe class Lane : IDisposable
             if (listeners.Plan(_plan!.Poll.StartTimestamp, out var reason) == ListenerAction.LookUp) lookUp = true;
             else BeginListenerWalk(handle, reason);
         }
-        else if ((_options.States & SharedTableStates) != 0) LoopMetrics.WalksUntracked.Inc();
+        else if ((_options.States & TcpStates.InHostWideTables) != 0) LoopMetrics.WalksUntracked.Inc();
         // Between walks: no LISTEN (looked up instead) and no BOUND_INACTIVE (reported at walks only).
-        handle.DumpStates = lookUp ? _options.States & ~SharedTableStates : _options.States;
+        handle.DumpStates = lookUp ? _options.States & ~TcpStates.InHostWideTables : _options.States;
         Send(handle, lookUp);
     }
 
@@ -466,7 +459,7 @@ internal sealed unsafe class Lane : IDisposable
             handle.ListenerPhase = true;
             handle.MainDumpDone = false;
             handle.SecondFamily = false;
-            handle.DumpStates = ListenBit;
+            handle.DumpStates = TcpStates.Listen;
             BeginListenerWalk(handle, WalkReason.LookupMiss);
             Send(handle);
             return;

@@ -24,13 +24,7 @@ public static class DumpRequestBuilder
     {
         if (family != AF_INET && family != AF_INET6)
             throw new ArgumentOutOfRangeException(nameof(family), family, "family must be AF_INET (2) or AF_INET6 (10)");
-        var message = Header(dest, V2Size, SOCK_DIAG_BY_FAMILY, sequence);
-        var body = message.Slice(NlMsgHdrSize, InetDiagReqV2Size);
-        body[WireOffsets.V2Family] = family;
-        body[WireOffsets.V2Protocol] = IPPROTO_TCP;
-        body[WireOffsets.V2Ext] = idiagExt;
-        body[WireOffsets.V2Pad] = 0;
-        BinaryPrimitives.WriteUInt32LittleEndian(body.Slice(WireOffsets.V2States), states);
+        V2Body(Header(dest, V2Size, SOCK_DIAG_BY_FAMILY, sequence), family, states, idiagExt);
         return V2Size;
     }
 
@@ -58,18 +52,24 @@ public static class DumpRequestBuilder
     {
         if (key.Family != AF_INET && key.Family != AF_INET6)
             throw new ArgumentOutOfRangeException(nameof(key), key.Family, "family must be AF_INET (2) or AF_INET6 (10)");
-        var message = Header(dest, V2Size, SOCK_DIAG_BY_FAMILY, sequence, NLM_F_REQUEST);
-        var body = message.Slice(NlMsgHdrSize, InetDiagReqV2Size);
-        body[WireOffsets.V2Family] = key.Family;
-        body[WireOffsets.V2Protocol] = IPPROTO_TCP;
-        body[WireOffsets.V2Ext] = idiagExt;
-        BinaryPrimitives.WriteUInt32LittleEndian(body.Slice(WireOffsets.V2States), TcpStates.All);
+        var body = V2Body(Header(dest, V2Size, SOCK_DIAG_BY_FAMILY, sequence, NLM_F_REQUEST), key.Family, TcpStates.All, idiagExt);
         var id = body.Slice(WireOffsets.V2Id, InetDiagSockIdSize);
         MemoryMarshal.Write(id.Slice(WireOffsets.IdSourcePort), key.SourcePortBigEndian);
         ((ReadOnlySpan<byte>)key.Source).CopyTo(id.Slice(WireOffsets.IdSource, 16));
         MemoryMarshal.Write(id.Slice(WireOffsets.IdInterface), key.Interface);
         MemoryMarshal.Write(id.Slice(WireOffsets.IdCookie), key.Cookie);
         return V2Size;
+    }
+
+    /// <summary>Fills inet_diag_req_v2 after the header (the header's Clear zeroed pad and sockid).</summary>
+    private static Span<byte> V2Body(Span<byte> message, byte family, uint states, byte idiagExt)
+    {
+        var body = message.Slice(NlMsgHdrSize, InetDiagReqV2Size);
+        body[WireOffsets.V2Family] = family;
+        body[WireOffsets.V2Protocol] = IPPROTO_TCP;
+        body[WireOffsets.V2Ext] = idiagExt;
+        BinaryPrimitives.WriteUInt32LittleEndian(body.Slice(WireOffsets.V2States), states);
+        return body;
     }
 
     /// <summary>Overwrites the sequence number of a request already written (bytes 8..12).</summary>

@@ -1,3 +1,5 @@
+using XtcpEpoll.Netlink.Native;
+
 namespace XtcpEpoll.Netlink.Requests;
 
 /// <summary>
@@ -15,13 +17,22 @@ public static class TcpStates
     /// <summary>Bits 0..13 (0x3FFF), as xtcp2 sends it; bit 0 is unused and harmless.</summary>
     public const uint All = (1u << 14) - 1;
 
+    public const uint Listen = 1u << TcpState.Listen;
+    public const uint BoundInactive = 1u << TcpState.BoundInactive;
+
+    /// <summary>
+    /// States whose sockets the kernel finds by walking host-wide tables whatever the namespace: LISTEN
+    /// (the listening hash) and BOUND_INACTIVE (the bind hash: every bound socket of the host).
+    /// </summary>
+    public const uint InHostWideTables = Listen | BoundInactive;
+
     /// <summary>
     /// Every state but BOUND_INACTIVE (0x1FFF): what `ss -a` shows (ss needs -B for bound-inactive sockets).
     /// Bound-but-inactive sockets (bound, neither listening nor connected: no TCP state worth a record) are
     /// found by walking the kernel's host-wide bind table in every namespace's dump, ~0.3-1.6 ms per
     /// namespace here; they are asked for by name ("bound-inactive" or "all").
     /// </summary>
-    public const uint Default = All & ~(1u << 13);
+    public const uint Default = All & ~BoundInactive;
 
     /// <summary>The state's name, or its number as text when out of range.</summary>
     public static string Name(byte state) => state < Names.Length ? Names[state] : state.ToString(System.Globalization.CultureInfo.InvariantCulture);
