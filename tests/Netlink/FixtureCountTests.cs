@@ -17,6 +17,35 @@ public class FixtureCountTests
         Assert.Equal(pcaps, table.Select(r => r.File).Order().ToList());
     }
 
+    /// <summary>
+    /// Fixtures are read in place from ../shared; a capture copied into the repository (or written there by
+    /// a test) would go stale beside the originals. Scans every file outside build and git output.
+    /// </summary>
+    [Fact]
+    public void RepositoryHoldsNoCaptureFiles()
+    {
+        string[] skipped = [".git", "bin", "obj", "artifacts", "BenchmarkDotNet.Artifacts", "TestResults"];
+        var captures = new List<string>();
+        var pending = new Stack<string>([TestPaths.RepoRoot]);
+        Span<byte> head = stackalloc byte[4];
+        while (pending.Count > 0)
+        {
+            var dir = pending.Pop();
+            foreach (var sub in Directory.EnumerateDirectories(dir))
+                if (!skipped.Contains(Path.GetFileName(sub))) pending.Push(sub);
+            foreach (var file in Directory.EnumerateFiles(dir))
+            {
+                using var stream = File.OpenRead(file);
+                int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+                uint magic = n == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
+                if (file.EndsWith(".pcap", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".pcapng", StringComparison.OrdinalIgnoreCase)
+                    || magic is 0xA1B2C3D4 or 0xD4C3B2A1 or 0xA1B23C4D or 0x4D3CB2A1 or 0x0A0D0D0A)
+                    captures.Add(Path.GetRelativePath(TestPaths.RepoRoot, file));
+            }
+        }
+        Assert.Empty(captures);
+    }
+
     [Theory]
     [MemberData(nameof(ReadmeRows))]
     public void EmittedSocketsEqualReadmeCount(string file, int expected)
