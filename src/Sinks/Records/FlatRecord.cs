@@ -66,4 +66,13 @@ public struct FlatRecord
     public ulong NetlinkerId;
     /// <summary>The dump this record came from did not complete cleanly (proto field 3002).</summary>
     public bool DumpIncomplete;
+    /// <summary>0 = poll snapshot, 1 = destroy event (proto field 3003, <see cref="RecordOrigins"/>).</summary>
+    public uint RecordOrigin;
+}
+
+/// <summary>Values of <see cref="FlatRecord.RecordOrigin"/> (proto field record_origin = 3003).</summary>
+public static class RecordOrigins
+{
+    public const uint PollSnapshot = 0;
+    public const uint DestroyEvent = 1;
 }

@@ -115,6 +115,7 @@ public static class FlatRecordFields
         if ((present & AttributeSet.Mark) != 0)
             v.UInt32(3001, s.Mark);
         v.Bool(3002, record.DumpIncomplete);
+        v.UInt32(3003, record.RecordOrigin);
     }
 
     /// <summary>

@@ -45,6 +45,7 @@ public static class FlatRecordMapper
             InetDiagMsgUid = s.Uid,
             InetDiagMsgInode = s.Inode,
             DumpIncomplete = record.DumpIncomplete,
+            RecordOrigin = record.RecordOrigin,
         };
         var p = s.Present;
         if ((p & AttributeSet.MemInfo) != 0)
