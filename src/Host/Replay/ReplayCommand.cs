@@ -3,6 +3,7 @@ using XtcpEpoll.Host.Adapters;
 using XtcpEpoll.Host.Cli;
 using XtcpEpoll.Host.Config;
 using XtcpEpoll.Host.Logging;
+using XtcpEpoll.Netlink.Capture;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -31,6 +32,7 @@ public static class ReplayCommand
         IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
 
         var errors = new ParseErrorCounters();
+        var tally = new CaptureTally(); // only sock_diag datagrams are replayed; other protocols are counted
         var batch = new FlatRecord[BatchSize];
         long total = 0;
         var exitCode = ExitCodes.Ok;
@@ -52,7 +54,7 @@ public static class ReplayCommand
                 long records;
                 try
                 {
-                    records = ReplayFile(file, context, sink, batch, errors);
+                    records = ReplayFile(file, context, sink, batch, errors, tally);
                 }
                 catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
                 {
@@ -71,16 +73,16 @@ public static class ReplayCommand
                 log.LogWarning("sink did not drain within --shutdown-timeout");
             (sink as IDisposable)?.Dispose();
         }
-        log.LogInformation("replay done: {Files} files, {Records} records, {Errors} parse errors",
-            config.Files.Count, total, errors.Total);
+        log.LogInformation("replay done: {Files} files, {Records} records, {Errors} parse errors, {Capture}",
+            config.Files.Count, total, errors.Total, tally);
         return exitCode;
     }
 
-    private static long ReplayFile(string file, RecordContext context, IRecordSink sink, FlatRecord[] batch, ParseErrorCounters errors)
+    private static long ReplayFile(string file, RecordContext context, IRecordSink sink, FlatRecord[] batch, ParseErrorCounters errors, CaptureTally tally)
     {
         long records = 0;
         var filled = 0;
-        foreach (var datagram in CaptureBinding.ReadDatagrams(file))
+        foreach (var datagram in CaptureBinding.ReadDatagrams(file, tally))
         {
             var reader = new SockDiagReader(datagram, errors);
             while (true)

@@ -3,10 +3,14 @@ using System.Buffers.Binary;
 namespace XtcpEpoll.Netlink.Capture;
 
 /// <summary>
-/// Reads netlink datagrams from a classic libpcap file with linktype 253 (LINKTYPE_NETLINK, nlmon).
-/// Each record's 16-byte netlink "cooked" header is skipped. Both byte orders and the nanosecond
-/// magic are accepted (only the header's byte order differs; the netlink payload is native).
-/// Throws InvalidDataException with a one-line message on a file it cannot read.
+/// Reads sock_diag datagrams from a classic libpcap file with linktype 253 (LINKTYPE_NETLINK, nlmon).
+/// An nlmon interface sees every netlink protocol on the host, and message types overlap between them
+/// (rtnetlink's RTM_NEWADDR is 20, like SOCK_DIAG_BY_FAMILY), so each record's 16-byte "cooked" header
+/// is read for its protocol (big-endian u16 at offset 14) and only NETLINK_SOCK_DIAG records are
+/// returned; the others are counted by protocol in a <see cref="CaptureTally"/>. Both byte orders and
+/// the nanosecond magic are accepted (only the pcap headers' byte order differs; the cooked header is
+/// big-endian and the netlink payload native). Throws InvalidDataException with a one-line message on a
+/// file it cannot read.
 /// </summary>
 public static class PcapReader
 {
@@ -16,6 +20,8 @@ public static class PcapReader
     public const int RecordHeaderSize = 16;
     public const int NetlinkCookedHeaderSize = 16;
     public const uint LinkTypeNetlink = 253;
+    /// <summary>Offset of the netlink protocol (big-endian u16) in the cooked header.</summary>
+    public const int CookedProtocolOffset = 14;
 
     /// <summary>True when the first 4 bytes are a pcap magic in either byte order.</summary>
     public static bool IsPcap(ReadOnlySpan<byte> start)
@@ -27,16 +33,19 @@ public static class PcapReader
         return le is MagicMicroseconds or MagicNanoseconds || be is MagicMicroseconds or MagicNanoseconds;
     }
 
-    /// <summary>The datagrams of a pcap file, in capture order (a fresh array each).</summary>
-    public static IEnumerable<byte[]> ReadDatagrams(string path)
+    /// <summary>The sock_diag datagrams of a pcap file, in capture order (a fresh array each).</summary>
+    public static IEnumerable<byte[]> ReadDatagrams(string path, CaptureTally? tally = null)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        foreach (var datagram in ReadDatagrams(stream, path))
+        foreach (var datagram in ReadDatagrams(stream, path, tally))
             yield return datagram;
     }
 
-    /// <summary>The datagrams of a pcap stream; <paramref name="name"/> is used in error messages.</summary>
-    public static IEnumerable<byte[]> ReadDatagrams(Stream stream, string name)
+    /// <summary>
+    /// The sock_diag datagrams of a pcap stream; <paramref name="name"/> is used in error messages,
+    /// <paramref name="tally"/> (optional) counts what was taken and skipped.
+    /// </summary>
+    public static IEnumerable<byte[]> ReadDatagrams(Stream stream, string name, CaptureTally? tally = null)
     {
         var header = new byte[FileHeaderSize];
         if (!ReadFully(stream, header))
@@ -71,10 +80,24 @@ public static class PcapReader
                 throw new InvalidDataException($"{name}: record {recordIndex} data cut short (wanted {capturedLength} bytes)");
             recordIndex++;
             if (record.Length < NetlinkCookedHeaderSize)
-                continue; // no netlink payload at all
+            {
+                tally?.TooShort(); // no netlink payload at all
+                continue;
+            }
+            ushort protocol = CookedHeaderProtocol(record);
+            if (protocol != NetlinkProtocols.SockDiag)
+            {
+                tally?.Skipped(protocol);
+                continue;
+            }
+            tally?.Took();
             yield return record.AsSpan(NetlinkCookedHeaderSize).ToArray();
         }
     }
+
+    /// <summary>The netlink protocol a record's cooked header names (sll_protocol, always big-endian).</summary>
+    public static ushort CookedHeaderProtocol(ReadOnlySpan<byte> cookedHeader)
+        => BinaryPrimitives.ReadUInt16BigEndian(cookedHeader.Slice(CookedProtocolOffset, 2));
 
     private static uint ReadU32(ReadOnlySpan<byte> span, bool bigEndian)
         => bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(span) : BinaryPrimitives.ReadUInt32LittleEndian(span);
