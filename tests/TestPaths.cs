@@ -1,12 +1,12 @@
 namespace XtcpEpoll.Tests;
 
-/// <summary>Where the repository and the shared reference material (beside the checkout) live.</summary>
+/// <summary>Where the repository and its test fixtures live. Tests read nothing outside the repository.</summary>
 public static class TestPaths
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    /// <summary>../shared/fixtures/netlink beside the checkout (CI has it too).</summary>
-    public static string Fixtures { get; } = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures", "netlink"));
+    /// <summary>tests/fixtures/netlink: the curated sock_diag captures (see its README.md and LICENSE.xtcp2).</summary>
+    public static string Fixtures { get; } = Path.Combine(RepoRoot, "tests", "fixtures", "netlink");
 
     public static string Fixture(string relative) => Path.Combine(Fixtures, relative);
 

@@ -6,7 +6,7 @@ namespace XtcpEpoll.Bench.Benchmarks;
 
 /// <summary>
 /// 10,000 realistic records for the marshal benchmarks: sockets parsed from a real kernel capture
-/// (../shared/fixtures/netlink beside the checkout), repeated with distinct counters until the count
+/// (tests/fixtures/netlink), repeated with distinct counters until the count
 /// is reached.
 /// </summary>
 public static class MarshalRecords
@@ -51,17 +51,5 @@ public static class MarshalRecords
         return sockets;
     }
 
-    private static string FixturePath()
-    {
-        // The binary's folder first, then the working directory (tools built outside the checkout).
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "XtcpEpoll.sln")))
-                    return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures", "netlink", Capture));
-            }
-        }
-        throw new InvalidOperationException("XtcpEpoll.sln not found above " + AppContext.BaseDirectory + " or the working directory");
-    }
+    private static string FixturePath() => BenchFixtures.Capture(Capture);
 }

@@ -18,7 +18,7 @@ public class ParseBenchmarks
     [GlobalSetup]
     public void LoadCapture()
     {
-        _datagrams = CaptureFile.ReadDatagrams(FixturePath("6_6_44/tcp_1000_sockets.pcap")).ToArray();
+        _datagrams = CaptureFile.ReadDatagrams(BenchFixtures.Capture("6_6_44/tcp_1000_sockets.pcap")).ToArray();
         int sockets = ParseAll();
         if (sockets != SocketsInCapture)
             throw new InvalidOperationException($"expected {SocketsInCapture} sockets, parsed {sockets}");
@@ -51,15 +51,5 @@ public class ParseBenchmarks
         foreach (var datagram in _datagrams)
             sockets += SockDiagReader.Summarize(datagram).SocketMessages;
         return sockets;
-    }
-
-    private static string FixturePath(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "XtcpEpoll.sln")))
-                return Path.Combine(dir.FullName, "..", "shared", "fixtures", "netlink", relative);
-        }
-        throw new InvalidOperationException("XtcpEpoll.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,5 +1,7 @@
 using Google.Protobuf;
+using XtcpEpoll.Netlink.Capture;
 using XtcpEpoll.Sinks.Proto;
+using XtcpEpoll.Tests.Netlink;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Host;
@@ -80,6 +82,44 @@ public class ReplayCommandTests
         finally
         {
             File.Delete(output);
+        }
+    }
+
+    /// <summary>
+    /// An nlmon capture taken while `ss` resolved addresses: real rtnetlink datagrams (RTM_NEWADDR, type 20
+    /// like SOCK_DIAG_BY_FAMILY, from xtcp2's BBR capture) interleaved with the 15-socket sock_diag dump. The
+    /// real executable replays only the sock_diag sockets; its summary line counts the others by protocol.
+    /// </summary>
+    [Fact]
+    public void Replay_of_an_nlmon_capture_takes_only_sock_diag_and_counts_the_other_protocols()
+    {
+        var directory = Directory.CreateTempSubdirectory("xt-host-replay-mixed-");
+        try
+        {
+            var route = NlmonPcapBuilder.Records(TestPaths.Fixture("6_6_44/tcp_100_sockets_bbr.pcap"))
+                .Where(r => r.Protocol == NetlinkProtocols.Route).Select(r => r.Datagram).ToList();
+            var sockDiag = FixtureSet.Datagrams("6_6_44/ss_tcp_info_a_4.pcap");
+            var pcap = new NlmonPcapBuilder();
+            foreach (var datagram in route) pcap.Datagram(NetlinkProtocols.Route, datagram);
+            foreach (var datagram in sockDiag) pcap.Datagram(NetlinkProtocols.SockDiag, datagram);
+            pcap.Datagram(16, NlmonPcapBuilder.GenericNetlinkReply(4));
+            var capture = Path.Combine(directory.FullName, "mixed.pcap");
+            File.WriteAllBytes(capture, pcap.ToArray());
+            var output = Path.Combine(directory.FullName, "out.jsonl");
+
+            using var replay = DaemonProcess.Start("replay", capture, "--marshal", "jsonl", "--dest", "file:" + output);
+            Assert.Equal(0, replay.WaitForExit(TimeSpan.FromMinutes(2)));
+
+            var rows = JsonlRecords.Parse(File.ReadLines(output));
+            Assert.Equal(15, rows.Count);
+            Assert.DoesNotContain(rows, r => r.State == 24 || r.SourcePort == 512); // what the RTM_NEWADDR messages would read as
+            Assert.Contains($"replay done: 1 files, 15 records, ", replay.Stderr);
+            Assert.Contains($", {sockDiag.Count} sock_diag datagrams, skipped {route.Count + 1} of other netlink protocols (route {route.Count}, generic 1)",
+                replay.Stderr);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
         }
     }
 

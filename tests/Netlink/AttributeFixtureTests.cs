@@ -82,15 +82,22 @@ public class AttributeFixtureTests
     {
         var s = Decode("6_6_44/attribute_bbrinfo", InetDiagAttribute.BbrInfo);
         Assert.Equal((0x61A7F9E5u, 0u, 20u, 739u, 739u), (s.BbrInfoBwLo, s.BbrInfoBwHi, s.BbrInfoMinRtt, s.BbrInfoPacingGain, s.BbrInfoCwndGain));
+        s = Decode("6_6_44/attribute_bbrinfo_another_example", InetDiagAttribute.BbrInfo);
+        Assert.Equal((0x1B206AFFu, 0u, 70u, 739u, 739u), (s.BbrInfoBwLo, s.BbrInfoBwHi, s.BbrInfoMinRtt, s.BbrInfoPacingGain, s.BbrInfoCwndGain));
         s = Decode("6_10_3/attribute_bbrinfo_4305", InetDiagAttribute.BbrInfo);
         Assert.Equal((0xD0B0u, 0x69B1u, 320u, 512u), (s.BbrInfoBwLo, s.BbrInfoMinRtt, s.BbrInfoPacingGain, s.BbrInfoCwndGain));
+        s = Decode("6_10_3/attribute_bbrinfo", InetDiagAttribute.BbrInfo);
+        Assert.Equal((0x3AFFu, 0u, 30u, 320u, 512u), (s.BbrInfoBwLo, s.BbrInfoBwHi, s.BbrInfoMinRtt, s.BbrInfoPacingGain, s.BbrInfoCwndGain));
     }
 
     [Fact]
     public void DctcpAndVegasInfo()
     {
-        var d = Decode("6_6_44/attribute_dctcpinfo", InetDiagAttribute.DctcpInfo);
-        Assert.Equal((1, 0, 654u, 0u, 32768u), ((int)d.DctcpInfoEnabled, (int)d.DctcpInfoCeState, d.DctcpInfoAlpha, d.DctcpInfoAbEcn, d.DctcpInfoAbTot));
+        foreach (var file in new[] { "6_6_44/attribute_dctcpinfo", "6_6_44/attribute_dctcpinfo_4033" })
+        {
+            var d = Decode(file, InetDiagAttribute.DctcpInfo);
+            Assert.Equal((1, 0, 654u, 0u, 32768u), ((int)d.DctcpInfoEnabled, (int)d.DctcpInfoCeState, d.DctcpInfoAlpha, d.DctcpInfoAbEcn, d.DctcpInfoAbTot));
+        }
         var v = Decode("6_6_44/attribute_vegasinfo", InetDiagAttribute.VegasInfo);
         Assert.Equal((1u, 0u, 211u, 0x7FFFFFFFu), (v.VegasInfoEnabled, v.VegasInfoRttCnt, v.VegasInfoRtt, v.VegasInfoMinRtt));
     }
@@ -103,6 +110,7 @@ public class AttributeFixtureTests
         Assert.Equal(0u, Decode("6_6_44/attribute_class_id", InetDiagAttribute.ClassId).ClassId);
         Assert.Equal(0x52, Decode("6_6_44/attribute_sockopt", InetDiagAttribute.SockOpt).SockOpt);
         Assert.Equal(0x52, Decode("6_10_3/attribute_sockopt_4305", InetDiagAttribute.SockOpt).SockOpt);
+        Assert.Equal(0x52, Decode("6_10_3/attribute_sockopt_5200", InetDiagAttribute.SockOpt).SockOpt);
         Assert.Equal(0, Decode("6_6_44/attribute_shutdown", InetDiagAttribute.Shutdown).ShutdownState);
         Assert.Equal(2, Decode("6_6_44/attribute_tcclass", InetDiagAttribute.TClass).TrafficClass);
         Assert.Equal(0, Decode("6_6_44/attribute_tos", InetDiagAttribute.Tos).TypeOfService);
@@ -129,6 +137,22 @@ public class AttributeFixtureTests
         if (payloadLength < 248) Assert.Equal(0u, s.Tcp.TotalRtoTime);
         if (payloadLength < 240) Assert.Equal(0u, s.Tcp.Rehash);
         Assert.Equal(0u, s.Tcp.ReceivedCeBytes);
+    }
+
+    /// <summary>The second tcp_info of each kernel: two listeners (backlog in tcpi_sacked) and two connections.</summary>
+    [Fact]
+    public void SecondTcpInfoPerKernel()
+    {
+        var listen419 = Decode("4_19_319/attribute_info2", InetDiagAttribute.Info);
+        Assert.Equal((224, (byte)10, 128u), (listen419.TcpInfoLength, listen419.Tcp.State, listen419.Tcp.Sacked));
+        var listen66 = Decode("6_6_44/attribute_info2", InetDiagAttribute.Info);
+        Assert.Equal((240, (byte)10, 4096u), (listen66.TcpInfoLength, listen66.Tcp.State, listen66.Tcp.Sacked));
+        var estab54 = Decode("5_4_281/attribute_info2", InetDiagAttribute.Info);
+        Assert.Equal((232, (byte)1, 201000u, 106000u), (estab54.TcpInfoLength, estab54.Tcp.State, estab54.Tcp.Rto, estab54.Tcp.Ato));
+        // 6.10: the same connection as attribute_info, 378 ms later by tcpi_last_data_sent.
+        var first610 = Decode("6_10_3/attribute_info", InetDiagAttribute.Info);
+        var estab610 = Decode("6_10_3/attribute_info2", InetDiagAttribute.Info);
+        Assert.Equal((248, (byte)1, 853u, 1231u), (estab610.TcpInfoLength, estab610.Tcp.State, first610.Tcp.LastDataSent, estab610.Tcp.LastDataSent));
     }
 
     [Fact]

@@ -18,32 +18,32 @@ public class FixtureCountTests
     }
 
     /// <summary>
-    /// Fixtures are read in place from ../shared; a capture copied into the repository (or written there by
-    /// a test) would go stale beside the originals. Scans every file outside build and git output.
+    /// Every file shipped in tests/fixtures/netlink is named in its README (which says what it proves), so a
+    /// capture nobody can explain does not creep in; netlink_packets_capture/ is described as one directory.
     /// </summary>
     [Fact]
-    public void RepositoryHoldsNoCaptureFiles()
+    public void ReadmeNamesEveryShippedFile()
     {
-        string[] skipped = [".git", "bin", "obj", "artifacts", "BenchmarkDotNet.Artifacts", "TestResults"];
-        var captures = new List<string>();
-        var pending = new Stack<string>([TestPaths.RepoRoot]);
-        Span<byte> head = stackalloc byte[4];
-        while (pending.Count > 0)
+        var readme = File.ReadAllText(TestPaths.Fixture("README.md"));
+        var unnamed = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(TestPaths.Fixtures, "*", SearchOption.AllDirectories))
         {
-            var dir = pending.Pop();
-            foreach (var sub in Directory.EnumerateDirectories(dir))
-                if (!skipped.Contains(Path.GetFileName(sub))) pending.Push(sub);
-            foreach (var file in Directory.EnumerateFiles(dir))
-            {
-                using var stream = File.OpenRead(file);
-                int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-                uint magic = n == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
-                if (file.EndsWith(".pcap", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".pcapng", StringComparison.OrdinalIgnoreCase)
-                    || magic is 0xA1B2C3D4 or 0xD4C3B2A1 or 0xA1B23C4D or 0x4D3CB2A1 or 0x0A0D0D0A)
-                    captures.Add(Path.GetRelativePath(TestPaths.RepoRoot, file));
-            }
+            var relative = Path.GetRelativePath(TestPaths.Fixtures, file);
+            if (relative == "README.md" || relative.StartsWith("netlink_packets_capture/", StringComparison.Ordinal))
+                continue;
+            if (!readme.Contains("`" + relative + "`", StringComparison.Ordinal))
+                unnamed.Add(relative);
         }
-        Assert.Empty(captures);
+        Assert.Empty(unnamed);
+        Assert.Contains("`netlink_packets_capture/`", readme, StringComparison.Ordinal);
+    }
+
+    /// <summary>The fixtures stay small enough to clone with the code (issue 11: at most 12 MB).</summary>
+    [Fact]
+    public void FixturesStayWithinTwelveMegabytes()
+    {
+        long bytes = Directory.EnumerateFiles(TestPaths.Fixtures, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.True(bytes <= 12 * 1000 * 1000, $"tests/fixtures/netlink holds {bytes} bytes");
     }
 
     [Theory]

@@ -7,11 +7,14 @@ namespace XtcpEpoll.Tests.Netlink;
 /// <summary>Fixture access for the netlink tests: README table, datagrams, whole-capture parsing.</summary>
 internal static class FixtureSet
 {
-    /// <summary>(relative pcap path, expected complete socket messages) rows of the README table.</summary>
+    /// <summary>
+    /// (relative pcap path, expected complete socket messages) rows of the README's pcap table: a row starts
+    /// `| `file.pcap` | count |`; further columns say what the file proves.
+    /// </summary>
     public static IReadOnlyList<(string File, int Messages)> ReadmeTable()
     {
         var rows = new List<(string, int)>();
-        var row = new Regex(@"^\|\s*`([^`]+)`\s*\|\s*(\d+)\s*\|\s*$");
+        var row = new Regex(@"^\|\s*`([^`]+\.pcap)`\s*\|\s*(\d+)\s*\|");
         foreach (var line in File.ReadLines(TestPaths.Fixture("README.md")))
         {
             var match = row.Match(line);

@@ -49,17 +49,37 @@ public class RawCaptureTests
         Assert.Equal(0, summary.SocketMessages);
         // netlink_end_of_dump_bytes is a DONE header whose length (20) runs past its 16 bytes: a cut
         // message is never trusted, so it is counted, not taken as the end of the dump.
-        var bytes = File.ReadAllBytes(TestPaths.Fixture("6_6_44/netlink_end_of_dump_bytes"));
-        Assert.False(SockDiagReader.Summarize(bytes).Done);
+        foreach (var kernel in new[] { "6_6_44", "6_10_3" })
+        {
+            var bytes = File.ReadAllBytes(TestPaths.Fixture(kernel + "/netlink_end_of_dump_bytes"));
+            Assert.False(SockDiagReader.Summarize(bytes).Done);
+            var errors = new ParseErrorCounters();
+            var reader = new SockDiagReader(bytes, errors);
+            var socket = default(ParsedSocket);
+            Assert.Equal(SockDiagItem.End, reader.Next(ref socket));
+            Assert.Equal(1, errors.Get(ParseErrorKind.LengthOverflow));
+            var whole = new byte[20];
+            bytes.CopyTo(whole, 0);
+            Assert.True(SockDiagReader.Summarize(whole).Done);
+            Assert.Equal(123456u, SockDiagReader.Summarize(whole).Sequence);
+        }
+    }
+
+    /// <summary>Raw single-message files: one ESTABLISHED IPv4 socket each, to the port the name gives.</summary>
+    [Theory]
+    [InlineData("6_6_44/netlink_sock_diag_response_port4002", 4002)]
+    [InlineData("6_6_44/netlink_sock_diag_response_port4007", 4007)]
+    [InlineData("6_6_44/netlink_sock_diag_response_port4819", 4819)]
+    [InlineData("6_6_44/large_netlink_sock_diag_protocol_export", 4840)]
+    public void RawSingleMessageFileHoldsTheNamedSocket(string file, int destinationPort)
+    {
+        var datagram = Assert.Single(CaptureFile.ReadDatagrams(TestPaths.Fixture(file)));
+        Assert.Equal(448, datagram.Length);
         var errors = new ParseErrorCounters();
-        var reader = new SockDiagReader(bytes, errors);
-        var socket = default(ParsedSocket);
-        Assert.Equal(SockDiagItem.End, reader.Next(ref socket));
-        Assert.Equal(1, errors.Get(ParseErrorKind.LengthOverflow));
-        var whole = new byte[20];
-        bytes.CopyTo(whole, 0);
-        Assert.True(SockDiagReader.Summarize(whole).Done);
-        Assert.Equal(123456u, SockDiagReader.Summarize(whole).Sequence);
+        var socket = Assert.Single(FixtureSet.ParseAll([datagram], errors));
+        Assert.Equal(0, errors.Total);
+        Assert.Equal((2, 1, destinationPort), ((int)socket.Family, (int)socket.State, (int)socket.DestinationPort));
+        Assert.True(socket.Present.HasFlag(AttributeSet.Info));
     }
 
     [Fact]
