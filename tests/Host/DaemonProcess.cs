@@ -49,6 +49,17 @@ public sealed partial class DaemonProcess : IDisposable
 
     public static DaemonProcess Start(ProcessStartInfo psi) => new(psi);
 
+    /// <summary>
+    /// As <see cref="Start(string[])"/>, but exec'd from a shell that ignores SIGINT first, as a shell does
+    /// for its background jobs; the disposition is inherited across exec (same pid).
+    /// </summary>
+    public static DaemonProcess StartWithSigIntIgnored(params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash") { ArgumentList = { "-c", "trap '' INT; exec dotnet \"$0\" \"$@\"", Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll") } };
+        foreach (var arg in args) psi.ArgumentList.Add(arg);
+        return new DaemonProcess(psi);
+    }
+
     /// <summary>The port from the daemon's "metrics on http://HOST:PORT/metrics" log line.</summary>
     public int WaitForMetricsPort(TimeSpan timeout)
     {

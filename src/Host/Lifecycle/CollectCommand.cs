@@ -56,6 +56,8 @@ public static class CollectCommand
         }
 
         using var signals = new ShutdownSignals();
+        if (signals.InheritedIgnoredSigInt)
+            log.LogInformation("SIGINT was inherited as ignored (started as a background job): it stops the daemon like SIGTERM");
         using var collector = new Collector(options, sink, loggers.CreateLogger("xtcp-epoll.loop"));
         var sinkHealth = new SinkHealth();
         health.SetReadinessProbe(() => collector.FirstPollCompleted && sinkHealth.IsHealthy);

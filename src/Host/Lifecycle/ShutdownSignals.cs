@@ -1,10 +1,13 @@
 using System.Runtime.InteropServices;
+using XtcpEpoll.Host.Native;
 
 namespace XtcpEpoll.Host.Lifecycle;
 
 /// <summary>
 /// SIGTERM and SIGINT request a graceful stop instead of killing the process: the handler cancels the
-/// default termination and runs <c>onStop</c> once; the command then drains and exits 0.
+/// default termination and completes <see cref="Received"/> once; the command then drains and exits 0.
+/// SIGINT inherited as ignored (a shell's background job) is made default first, or .NET would never
+/// deliver it (see <see cref="SignalDisposition"/>).
 /// </summary>
 public sealed class ShutdownSignals : IDisposable
 {
@@ -14,9 +17,13 @@ public sealed class ShutdownSignals : IDisposable
 
     public ShutdownSignals()
     {
+        InheritedIgnoredSigInt = SignalDisposition.RestoreDefaultIfIgnored(SignalDisposition.SIGINT);
         _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
         _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
     }
+
+    /// <summary>The process started with SIGINT ignored (now handled like SIGTERM).</summary>
+    public bool InheritedIgnoredSigInt { get; }
 
     /// <summary>Completes with the first stop signal received.</summary>
     public Task<PosixSignal> Received => _received.Task;
