@@ -46,7 +46,8 @@ public class FileAndHttpDestinationTests
         var payload = SinkTestSupport.Marshal(marshaller, records);
         destination.Send(new OutgoingEnvelope(payload, records, default, marshaller));
         destination.Send(new OutgoingEnvelope(payload, records, default, marshaller));
-        Assert.Equal(before + 2, errors.Value);
+        // xtcp_sink_errors_total{sink="file"} is process-wide: other tests' file destinations may count too.
+        Assert.True(errors.Value >= before + 2, $"file errors moved by {errors.Value - before}, expected >= 2");
     }
 
     private static int FreePort()
@@ -124,6 +125,7 @@ public class FileAndHttpDestinationTests
         listener.Stop();
         using (var destination = new HttpDestination(new Uri($"http://127.0.0.1:{FreePort()}/"), marshaller.ContentType, TimeSpan.FromSeconds(5), NullLogger.Instance))
             destination.Send(new OutgoingEnvelope(payload, records, default, marshaller));
-        Assert.Equal(before + 2, errors.Value);
+        // Process-wide metric: other tests' HTTP destinations may count at the same time.
+        Assert.True(errors.Value >= before + 2, $"http errors moved by {errors.Value - before}, expected >= 2");
     }
 }

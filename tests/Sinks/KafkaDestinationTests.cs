@@ -167,7 +167,8 @@ public class KafkaDestinationTests
             // Of envelopes 1..19 only the newest 5 fit the queue: 1..14 are dropped.
             Assert.Equal(14, destination.Dropped);
             Assert.Equal(6, destination.Depth);
-            Assert.Equal(14, SinkMetrics.KafkaDroppedEnvelopes.Value - droppedBefore);
+            // The metric is process-wide (other tests' destinations may drop at the same time): ours moved it by 14 at least.
+            Assert.True(SinkMetrics.KafkaDroppedEnvelopes.Value - droppedBefore >= 14);
             cluster.AllBrokersUp();
             Assert.True(destination.Flush(TimeSpan.FromSeconds(30)));
         }
@@ -213,7 +214,8 @@ public class KafkaDestinationTests
             Assert.True(destination.Flush(TimeSpan.FromSeconds(30)));
             Assert.Equal(1, destination.Persisted);
         }
-        Assert.Equal(1, SinkMetrics.KafkaDeliveries.WithLabels("failed").Value - failedBefore);
+        // Process-wide metric (other tests' producers report too): ours moved it by at least its one rejected envelope.
+        Assert.True(SinkMetrics.KafkaDeliveries.WithLabels("failed").Value - failedBefore >= 1);
         var envelopes = ConsumeAll(cluster, topic, 1);
         Assert.Equal(new ulong[] { 3, 4, 5 }, SinkTestSupport.Counters(envelopes));
     }
