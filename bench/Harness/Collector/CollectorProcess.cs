@@ -120,6 +120,27 @@ internal sealed class CollectorProcess : IDisposable
     }
 
     /// <summary>Lines of the collector's stderr that look like a crash (unhandled exception, fatal error).</summary>
+    /// <summary>
+    /// Timestamps of the polls the collector logged as timed out ("poll NS timed out"): in those, a namespace
+    /// whose dump had not finished is absent or partial by design, and the collector said so.
+    /// </summary>
+    public HashSet<long> TimedOutPolls()
+    {
+        var polls = new HashSet<long>();
+        var path = LogPrefix + ".stderr.log";
+        if (!File.Exists(path)) return polls;
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(fs);
+        while (reader.ReadLine() is { } line)
+        {
+            var match = TimedOutPoll.Match(line);
+            if (match.Success) polls.Add(long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return polls;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex TimedOutPoll = new(@" poll (\d+) timed out ");
+
     public List<string> CrashLines()
     {
         lock (_stderr) _stderr.Flush();

@@ -61,6 +61,13 @@ public static class CollectCommand
         using var collector = new Collector(options, sink, loggers.CreateLogger("xtcp-epoll.loop"));
         var sinkHealth = new SinkHealth();
         health.SetReadinessProbe(() => collector.FirstPollCompleted && sinkHealth.IsHealthy);
+        // A namespace whose dump did not finish by --timeout has partial or no records in that poll; say which poll.
+        collector.PollCompleted += poll =>
+        {
+            if (poll.TimedOut)
+                log.LogWarning("poll {TimestampNs} timed out (--timeout {Timeout}): dumps unfinished by then are partial or absent in it ({Sockets} sockets from {Namespaces} namespaces); see xtcp_namespace_dump_timeouts_total",
+                    poll.TimestampNs, GoDuration.Format(options.Timeout), poll.Sockets, poll.Namespaces);
+        };
         var exitCode = ExitCodes.Ok;
         try
         {
