@@ -4,7 +4,12 @@ namespace XtcpEpoll.Host;
 
 public static class Program
 {
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        // Before Console.Out: the first console use initialises .NET's signal layer (see SignalDisposition).
+        Native.SignalDisposition.RestoreSigIntIfIgnored();
+        return Run(args, Console.Out, Console.Error);
+    }
 
     /// <summary>The whole CLI, callable in-process (tests): returns the exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -111,7 +111,8 @@ public class DaemonLifecycleTests
             daemon.WaitUntil(() => HttpGet.MetricSum(HttpGet.Get(port, "/metrics").Body, "xtcp_polls_total") >= 2, Patience, "two polls");
 
             daemon.Signal(signal);
-            Assert.Equal(0, daemon.WaitForExit(Patience));
+            int exit = daemon.WaitForExit(Patience);
+            Assert.True(exit == 0, $"exit {exit} after {signalName}; stderr:\n{daemon.Stderr}");
 
             var ours = JsonlRecords.Parse(File.ReadLines(output)).FindAll(r => r.Netns == name);
             var perPoll = new Dictionary<long, int>();
@@ -121,6 +122,7 @@ public class DaemonLifecycleTests
             Assert.All(perPoll.Values, count => Assert.Equal(TestNamespaces.SocketsPerNamespace(Listeners), count));
             Assert.Contains(signalName + " received", daemon.Stderr);
             if (sigIntIgnoredAtStart) Assert.Contains("SIGINT was inherited as ignored", daemon.Stderr);
+            Assert.DoesNotContain("no SIGINT handler", daemon.Stderr);
         }
         finally
         {

@@ -56,8 +56,10 @@ public static class CollectCommand
         }
 
         using var signals = new ShutdownSignals();
-        if (signals.InheritedIgnoredSigInt)
+        if (ShutdownSignals.InheritedIgnoredSigInt)
             log.LogInformation("SIGINT was inherited as ignored (started as a background job): it stops the daemon like SIGTERM");
+        if (!signals.SigIntHandled)
+            log.LogWarning("no SIGINT handler could be installed: stop the daemon with SIGTERM (SIGINT would end it without draining)");
         using var collector = new Collector(options, sink, loggers.CreateLogger("xtcp-epoll.loop"));
         var sinkHealth = new SinkHealth();
         health.SetReadinessProbe(() => collector.FirstPollCompleted && sinkHealth.IsHealthy);
