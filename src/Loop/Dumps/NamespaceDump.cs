@@ -147,16 +147,16 @@ internal sealed partial class NamespaceDump
         return Finish(DumpEnd.Error);
     }
 
-    /// <summary>recv failed (ENOBUFS: the socket overflowed and replies were dropped; EMSGSIZE: a datagram was cut).</summary>
+    /// <summary>
+    /// recv failed (ENOBUFS: the socket overflowed and replies were dropped; EMSGSIZE: a datagram was cut).
+    /// Data is lost, so the namespace's poll ends with an error; but a dump the kernel runs goes on after the
+    /// error, to its DONE, so it is discarded, never left to meet the next poll's request (EBUSY).
+    /// (A cut datagram that held the DONE would leave the discard waiting: reads are 64 KiB, batches ≤ 32 KiB.)
+    /// </summary>
     public DumpStep OnReceiveFailed(int errno)
     {
-        if (_state == DumpState.Dumping)
-        {
-            _dumpRunning = false;
-            return Finish(DumpEnd.Error);
-        }
-        _state = DumpState.Idle;
-        return DumpStep.None;
+        if (_state != DumpState.Dumping) return DumpStep.None; // Discarding: its DONE still ends the discard
+        return _dumpRunning ? Discard(DumpEnd.Error) : Finish(DumpEnd.Error);
     }
 
     /// <summary>The poll's deadline passed: a namespace still in it is a counted timeout.</summary>

@@ -216,6 +216,35 @@ public sealed class NamespaceDumpTests
         Assert.Equal(0, context.Counts.Timeouts);
     }
 
+    /// <summary>Defect (issue 12): a recv error left the namespace Idle, and the next poll's dump met EBUSY.</summary>
+    [Fact]
+    public void A_recv_error_while_the_dump_runs_ends_the_namespace_and_discards_the_dump()
+    {
+        var (context, dump) = New();
+        uint seq = StartPoll(dump)[0].Sequence;
+
+        Assert.Equal(Error, dump.OnReceiveFailed(105 /*ENOBUFS*/));
+        Assert.Equal(DumpState.Discarding, dump.State); // the kernel goes on with that dump to its DONE
+        Assert.Equal(1, context.Counts.DumpErrors);
+        Assert.Equal(Timeout, dump.Schedule());          // the next poll sends nothing on that socket
+        Assert.Equal(None, dump.OnDatagram(Sockets(seq, 1)));
+        dump.OnDatagram(Done(seq));
+        Assert.Equal(DumpState.Idle, dump.State);
+    }
+
+    [Fact]
+    public void A_recv_error_while_discarding_keeps_discarding()
+    {
+        var (_, dump) = New();
+        uint seq = StartPoll(dump)[0].Sequence;
+        dump.OnDeadline();
+
+        Assert.Equal(None, dump.OnReceiveFailed(105 /*ENOBUFS*/));
+        Assert.Equal(DumpState.Discarding, dump.State);
+        dump.OnDatagram(Done(seq));
+        Assert.Equal(DumpState.Idle, dump.State);
+    }
+
     [Fact]
     public void A_failed_send_ends_the_namespace_with_an_error_and_nothing_to_discard()
     {
