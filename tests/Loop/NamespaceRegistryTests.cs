@@ -138,6 +138,54 @@ public sealed class NamespaceRegistryTests
         Assert.Equal(long.MaxValue, registry.NextProbeDue);
     }
 
+    /// <summary>
+    /// Defect (issue 12): a placeholder whose mount came after its last re-probe was opened with inode 0 and the
+    /// socket then closed (no entry matched inode 0), so the namespace waited for the next reconcile (60 s).
+    /// </summary>
+    [Fact]
+    public void A_placeholder_mounted_after_its_last_probe_is_polled_with_the_socket_the_opener_made()
+    {
+        var (registry, actions) = New();
+        registry.Begin(null, [], At(0));
+        registry.OnAppeared(Placeholder("late"), At(0));
+        long now = At(0);
+        foreach (var retry in NamespaceRegistry.PlaceholderRetries)
+        {
+            now += Ticks(retry);
+            Assert.Equal([P("late")], DueAt(registry, now));
+            registry.OnProbed(Placeholder("late"), now);
+        }
+        var open = Assert.Single(actions.Opens);
+        Assert.Equal((P("late"), 0UL), (open.Path, open.ExpectedInode)); // the opener tries it as it is
+
+        registry.OnOpenResult(Opened(open, 777)); // mounted meanwhile: the opener found a namespace there
+        Assert.Empty(actions.Discarded);
+        var (entry, _) = Assert.Single(actions.Attached);
+        Assert.Equal(("late", 777UL), (entry.Name, entry.Inode));
+        Assert.Equal(1, registry.CountOpen().Open);
+
+        registry.Reconcile([Ns("late", 777)], bindCount: 1, At(60_000)); // the reconcile finds it known and open
+        Assert.Single(actions.Opens);
+        registry.OnPathGone(P("late"));
+        Assert.Equal(777UL, Assert.Single(actions.Detached).Inode);
+    }
+
+    [Fact]
+    public void A_placeholder_opened_late_for_a_namespace_known_by_another_path_only_adds_the_path()
+    {
+        var (registry, actions) = New();
+        registry.Begin(null, [Ns("first", 777)], At(0));
+        registry.OnOpenResult(Opened(actions.Opens[0], 777));
+        registry.OnAppeared(Placeholder("second"), At(0));
+        long now = At(0);
+        foreach (var retry in NamespaceRegistry.PlaceholderRetries) registry.OnProbed(Placeholder("second"), now += Ticks(retry));
+
+        registry.OnOpenResult(Opened(actions.Opens[^1], 777));
+        Assert.Single(actions.Discarded); // one socket per namespace
+        Assert.Single(actions.Attached);
+        Assert.Contains(P("second"), Assert.Single(registry.Entries).BindPaths);
+    }
+
     [Fact]
     public void A_stray_file_is_tried_once_its_probes_ran_out_and_again_after_the_next_reconcile()
     {

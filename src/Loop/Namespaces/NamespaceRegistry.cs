@@ -165,6 +165,13 @@ internal sealed class NamespaceRegistry
     /// <summary>The opener answered (failures were counted and logged by the caller).</summary>
     public void OnOpenResult(OpenResult result)
     {
+        if (result.Request.ExpectedInode == 0)
+        {
+            // A placeholder tried after its re-probes ran out: if its bind mount came after the last probe, the
+            // opener found a namespace there. Adopt that socket now (not at the next reconcile, up to 60 s away).
+            if (result.Succeeded) AdoptPlaceholder(result);
+            return;
+        }
         _byInode.TryGetValue(result.Request.ExpectedInode, out var entry);
         if (!result.Succeeded)
         {
@@ -266,6 +273,23 @@ internal sealed class NamespaceRegistry
         }
         _byInode[entry.Inode] = entry;
         return entry;
+    }
+
+    private void AdoptPlaceholder(OpenResult result)
+    {
+        var path = result.Request.Path;
+        var candidate = new NamespaceCandidate(path, Path.GetFileName(path), _nsfsDev, result.Inode);
+        _placeholders.Remove(path);
+        if (_byInode.ContainsKey(result.Inode))
+        {
+            // Known already (by another path, or found meanwhile): this path is one more name of it.
+            OnCandidate(candidate, 0, initial: false);
+            _actions.Discard(result);
+            return;
+        }
+        if (_inodeByBindPath.ContainsKey(path)) OnPathGone(path); // the name pointed at another namespace
+        var entry = AddEntry(candidate);
+        entry.Handle = _actions.Attach(entry, result);
     }
 
     private void RequestOpen(NamespaceEntry entry)
