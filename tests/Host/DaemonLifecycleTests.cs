@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Host;
@@ -42,7 +43,7 @@ public class DaemonLifecycleTests
         // Records keep moving poll after poll.
         daemon.WaitUntil(() => HttpGet.Metric(HttpGet.Get(port, "/metrics").Body, "xtcp_records_emitted_total") > emitted, Patience, "more records");
 
-        daemon.Signal(NativeTest.SIGTERM);
+        daemon.Signal(LibC.SIGTERM);
         Assert.Equal(0, daemon.WaitForExit(Patience));
     }
 
@@ -77,7 +78,7 @@ public class DaemonLifecycleTests
         }
         finally
         {
-            daemon.Signal(NativeTest.SIGTERM);
+            daemon.Signal(LibC.SIGTERM);
             Assert.Equal(0, daemon.WaitForExit(Patience));
             stop.Cancel();
             sink.Stop();
@@ -87,10 +88,11 @@ public class DaemonLifecycleTests
     }
 
     [Theory]
-    [InlineData(NativeTest.SIGTERM, "SIGTERM")]
-    [InlineData(NativeTest.SIGINT, "SIGINT")]
-    public void Stop_signal_mid_run_delivers_every_record_of_every_started_poll_and_exits_0(int signal, string signalName)
+    [InlineData("SIGTERM")]
+    [InlineData("SIGINT")]
+    public void Stop_signal_mid_run_delivers_every_record_of_every_started_poll_and_exits_0(string signalName)
     {
+        int signal = signalName == "SIGTERM" ? LibC.SIGTERM : LibC.SIGINT;
         using var namespaces = new TestNamespaces("host-term");
         var name = namespaces.Add(Listeners);
         var output = Path.Combine(Path.GetTempPath(), $"xt-host-term-{Guid.NewGuid():N}.jsonl");
