@@ -21,13 +21,12 @@ public static unsafe class NetlinkSocket
         if (socketFd == null)
             return null;
         var address = new SockaddrNl { Family = NetlinkConstants.AF_NETLINK };
-        if (bind(socketFd.Number, (sockaddr*)&address, (uint)sizeof(SockaddrNl)) < 0)
-        {
-            errno = Errno.Last;
-            socketFd.Dispose();
-            return null;
-        }
-        return socketFd;
+        using (var fd = socketFd.Borrow())
+            errno = bind(fd.Fd, (sockaddr*)&address, (uint)sizeof(SockaddrNl)) == 0 ? 0 : Errno.Last;
+        if (errno == 0)
+            return socketFd;
+        socketFd.Dispose();
+        return null;
     }
 
     /// <summary>Sends one request datagram to the kernel (port id 0). Returns bytes sent or -errno.</summary>
