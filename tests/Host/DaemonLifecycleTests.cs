@@ -1,4 +1,3 @@
-using Tmds.Linux;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Host;
@@ -43,7 +42,7 @@ public class DaemonLifecycleTests
         // Records keep moving poll after poll.
         daemon.WaitUntil(() => HttpGet.Metric(HttpGet.Get(port, "/metrics").Body, "xtcp_records_emitted_total") > emitted, Patience, "more records");
 
-        daemon.Signal(LibC.SIGTERM);
+        daemon.Signal(NativeTest.SIGTERM);
         Assert.Equal(0, daemon.WaitForExit(Patience));
     }
 
@@ -78,7 +77,7 @@ public class DaemonLifecycleTests
         }
         finally
         {
-            daemon.Signal(LibC.SIGTERM);
+            daemon.Signal(NativeTest.SIGTERM);
             Assert.Equal(0, daemon.WaitForExit(Patience));
             stop.Cancel();
             sink.Stop();
@@ -88,11 +87,10 @@ public class DaemonLifecycleTests
     }
 
     [Theory]
-    [InlineData("SIGTERM")]
-    [InlineData("SIGINT")]
-    public void Stop_signal_mid_run_delivers_every_record_of_every_started_poll_and_exits_0(string signalName)
+    [InlineData(NativeTest.SIGTERM, "SIGTERM")]
+    [InlineData(NativeTest.SIGINT, "SIGINT")]
+    public void Stop_signal_mid_run_delivers_every_record_of_every_started_poll_and_exits_0(int signal, string signalName)
     {
-        int signal = signalName == "SIGTERM" ? LibC.SIGTERM : LibC.SIGINT;
         using var namespaces = new TestNamespaces("host-term");
         var name = namespaces.Add(Listeners);
         var output = Path.Combine(Path.GetTempPath(), $"xt-host-term-{Guid.NewGuid():N}.jsonl");

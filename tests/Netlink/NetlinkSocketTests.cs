@@ -28,7 +28,9 @@ public class NetlinkSocketTests
                 .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 .Single(c => c[^1] == number);
             Assert.Equal("4", row[1]);                                   // NETLINK_SOCK_DIAG
-            Assert.NotEqual(0u, uint.Parse(row[2], CultureInfo.InvariantCulture)); // port id assigned by bind (unsigned: after the first socket the kernel picks ids from 2^32 - 4096 down)
+            // Port id assigned by bind: a u32 (the kernel prints it with %u). The first socket of a process gets
+            // its pid; later ones get ids counted down from -4096, printed above int.MaxValue.
+            Assert.NotEqual(0u, uint.Parse(row[2], CultureInfo.InvariantCulture));
         }
         finally
         {
