@@ -35,6 +35,13 @@ public sealed unsafe class NativeLayoutTests
         new("nlmsghdr", 16, "nlmsg_seq", 8, 16, 8),
         new("inet_diag_req_v2", 56, "id", 8, 56, 8),
         new("inet_diag_msg", 72, "idiag_inode", 68, 72, 68),
+        // The rest of the sock_diag wire is u8/u16/u32 only: the same on every architecture.
+        new("inet_diag_sockid", 48, "idiag_if", 36, 48, 36),
+        new("inet_diag_req", 60, "idiag_states", 52, 60, 52),
+        new("inet_diag_meminfo", 16, "idiag_tmem", 12, 16, 12),
+        new("tcpvegas_info", 16, "tcpv_minrtt", 12, 16, 12),
+        new("tcp_dctcp_info", 16, "dctcp_ab_tot", 12, 16, 12),
+        new("tcp_bbr_info", 20, "bbr_cwnd_gain", 16, 20, 16),
     ];
 
     private static (int Size, int Offset) Actual(string name) => name switch
@@ -51,6 +58,12 @@ public sealed unsafe class NativeLayoutTests
         "nlmsghdr" => (sizeof(NlMsgHdr), Offset<NlMsgHdr>(nameof(NlMsgHdr.Sequence))),
         "inet_diag_req_v2" => (sizeof(InetDiagReqV2), Offset<InetDiagReqV2>(nameof(InetDiagReqV2.Id))),
         "inet_diag_msg" => (sizeof(InetDiagMsg), Offset<InetDiagMsg>(nameof(InetDiagMsg.Inode))),
+        "inet_diag_sockid" => (sizeof(InetDiagSockId), Offset<InetDiagSockId>(nameof(InetDiagSockId.Interface))),
+        "inet_diag_req" => (sizeof(InetDiagReqCompat), Offset<InetDiagReqCompat>(nameof(InetDiagReqCompat.States))),
+        "inet_diag_meminfo" => (sizeof(InetDiagMemInfo), Offset<InetDiagMemInfo>(nameof(InetDiagMemInfo.Tmem))),
+        "tcpvegas_info" => (sizeof(TcpVegasInfo), Offset<TcpVegasInfo>(nameof(TcpVegasInfo.MinRtt))),
+        "tcp_dctcp_info" => (sizeof(TcpDctcpInfo), Offset<TcpDctcpInfo>(nameof(TcpDctcpInfo.AbTot))),
+        "tcp_bbr_info" => (sizeof(TcpBbrInfo), Offset<TcpBbrInfo>(nameof(TcpBbrInfo.CwndGain))),
         _ => throw new ArgumentException(name),
     };
 
