@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Netlink.Native;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Loop;
@@ -233,7 +234,8 @@ public sealed class NamespaceRegistryTests
         return due;
     }
 
-    private static OpenResult Opened(OpenRequest request, ulong inode) => new() { Request = request, SocketFd = 1000, Inode = inode };
+    /// <summary>A successful open; the socket is a stand-in that owns no fd (the registry never touches it).</summary>
+    private static OpenResult Opened(OpenRequest request, ulong inode) => new() { Request = request, SocketFd = new OwnedFd(-1), Inode = inode };
     private static OpenResult Failed(OpenRequest request, string reason) => new() { Request = request, FailureReason = reason };
 
     private sealed class Recorder : INamespaceRegistryActions
@@ -249,7 +251,7 @@ public sealed class NamespaceRegistryTests
         public NamespaceHandle Attach(NamespaceEntry entry, OpenResult opened)
         {
             Attached.Add((entry, opened));
-            return new NamespaceHandle { Id = (ulong)Attached.Count, Inode = opened.Inode, Name = entry.Name, SocketFd = opened.SocketFd, Lane = 0 };
+            return new NamespaceHandle { Id = (ulong)Attached.Count, Inode = opened.Inode, Name = entry.Name, SocketFd = opened.SocketFd!, Lane = 0 };
         }
 
         public void Detach(NamespaceHandle handle) => Detached.Add(handle);

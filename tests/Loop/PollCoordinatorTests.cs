@@ -4,6 +4,7 @@ using XtcpEpoll.Loop.Control;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -18,11 +19,11 @@ public sealed class PollCoordinatorTests
     public void Namespaces_go_to_the_lane_with_the_fewest()
     {
         var (polls, lanes, _) = New(lanes: 2);
-        var handles = Enumerable.Range(0, 4).Select(i => polls.Attach(Entry(i), socketFd: 1000 + i, inode: (ulong)i, tcpEhashEntries: -1)).ToList();
+        var handles = Enumerable.Range(0, 4).Select(i => polls.Attach(Entry(i), NoFd, inode: (ulong)i, tcpEhashEntries: -1)).ToList();
 
         Assert.Equal([0, 1, 0, 1], handles.Select(h => h.Lane));
         polls.Detach(handles[0]);
-        Assert.Equal(0, polls.Attach(Entry(9), 1009, 9, 1024).Lane);
+        Assert.Equal(0, polls.Attach(Entry(9), NoFd, 9, 1024).Lane);
         Assert.Equal((4, 3), (polls.NamespacesOpen, polls.NamespacesSharingHostTable));
         Assert.Equal(["Add", "Add", "Remove", "Add"], lanes[0].Commands.Select(c => c.GetType().Name));
     }
@@ -32,7 +33,7 @@ public sealed class PollCoordinatorTests
     {
         var (polls, lanes, _) = New(lanes: 2);
         var entries = Enumerable.Range(0, 3).Select(Entry).ToList();
-        foreach (var entry in entries) entry.Handle = polls.Attach(entry, 1000, entry.Inode, 0);
+        foreach (var entry in entries) entry.Handle = polls.Attach(entry, NoFd, entry.Inode, 0);
         entries.Add(Entry(7)); // known, not open: not polled
 
         Assert.True(polls.TryStart(entries));
@@ -92,6 +93,9 @@ public sealed class PollCoordinatorTests
         var options = new CollectorOptions { Workers = lanes, Hostname = "h" };
         return (new PollCoordinator(options, mailboxes, sink, new ParseErrorCounters(), NullLogger.Instance), mailboxes, sink);
     }
+
+    /// <summary>A socket stand-in that owns no fd (the coordinator only hands it to a lane).</summary>
+    private static OwnedFd NoFd => new(-1);
 
     private static NamespaceEntry Entry(int i) => new() { Inode = (ulong)i, Name = $"ns-{i}", OpenPath = $"/run/x/ns-{i}" };
 

@@ -2,12 +2,13 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
+using Tmds.Linux;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Namespaces;
-using XtcpEpoll.Loop.Native;
 using XtcpEpoll.Loop.Parsing;
 using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 
@@ -20,7 +21,7 @@ namespace XtcpEpoll.Loop.Control;
 /// their parse workers. It turns fd events into registry/coordinator calls, and their decisions into I/O
 /// (opener requests, lane commands, closing unwanted sockets). Never blocks on anything but epoll_wait.
 /// </summary>
-internal sealed unsafe class ControlLoop : INamespaceRegistryActions
+internal sealed class ControlLoop : INamespaceRegistryActions
 {
     private const ulong TickKey = 1, CommandKey = 2, InotifyKey = 3, ReconcileKey = 4;
     private const int MaxOpenerRestarts = 3;
@@ -43,7 +44,9 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
     private Thread _thread = null!;
-    private int _epollFd = -1, _tickFd = -1, _commandFd = -1, _reconcileFd = -1;
+    private Epoll? _epoll;
+    private TimerFd? _tickFd, _reconcileFd;
+    private EventFd? _commandFd;
     private int _openerRestarts;
     private bool _stopRequested, _shuttingDown, _commandFdClosed;
     private int _namespacesOpen;
@@ -94,7 +97,7 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
             // After shutdown the fd number may belong to something else: never write to it then.
             if (_commandFdClosed) return;
             _commands.Enqueue(command);
-            Sys.Signal(_commandFd);
+            _commandFd!.Signal();
         }
     }
 
@@ -104,8 +107,10 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
         _opener?.Dispose();
         foreach (var lane in _lanes) lane?.Dispose();
         _watcher?.Dispose();
-        foreach (int fd in new[] { _reconcileFd, _tickFd, _commandFd, _epollFd })
-            if (fd >= 0) Sys.close(fd);
+        _reconcileFd?.Dispose();
+        _tickFd?.Dispose();
+        _commandFd?.Dispose();
+        _epoll?.Dispose();
         _commandFdClosed = true;
     }
 
@@ -113,20 +118,20 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
     {
         _scanner = new NamespaceScanner();
         _registry = new NamespaceRegistry(_scanner.NsfsDev, this);
-        _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
-        _tickFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        _reconcileFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        _commandFd = Check(Sys.eventfd(0, Sys.EFD_CLOEXEC | Sys.EFD_NONBLOCK), "eventfd");
+        _epoll = Epoll.Create();
+        _tickFd = TimerFd.Create();
+        _reconcileFd = TimerFd.Create();
+        _commandFd = EventFd.Create();
         try { _watcher = new DirectoryWatcher(_options.NetnsDirs); }
         catch (InvalidOperationException ex)
         {
             _logger.LogWarning("inotify unavailable ({Error}): namespaces are discovered by the reconcile scan only, every {Interval}s; raise fs.inotify.max_user_instances to fix",
                 ex.Message, _options.ReconcileInterval.TotalSeconds);
         }
-        Sys.EpollAdd(_epollFd, _tickFd, TickKey);
-        Sys.EpollAdd(_epollFd, _commandFd, CommandKey);
-        if (_watcher != null) Sys.EpollAdd(_epollFd, _watcher.Fd, InotifyKey);
-        Sys.EpollAdd(_epollFd, _reconcileFd, ReconcileKey);
+        _epoll.Add(_tickFd.Handle, TickKey);
+        _epoll.Add(_commandFd.Handle, CommandKey);
+        if (_watcher != null) _epoll.Add(_watcher.Fd, InotifyKey);
+        _epoll.Add(_reconcileFd.Handle, ReconcileKey);
 
         _opener = NewOpener();
         _lanes = new Lane[_options.Workers];
@@ -168,24 +173,24 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
         try
         {
             InitialDiscovery();
-            Sys.ArmOnce(_reconcileFd, _options.ReconcileInterval);
-            var events = stackalloc Sys.EpollEvent[16];
+            _reconcileFd!.ArmOnce(_options.ReconcileInterval);
+            Span<epoll_event> events = stackalloc epoll_event[16];
             while (!_shuttingDown)
             {
-                int n = Sys.epoll_wait(_epollFd, events, 16, NextProbeTimeoutMs());
+                int n = _epoll!.Wait(events, NextProbeTimeoutMs());
                 if (n < 0)
                 {
-                    if (Sys.Errno == Sys.EINTR) continue;
-                    throw new InvalidOperationException($"control epoll_wait errno {Sys.Errno}");
+                    if (-n == LibC.EINTR) continue;
+                    throw new InvalidOperationException($"control epoll_wait {Errno.Describe(-n)}");
                 }
                 for (int i = 0; i < n && !_shuttingDown; i++)
                 {
-                    switch (events[i].Data)
+                    switch (Epoll.Key(events[i]))
                     {
-                        case TickKey: Sys.Drain(_tickFd); ArmTick(); StartPoll(); break;
-                        case CommandKey: Sys.Drain(_commandFd); RunCommands(); break;
+                        case TickKey: _tickFd!.Drain(); ArmTick(); StartPoll(); break;
+                        case CommandKey: _commandFd!.Drain(); RunCommands(); break;
                         case InotifyKey: _watcher?.ReadEvents(OnWatchEvent); break;
-                        case ReconcileKey: Sys.Drain(_reconcileFd); Reconcile(); Sys.ArmOnce(_reconcileFd, _options.ReconcileInterval); break;
+                        case ReconcileKey: _reconcileFd.Drain(); Reconcile(); _reconcileFd.ArmOnce(_options.ReconcileInterval); break;
                     }
                 }
                 if (!_shuttingDown) ProbeDuePlaceholders();
@@ -213,7 +218,7 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
                 case ControlCommand.StageFailed failed: throw new InvalidOperationException("a collector stage failed", failed.Exception);
                 case ControlCommand.Stop:
                     _stopRequested = true;
-                    Sys.Disarm(_tickFd);
+                    _tickFd!.Disarm();
                     if (!_polls.PollRunning) _shuttingDown = true;
                     break;
                 default: throw new UnreachableException($"unknown control command {command}");
@@ -313,7 +318,7 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
 
     NamespaceHandle INamespaceRegistryActions.Attach(NamespaceEntry entry, OpenResult opened)
     {
-        var handle = _polls.Attach(entry, opened.SocketFd, opened.Inode, opened.TcpEhashEntries);
+        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries);
         LoopMetrics.NamespaceOpens.Inc();
         UpdateNamespaceGauges();
         return handle;
@@ -326,7 +331,7 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
         UpdateNamespaceGauges();
     }
 
-    void INamespaceRegistryActions.Discard(OpenResult unwanted) => Sys.close(unwanted.SocketFd);
+    void INamespaceRegistryActions.Discard(OpenResult unwanted) => unwanted.SocketFd?.Dispose();
 
     void INamespaceRegistryActions.InitialOpensDone()
     {
@@ -353,7 +358,7 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
     {
         if (_stopRequested) return;
         double jitter = _options.JitterPct / 100.0 * (2 * _jitter.NextDouble() - 1);
-        Sys.ArmOnce(_tickFd, _options.Frequency * (1 + jitter));
+        _tickFd!.ArmOnce(_options.Frequency * (1 + jitter));
     }
 
     private void StartPoll()
@@ -391,14 +396,14 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
         lock (_commands)
         {
             _commandFdClosed = true;
-            Sys.close(_commandFd);
+            _commandFd!.Dispose();
         }
         while (_commands.TryDequeue(out var left))
         {
             switch (left)
             {
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult([]); break;
-                case ControlCommand.Opened { Result.Succeeded: true } late: Sys.close(late.Result.SocketFd); break; // opened while stopping
+                case ControlCommand.Opened { Result.SocketFd: { } late }: late.Dispose(); break; // opened while stopping
                 case ControlCommand.LaneDone done when _polls.PollRunning:
                     try { OnLaneDone(done); } // the poll cut short by the fault still gets its EndOfPoll
                     catch (InvalidOperationException ex) { _logger.LogError(ex, "while stopping"); }
@@ -406,13 +411,10 @@ internal sealed unsafe class ControlLoop : INamespaceRegistryActions
             }
         }
         _watcher?.Dispose();
-        Sys.close(_reconcileFd);
-        Sys.close(_tickFd);
-        Sys.close(_epollFd);
+        _reconcileFd!.Dispose();
+        _tickFd!.Dispose();
+        _epoll!.Dispose();
         if (fault != null) _completion.TrySetException(fault);
         else _completion.TrySetResult();
     }
-
-    private static int Check(int result, string what) =>
-        result >= 0 ? result : throw new InvalidOperationException($"{what} failed: errno {Sys.Errno}");
 }

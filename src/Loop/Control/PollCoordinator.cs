@@ -4,6 +4,7 @@ using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -55,13 +56,13 @@ internal sealed class PollCoordinator
     public long PollsCompleted { get; private set; }
 
     /// <summary>Gives an opened namespace's socket to the lane with the fewest namespaces.</summary>
-    public NamespaceHandle Attach(NamespaceEntry entry, int socketFd, ulong inode, int tcpEhashEntries)
+    public NamespaceHandle Attach(NamespaceEntry entry, OwnedFd socket, ulong inode, int tcpEhashEntries)
     {
         int lane = 0;
         for (int i = 1; i < _assigned.Length; i++) if (_assigned[i] < _assigned[lane]) lane = i;
         var handle = new NamespaceHandle
         {
-            Id = ++_nextHandleId, Inode = inode, Name = entry.Name, SocketFd = socketFd, Lane = lane, TcpEhashEntries = tcpEhashEntries,
+            Id = ++_nextHandleId, Inode = inode, Name = entry.Name, SocketFd = socket, Lane = lane, TcpEhashEntries = tcpEhashEntries,
         };
         _assigned[lane]++;
         NamespacesOpen++;
@@ -186,7 +187,7 @@ internal sealed class PollCoordinator
     {
         Hostname = _options.Hostname, Netns = entry.Name, NetnsInode = handle.Inode,
         TimestampNs = timestampNs, Label = _options.Label, Tag = _options.Tag, Location = _options.Location,
-        DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd,
+        DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd.Number,
     };
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

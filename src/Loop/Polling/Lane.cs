@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Tmds.Linux;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
-using XtcpEpoll.Loop.Native;
 using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Loop.Polling;
@@ -19,7 +19,7 @@ namespace XtcpEpoll.Loop.Polling;
 /// Sockets are level-triggered: when the lane pauses for backpressure (blocked in FlushAsync) a socket
 /// with unread data is reported again on the next epoll_wait, nothing is lost or needs re-arming.
 /// </summary>
-internal sealed unsafe class Lane : IDisposable, ILaneMailbox
+internal sealed class Lane : IDisposable, ILaneMailbox
 {
     private const ulong CommandKey = ulong.MaxValue, DeadlineKey = ulong.MaxValue - 1, SpreadKey = ulong.MaxValue - 2;
     /// <summary>Netlink dump batches are ≤ ~32 KiB on current kernels; 64 KiB leaves room and never truncates.</summary>
@@ -41,7 +41,9 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
     private readonly ConcurrentQueue<LaneCommand> _commands = new();
     private readonly Action<Exception> _onFault;
     private readonly Dictionary<ulong, NamespaceHandle> _handles = new();
-    private readonly int _epollFd, _commandFd, _deadlineFd, _spreadFd;
+    private readonly Epoll _epoll;
+    private readonly EventFd _commandFd;
+    private readonly TimerFd _deadlineFd, _spreadFd;
     private readonly Thread _thread;
     private LanePlan? _plan;
     private int _remaining;
@@ -61,13 +63,13 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
         _logger = logger;
         // Sequence numbers per lane, from (index + 1) << 24: distinct across lanes in logs and captures.
         Dumps = new DumpContext(DumpSettings.From(options), new RequestBuffer((uint)(index + 1) << 24), logger);
-        _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
-        _commandFd = Check(Sys.eventfd(0, Sys.EFD_CLOEXEC | Sys.EFD_NONBLOCK), "eventfd");
-        _deadlineFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        _spreadFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        Sys.EpollAdd(_epollFd, _commandFd, CommandKey);
-        Sys.EpollAdd(_epollFd, _deadlineFd, DeadlineKey);
-        Sys.EpollAdd(_epollFd, _spreadFd, SpreadKey);
+        _epoll = Epoll.Create();
+        _commandFd = EventFd.Create();
+        _deadlineFd = TimerFd.Create();
+        _spreadFd = TimerFd.Create();
+        _epoll.Add(_commandFd.Handle, CommandKey);
+        _epoll.Add(_deadlineFd.Handle, DeadlineKey);
+        _epoll.Add(_spreadFd.Handle, SpreadKey);
         _thread = new Thread(Run) { IsBackground = true, Name = $"xtcp-lane-{index}" };
     }
 
@@ -81,38 +83,38 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
     public void Post(LaneCommand command)
     {
         _commands.Enqueue(command);
-        Sys.Signal(_commandFd);
+        _commandFd.Signal();
     }
 
     public void Join() => _thread.Join();
 
     public void Dispose()
     {
-        Sys.close(_spreadFd);
-        Sys.close(_deadlineFd);
-        Sys.close(_commandFd);
-        Sys.close(_epollFd);
+        _spreadFd.Dispose();
+        _deadlineFd.Dispose();
+        _commandFd.Dispose();
+        _epoll.Dispose();
     }
 
     private void Run()
     {
-        var events = stackalloc Sys.EpollEvent[64];
+        Span<epoll_event> events = stackalloc epoll_event[64];
         try
         {
             while (!_stopped)
             {
-                int n = Sys.epoll_wait(_epollFd, events, 64, -1);
+                int n = _epoll.Wait(events, -1);
                 if (n < 0)
                 {
-                    if (Sys.Errno == Sys.EINTR) continue;
-                    throw new InvalidOperationException($"lane {_index}: epoll_wait errno {Sys.Errno}");
+                    if (-n == LibC.EINTR) continue;
+                    throw new InvalidOperationException($"lane {_index}: epoll_wait {Errno.Describe(-n)}");
                 }
                 for (int i = 0; i < n && !_stopped; i++)
                 {
-                    ulong key = events[i].Data;
-                    if (key == CommandKey) { Sys.Drain(_commandFd); RunCommands(); }
-                    else if (key == DeadlineKey) { Sys.Drain(_deadlineFd); OnDeadline(); }
-                    else if (key == SpreadKey) { Sys.Drain(_spreadFd); SendDueSpread(); }
+                    ulong key = Epoll.Key(events[i]);
+                    if (key == CommandKey) { _commandFd.Drain(); RunCommands(); }
+                    else if (key == DeadlineKey) { _deadlineFd.Drain(); OnDeadline(); }
+                    else if (key == SpreadKey) { _spreadFd.Drain(); SendDueSpread(); }
                     else if (_handles.TryGetValue(key, out var handle)) OnReadable(handle);
                 }
                 PumpSends();
@@ -159,13 +161,13 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
     private void AddHandle(NamespaceHandle handle)
     {
         handle.Dump ??= new NamespaceDump(handle.Id, handle.Name, Dumps);
-        var ev = new Sys.EpollEvent { Events = Sys.EPOLLIN, Data = handle.Id };
-        if (Sys.epoll_ctl(_epollFd, Sys.EPOLL_CTL_ADD, handle.SocketFd, &ev) != 0)
+        int errno = _epoll.TryAdd(handle.SocketFd, handle.Id);
+        if (errno != 0)
         {
             // e.g. fs.epoll.max_user_watches reached: this namespace cannot be polled; never kill the lane for it.
-            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, Sys.Errno);
+            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: {Errno}", _index, handle.Name, Errno.Describe(errno));
             LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
-            Sys.close(handle.SocketFd);
+            handle.SocketFd.Dispose();
             handle.Removed = true;
             return;
         }
@@ -181,8 +183,8 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
 
     private void Close(NamespaceHandle handle)
     {
-        Sys.EpollDel(_epollFd, handle.SocketFd);
-        Sys.close(handle.SocketFd);
+        _epoll.Remove(handle.SocketFd);
+        handle.SocketFd.Dispose();
         handle.Removed = true;
     }
 
@@ -272,11 +274,11 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
         {
             var frame = _writer.GetMemory(FrameHeader.Size + RecvSize).Span;
             int n = NetlinkSocket.Receive(handle.SocketFd, frame.Slice(FrameHeader.Size, RecvSize), out bool truncated);
-            if (truncated) n = -Sys.EMSGSIZE; // cut datagram: the dump lost messages
+            if (truncated) n = -LibC.EMSGSIZE; // cut datagram: the dump lost messages
             if (n < 0)
             {
                 int errno = -n;
-                if (errno == Sys.EAGAIN) return;
+                if (errno == LibC.EAGAIN) return;
                 _logger.LogWarning("lane {Lane}: recv from namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
                 Apply(handle, handle.Dump!.OnReceiveFailed(errno));
                 return;
@@ -307,7 +309,7 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
             int sent = NetlinkSocket.Send(handle.SocketFd, request);
             if (sent != request.Length)
             {
-                int errno = sent < 0 ? -sent : Sys.EMSGSIZE;
+                int errno = sent < 0 ? -sent : LibC.EMSGSIZE;
                 _logger.LogWarning("lane {Lane}: send to namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
                 step = handle.Dump!.OnSendFailed(errno);
             }
@@ -340,8 +342,8 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
         MemoryMarshal.Write(span.Slice(FrameHeader.Size), in counts);
         _writer.Advance(FrameHeader.Size + LaneCounts.Size);
         _unflushed += FrameHeader.Size + LaneCounts.Size;
-        Sys.Disarm(_deadlineFd);
-        Sys.Disarm(_spreadFd);
+        _deadlineFd.Disarm();
+        _spreadFd.Disarm();
         _plan = null;
         _inFlight = 0;
         Flush();
@@ -374,12 +376,9 @@ internal sealed unsafe class Lane : IDisposable, ILaneMailbox
         else flush.GetAwaiter().GetResult();
     }
 
-    private static void ArmAt(int timerFd, long stopwatchTimestamp, long now)
+    private static void ArmAt(TimerFd timer, long stopwatchTimestamp, long now)
     {
         long delta = Math.Max(1, stopwatchTimestamp - now);
-        Sys.ArmOnce(timerFd, TimeSpan.FromSeconds(delta / (double)Stopwatch.Frequency));
+        timer.ArmOnce(TimeSpan.FromSeconds(delta / (double)Stopwatch.Frequency));
     }
-
-    private static int Check(int result, string what) =>
-        result >= 0 ? result : throw new InvalidOperationException($"{what} failed: errno {Sys.Errno}");
 }

@@ -1,4 +1,5 @@
 using XtcpEpoll.Loop.Dumps;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Loop.Polling;
 
@@ -12,7 +13,8 @@ internal sealed class NamespaceHandle
     public required ulong Id { get; init; }
     public required ulong Inode { get; init; }
     public required string Name { get; init; }
-    public required int SocketFd { get; init; }
+    /// <summary>The namespace's sock_diag socket; the lane that owns the handle closes it.</summary>
+    public required OwnedFd SocketFd { get; init; }
     public required int Lane { get; init; }
     public int TcpEhashEntries { get; init; }
     public bool SharesHostTable => TcpEhashEntries < 0;
