@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reduced proof-at-scale run for CI (issue 6): scale at 1, 10, 100 namespaces and a 60 s churn soak with
 # 100 namespaces, against the PUBLISHED collector. Self-contained: builds the harness, publishes src/Host
-# into artifacts/ci-collector, runs both modes, exits non-zero on any FAIL. Needs root. ~2-3 min on 2 cores.
+# into artifacts/ci-collector, runs both modes, exits non-zero on any FAIL. Needs root. ~3-4 min on 2 cores.
 # The full sweep is a manual command (see design/PERFORMANCE.md):
 #   dotnet run -c Release --project bench -- scale            (1,10,100,1000,2000 namespaces)
 #   dotnet run -c Release --project bench -- churn            (1000 namespaces, 10 min)
@@ -20,7 +20,12 @@ harness=bench/bin/Release/net10.0/xtcp-epoll-bench
 collector="$collector_dir/xtcp-epoll"
 rc=0
 "$harness" selftest --ns 20 --out "$out" || rc=1
-"$harness" scale --ns 1,10,100 --polls 3 --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
-"$harness" churn --ns 100 --duration 60s --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
+# Poll periods well above what a poll takes on a quiet machine (100 namespaces: ~0.3-0.5 s): CI machines are
+# shared, and under others' load (load average 25-30 on 2 cores) a 100-namespace poll was seen to take 2.3 s
+# and most churn polls timed out at the default 1 s period (scale then undercounted sockets per poll, churn
+# could not judge completeness). These runs check counts, completeness, threads, fds and memory, not poll
+# latency; the full sweep and soak keep their default periods.
+"$harness" scale --ns 1,10,100 --polls 3 --frequency 4s --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
+"$harness" churn --ns 100 --duration 60s --frequency 5s --timeout 4s --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
 if [ "$rc" -eq 0 ]; then echo "ci-harness: PASS"; else echo "ci-harness: FAIL (logs and CSV in $out)"; fi
 exit "$rc"

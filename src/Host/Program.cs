@@ -6,8 +6,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        // Before Console.Out: the first console use initialises .NET's signal layer (see SignalDisposition).
-        Native.SignalDisposition.RestoreSigIntIfIgnored();
+        // Before Console.Out: the first console use initialises .NET's signal layer (see ShutdownSignals).
+        Lifecycle.ShutdownSignals.RestoreSigIntIfIgnored();
         return Run(args, Console.Out, Console.Error);
     }
 

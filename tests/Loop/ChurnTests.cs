@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using XtcpEpoll.Loop;
 using XtcpEpoll.Loop.Metrics;
 using Xunit;
 using Xunit.Abstractions;
@@ -30,8 +31,9 @@ public sealed class ChurnTests(ITestOutputHelper output)
                 lifetimes[ns.Name] = (ns.Inode, DateTime.MinValue, DateTime.MaxValue);
             }
             var options = CollectorHarness.OptionsFor(farm);
-            options.Frequency = TimeSpan.FromSeconds(1);
-            options.Timeout = TimeSpan.FromMilliseconds(800);
+            var (frequency, measured) = CalibratedFrequency(farm);
+            options.Frequency = frequency;
+            options.Timeout = frequency * 0.8;
             options.JitterPct = 10;
             harness = new CollectorHarness(options);
             harness.Start();
@@ -63,7 +65,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
 
             List<(XtcpEpoll.Loop.PollSummary Summary, DateTime EndedUtc)> polls;
             lock (harness.Summaries) polls = [.. harness.Summaries];
-            Assert.True(polls.Count >= churnFor.TotalSeconds * 0.5, $"only {polls.Count} polls in {churnFor}");
+            Assert.True(polls.Count >= churnFor / frequency * 0.5, $"only {polls.Count} polls in {churnFor} at one per {frequency.TotalSeconds:F1} s");
             // A poll that hit its deadline (a loaded machine) is not a whole poll: counted, not checked.
             int timedOut = polls.Count(p => p.Summary.TimedOut);
             Assert.True(timedOut <= polls.Count / 2, $"{timedOut} of {polls.Count} polls timed out");
@@ -82,7 +84,8 @@ public sealed class ChurnTests(ITestOutputHelper output)
                     Assert.True(seen.Contains((name, inode)), $"poll {summary.PollId} ({summary.Namespaces} namespaces, {summary.Sockets} sockets, {summary.DumpErrors} dump errors, {started:HH:mm:ss.fff}-{ended:HH:mm:ss.fff}): namespace {name} (born {born:HH:mm:ss.fff}, died {died:HH:mm:ss.fff}) lived through it but was not polled");
                 }
             }
-            output.WriteLine($"{step} churn steps, {polls.Count} polls, {checkedPairs} namespace-polls checked, " +
+            output.WriteLine($"a whole poll of 200 namespaces took {measured.TotalMilliseconds:F0} ms before the churn: polls every {frequency.TotalSeconds:F1} s; " +
+                             $"{step} churn steps, {polls.Count} polls, {checkedPairs} namespace-polls checked, " +
                              $"threads {threadSamples.Min()}..{threadSamples.Max()} (without the runtime's own \".NET …\" threads {nonPoolThreads.Min()}..{nonPoolThreads.Max()}), " +
                              $"collector threads {collectorThreads.Min()}..{collectorThreads.Max()}, timeouts {timedOut}");
             Assert.All(collectorThreads, n => Assert.Equal(6, n));
@@ -99,6 +102,24 @@ public sealed class ChurnTests(ITestOutputHelper output)
         var fdsAfter = FdTargets();
         var leaked = fdsAfter.Except(fdsBefore).ToList();
         Assert.True(leaked.Count == 0, "fds left behind: " + string.Join(", ", leaked));
+    }
+
+    /// <summary>
+    /// The poll period for the churn: three times what a whole poll of the farm takes on this machine right now
+    /// (measured with a deadline far beyond it), at least 1 s. Other work on a shared machine can make a 200-
+    /// namespace poll take seconds; with a fixed 1 s period nearly every poll then timed out and nothing could
+    /// be checked (seen: 37 of 41). Timed-out polls are still counted, and at most half may time out.
+    /// </summary>
+    private static (TimeSpan Frequency, TimeSpan Measured) CalibratedFrequency(TestNamespaceFarm farm)
+    {
+        using var probe = new CollectorHarness(CollectorHarness.OptionsFor(farm));
+        probe.Start();
+        probe.WaitForPolls(1, TimeSpan.FromSeconds(60));
+        probe.PollOnce(TimeSpan.FromSeconds(60)); // the second poll: namespaces already open, as in the churn
+        (PollSummary summary, DateTime ended) = probe.Summaries[^1];
+        var measured = ended - DateTime.UnixEpoch.AddTicks(summary.TimestampNs / 100);
+        var frequency = TimeSpan.FromMilliseconds(Math.Ceiling(3 * measured.TotalMilliseconds / 100) * 100);
+        return (frequency < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : frequency, measured);
     }
 
     /// <summary>"fd -> target" of every open fd (a leak shows up by what it points at).</summary>
