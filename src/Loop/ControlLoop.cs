@@ -220,7 +220,7 @@ internal sealed unsafe class ControlLoop
         _initialWaiting = new HashSet<ulong>();
         if (_options.IncludeHost)
         {
-            var host = new NamespaceEntry { Inode = _scanner.HostInode, Name = "host", IsHost = true, OpenPath = "/proc/self/ns/net" };
+            var host = new NamespaceEntry { Inode = _scanner.HostInode, Name = NamespaceEntry.HostName, IsHost = true, OpenPath = "/proc/self/ns/net" };
             _byInode[host.Inode] = host;
             RequestOpen(host);
             _initialWaiting.Add(host.Inode);

@@ -60,6 +60,7 @@ public class ReplayCommandTests
             Assert.True(result.ExitCode == 0, result.Stderr);
             var rows = 0;
             var envelopes = 0;
+            var ipv4 = 0;
             using (var stream = File.OpenRead(output))
             {
                 while (stream.Position < stream.Length)
@@ -70,11 +71,21 @@ public class ReplayCommandTests
                     {
                         Assert.Equal("replayhost", row.Hostname);
                         Assert.Equal("replay", row.Netns);
+                        // Addresses are the kernel's 16-byte fields, as xtcp2 writes them; IPv4: 12 zero bytes after the address.
+                        Assert.Equal(16, row.InetDiagMsgSocketSource.Length);
+                        Assert.Equal(16, row.InetDiagMsgSocketDestination.Length);
+                        if (row.InetDiagMsgFamily == 2)
+                        {
+                            ipv4++;
+                            Assert.All(row.InetDiagMsgSocketSource.Span[4..].ToArray(), b => Assert.Equal(0, b));
+                            Assert.All(row.InetDiagMsgSocketDestination.Span[4..].ToArray(), b => Assert.Equal(0, b));
+                        }
                         rows++;
                     }
                 }
             }
             Assert.Equal(1200, rows);
+            Assert.True(ipv4 > 0, "the capture holds IPv4 sockets");
             Assert.True(envelopes >= 3, $"rows cap 500 must split 1200 rows into >= 3 envelopes, got {envelopes}");
         }
         finally
