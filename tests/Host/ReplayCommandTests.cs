@@ -49,6 +49,39 @@ public class ReplayCommandTests
     }
 
     [Fact]
+    public void Replay_to_a_file_twice_gives_the_same_file_unless_file_append()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.jsonl");
+        var fixture = TestPaths.Fixture("6_6_44/ss_tcp_info_a_4.pcap");
+        try
+        {
+            for (var run = 0; run < 2; run++)
+            {
+                var result = CliRunner.Run("replay", fixture, "--marshal", "jsonl", "--dest", "file:" + output);
+                Assert.True(result.ExitCode == 0, result.Stderr);
+                Assert.Equal(15, File.ReadLines(output).Count()); // truncated at start: idempotent
+            }
+            var appended = CliRunner.Run("replay", fixture, "--marshal", "jsonl", "--dest", "file:" + output, "--file-append");
+            Assert.True(appended.ExitCode == 0, appended.Stderr);
+            Assert.Equal(30, File.ReadLines(output).Count());
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
+    [InlineData("collect")]
+    [InlineData("replay")]
+    public void Help_says_that_file_truncates_and_how_to_append(string command)
+    {
+        var help = CliRunner.Run(command, "--help").Stdout;
+        Assert.Contains("file:PATH (truncated at start; see --file-append)", help);
+        Assert.Contains("--file-append", help);
+    }
+
+    [Fact]
     public void Replay_protobufList_round_trips_through_the_protobuf_parser()
     {
         var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.pb");
