@@ -12,6 +12,13 @@ internal sealed class PollMeasurement
     public List<double> PollDurationsSec { get; } = new();
     public double PollMeanSec { get; set; } = double.NaN;
     public double SocketsPerPoll { get; set; } = double.NaN;
+    /// <summary>
+    /// The host namespace's TCP sockets sampled with ss through the period of the poll SocketsPerPoll comes from
+    /// (lowest without TIME_WAIT, highest with it); -1 when not sampled. The collector always dumps its own
+    /// namespace, and on a shared machine other processes open and close sockets there all the time.
+    /// </summary>
+    public int HostStableMin { get; set; } = -1;
+    public int HostMax { get; set; } = -1;
     public double NamespacesPerPoll { get; set; } = double.NaN;
     public double NamespacesOpen { get; set; } = double.NaN;
     /// <summary>xtcp_namespaces_sharing_host_table: the collector's own detection (issue 7).</summary>

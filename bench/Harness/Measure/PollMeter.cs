@@ -1,4 +1,5 @@
 using XtcpEpoll.Bench.Harness.Collector;
+using XtcpEpoll.Bench.Harness.Infra;
 
 namespace XtcpEpoll.Bench.Harness.Measure;
 
@@ -73,7 +74,11 @@ internal static class PollMeter
         while (lastCount < target)
         {
             if (DateTime.UtcNow > limit || collector.HasExited) { result.Error = $"only {lastCount - (target - polls)} of {polls} polls in the per-poll window"; break; }
-            await Task.Delay(half, ct);
+            // Through the last poll's period, sample the host namespace every 100 ms: its socket count is
+            // judged against what ss saw around the poll, not seconds later.
+            bool lastPeriod = lastCount >= target - 1;
+            await Task.Delay(lastPeriod ? TimeSpan.FromMilliseconds(Math.Min(100, half.TotalMilliseconds)) : half, ct);
+            if (lastPeriod) SampleHost(result);
             var m = await collector.Metrics.TryScrapeAsync(ct);
             if (collector.Sample() is { } s) Track(result, s);
             if (m == null) continue;
@@ -83,6 +88,7 @@ internal static class PollMeter
                 result.PollDurationsSec.Add(m.Get("xtcp_last_poll_duration_seconds"));
                 lastCount = count;
                 last = m;
+                if (count >= target) SampleHost(result);
             }
         }
         result.TimeoutPolls += (int)(last.GetOrZero("xtcp_polls_total", "outcome", "timeout") - afterWindow.GetOrZero("xtcp_polls_total", "outcome", "timeout"));
@@ -91,6 +97,13 @@ internal static class PollMeter
         result.NamespacesOpen = last.Get("xtcp_namespaces_open");
         result.SharingHostTable = last.Get("xtcp_namespaces_sharing_host_table");
         return result;
+    }
+
+    private static void SampleHost(PollMeasurement r)
+    {
+        int stable = ChildCommand.CountSockets(null, excludeTimeWait: true), all = ChildCommand.CountSockets(null);
+        r.HostStableMin = r.HostStableMin < 0 ? stable : Math.Min(r.HostStableMin, stable);
+        r.HostMax = Math.Max(r.HostMax, all);
     }
 
     private static void Track(PollMeasurement r, ProcSample s)

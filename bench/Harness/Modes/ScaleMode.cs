@@ -54,7 +54,8 @@ internal sealed class ScaleMode(HarnessContext c)
             using var proc = CollectorProcess.Start(collector, settings, c.LogPrefix($"ns{n}"));
             Console.Error.WriteLine($"harness: {proc.CommandLine}");
             var m = await PollMeter.MeasureAsync(proc, warmup, polls, frequency, c.Token);
-            int host = ChildCommand.CountSockets(null), hostStable = ChildCommand.CountSockets(null, excludeTimeWait: true);
+            int host = m.HostMax >= 0 ? m.HostMax : ChildCommand.CountSockets(null);
+            int hostStable = m.HostStableMin >= 0 ? m.HostStableMin : ChildCommand.CountSockets(null, excludeTimeWait: true);
             int exit = proc.Stop(TimeSpan.FromSeconds(15));
             if (m.Error != null) failures.Add($"{n} ns: {m.Error}; stderr tail:\n{proc.TailOfStderr(10)}");
             if (exit != 0) failures.Add($"{n} ns: collector exit code {exit} after SIGTERM (want 0); see {proc.LogPrefix}.stderr.log");
@@ -97,7 +98,7 @@ internal sealed class ScaleMode(HarnessContext c)
         {
             $"Threads constant across the sweep (max - min <= 2): {Fmt.Verdict(threadCounts.Count > 1 ? flat : null)} ({string.Join(", ", threadCounts)}).",
             "CPU is the collector's own (schedstat over its threads, split user/sys by utime/stime ticks) over K poll periods that start right after a poll ends and contain no /metrics scrape, divided by the polls completed in them; it includes the idle time between polls. Poll p50/p99 come from xtcp_last_poll_duration_seconds read after each of K further polls.",
-            $"sockets/poll = xtcp_last_poll_sockets; it must equal sockets created + the host namespace's sockets (ss -tan right after the window; host TIME_WAIT sockets come and go, so the check accepts from created + host without TIME_WAIT - 2 up to created + host with TIME_WAIT + one namespace's sockets - 1). user us/socket is judged only from {CpuPerSocketMinSockets:N0} sockets per poll up (below, fixed per-poll costs dominate); its goal also needs user < 25 % of sys per socket.",
+            $"sockets/poll = xtcp_last_poll_sockets; it must equal sockets created + the host namespace's sockets (ss -tan every 100 ms through the measured poll's period: other processes open and close host sockets, and TIME_WAIT sockets come and go, so the check accepts from created + the lowest host count without TIME_WAIT - 2 up to created + the highest with TIME_WAIT + one namespace's sockets - 1). user us/socket is judged only from {CpuPerSocketMinSockets:N0} sockets per poll up (below, fixed per-poll costs dominate); its goal also needs user < 25 % of sys per socket.",
             "Poll frequency: 1 s up to 200 namespaces, then namespaces x 5 ms rounded up to whole seconds (timeout 0.8 x frequency) unless --frequency is given.",
         };
         notes.AddRange(Anchors.Lines);
