@@ -24,7 +24,7 @@ public sealed class Collector : IDisposable
     public Collector(CollectorOptions options, IRecordSink sink, ILogger logger)
     {
         var error = options.Validate();
-        if (error != null) throw new ArgumentException(error, nameof(options));
+        if (error != null) throw new ArgumentException(error.Message); // no parameter suffix: the line is for people
         _options = options;
         _control = new ControlLoop(this, options, sink, logger);
     }

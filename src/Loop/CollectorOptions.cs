@@ -1,3 +1,6 @@
+using XtcpEpoll.Sinks.Options;
+using XtcpEpoll.Sinks.Records;
+
 namespace XtcpEpoll.Loop;
 
 /// <summary>Which inet_diag request a poll sends per namespace.</summary>
@@ -19,7 +22,7 @@ public sealed class CollectorOptions
     public TimeSpan Frequency { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Poll-wide deadline for every namespace's dump (--timeout, default 5 s).</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Timeout { get; set; } = DefaultTimeout;
 
     /// <summary>+/- jitter applied to each tick, percent of Frequency (--jitter-pct, default 20).</summary>
     public int JitterPct { get; set; } = 20;
@@ -77,21 +80,54 @@ public sealed class CollectorOptions
     /// </summary>
     public long PipeBytesPerLane { get; set; } = 4L << 20;
 
-    /// <summary>Returns null when valid, else a one-line error naming what to fix.</summary>
-    public string? Validate()
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+    public static readonly IntegerRange JitterPctRange = new(0, 90);
+    public static readonly IntegerRange MaxLoopsRange = new(0, int.MaxValue);
+    public static readonly IntegerRange WorkersRange = new(1, 64);
+    public static readonly DurationFloor ReconcileIntervalFloor = new(TimeSpan.FromMilliseconds(100));
+    public const long MinPipeBytesPerLane = 256 * 1024;
+
+    /// <summary>
+    /// The deadline when only the period was chosen: <see cref="DefaultTimeout"/>, or half the period when
+    /// that would not fit below it ("--frequency 1s" alone must work).
+    /// </summary>
+    public static TimeSpan DefaultTimeoutFor(TimeSpan frequency) => DefaultTimeout < frequency ? DefaultTimeout : frequency / 2;
+
+    /// <summary>
+    /// Every rule of the loop's options, in one place: the command line, the XTCP_* environment and library
+    /// callers (<see cref="Collector"/>) all get their verdict from here. Null when valid.
+    /// </summary>
+    public OptionError? Validate()
     {
-        if (Frequency <= TimeSpan.Zero) return "--frequency must be > 0";
-        if (Timeout <= TimeSpan.Zero) return "--timeout must be > 0";
-        if (Timeout > Frequency) return $"--timeout ({Timeout.TotalSeconds}s) must not exceed --frequency ({Frequency.TotalSeconds}s)";
-        if (JitterPct is < 0 or > 90) return "--jitter-pct must be between 0 and 90";
-        if (MaxLoops < 0) return "--max-loops must be >= 0";
-        if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
-        if (SharedTablesRefresh < TimeSpan.Zero) return "--shared-tables-refresh must be >= 0 (0 = walk the shared tables at every poll)";
-        if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
-        if (Spread && Frequency * (1 - JitterPct / 100.0) - Timeout <= TimeSpan.Zero)
-            return $"--spread needs room to pace sends: --timeout ({Timeout.TotalSeconds}s) must be below --frequency x (1 - --jitter-pct/100) ({(Frequency * (1 - JitterPct / 100.0)).TotalSeconds}s)";
-        if (PipeBytesPerLane < 256 * 1024) return "pipe memory per lane must be >= 256 KiB";
-        if (string.IsNullOrEmpty(Hostname)) return "hostname must not be empty";
+        var error = DurationFloor.Positive.Check("frequency", Frequency)
+            ?? DurationFloor.Positive.Check("timeout", Timeout);
+        if (error != null) return error;
+        if (Timeout >= Frequency)
+            return new OptionError("timeout", GoDuration.Format(Timeout), $"must be below --frequency ({GoDuration.Format(Frequency)})");
+        error = JitterPctRange.Check("jitter-pct", JitterPct)
+            ?? MaxLoopsRange.Check("max-loops", MaxLoops)
+            ?? WorkersRange.Check("workers", Workers)
+            ?? DurationFloor.NotNegative.Check("shared-tables-refresh", SharedTablesRefresh)
+            ?? ReconcileIntervalFloor.Check("reconcile-interval", ReconcileInterval)
+            ?? NetnsDirsError()
+            ?? RecordStampRules.Check(Hostname, Label, Tag, Location);
+        if (error != null) return error;
+        var paced = Frequency * (1 - JitterPct / 100.0);
+        if (Spread && paced - Timeout <= TimeSpan.Zero)
+            return new OptionError("spread", "true",
+                $"needs room to pace sends: --timeout ({GoDuration.Format(Timeout)}) must be below --frequency x (1 - --jitter-pct/100) ({GoDuration.Format(paced)})");
+        if (PipeBytesPerLane < MinPipeBytesPerLane)
+            return new OptionError("pipe-bytes-per-lane", PipeBytesPerLane.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be at least 256 KiB");
+        return null;
+    }
+
+    private OptionError? NetnsDirsError()
+    {
+        foreach (var dir in NetnsDirs)
+        {
+            if (!Path.IsPathRooted(dir))
+                return new OptionError("netns-dirs", string.Join(",", NetnsDirs), $"\"{dir}\" is not an absolute path (comma-separated absolute directories, may be empty)");
+        }
         return null;
     }
 }

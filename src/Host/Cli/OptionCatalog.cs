@@ -1,3 +1,11 @@
+using System.Globalization;
+using XtcpEpoll.Loop;
+using XtcpEpoll.Sinks.Batching;
+using XtcpEpoll.Sinks.Destinations;
+using XtcpEpoll.Sinks.Marshal;
+using XtcpEpoll.Sinks.Options;
+using XtcpEpoll.Sinks.Records;
+
 namespace XtcpEpoll.Host.Cli;
 
 /// <summary>
@@ -6,35 +14,42 @@ namespace XtcpEpoll.Host.Cli;
 /// </summary>
 public static class OptionCatalog
 {
-    public static readonly OptionSpec Frequency = new("frequency", "10s", "Poll period, Go-style duration (500ms, 10s, 1m).");
-    public static readonly OptionSpec Timeout = new("timeout", "5s", "Poll-wide deadline for every namespace's dump; must be below --frequency.");
-    public static readonly OptionSpec JitterPct = new("jitter-pct", "20", "+/- jitter of each tick, percent of --frequency (0-90).");
-    public static readonly OptionSpec MaxLoops = new("max-loops", "0", "Stop after this many polls (0 = run until signalled).");
-    public static readonly OptionSpec Dest = new("dest", "stdout", "Destination: null, stdout, file:PATH, tcp:HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH, http(s)://..., kafka:BROKER[,BROKER].");
-    public static readonly OptionSpec Marshal = new("marshal", "protobufList", "Encoding: protobufList, jsonl, protoJson, csv, tsv.");
-    public static readonly OptionSpec Topic = new("topic", "xtcp", "Kafka topic.");
+    // Defaults and ranges of library options come from the library's options types (their one home); the
+    // texts below only phrase them for --help. Host-only options (metrics, logging, shutdown) live here.
+    private static readonly CollectorOptions Loop = new();
+    private static readonly SinkOptions Sink = new();
+
+    public static readonly OptionSpec Frequency = new("frequency", GoDuration.Format(Loop.Frequency), "Poll period, Go-style duration (500ms, 10s, 1m).");
+    public static readonly OptionSpec Timeout = new("timeout", GoDuration.Format(Loop.Timeout), "Poll-wide deadline for every namespace's dump; must be below --frequency (unset, a shorter --frequency halves it).");
+    public static readonly OptionSpec JitterPct = new("jitter-pct", Text(Loop.JitterPct), $"+/- jitter of each tick, percent of --frequency ({Range(CollectorOptions.JitterPctRange)}).");
+    public static readonly OptionSpec MaxLoops = new("max-loops", Text(Loop.MaxLoops), "Stop after this many polls (0 = run until signalled).");
+    public static readonly OptionSpec Dest = new("dest", "stdout", $"Destination: {DestinationSpec.Usage}.");
+    public static readonly OptionSpec Marshal = new("marshal", Sink.Marshal, $"Encoding: {string.Join(", ", MarshallerFactory.Names)}.");
+    public static readonly OptionSpec Topic = new("topic", Sink.Topic, "Kafka topic.");
     public static readonly OptionSpec Columns = new("columns", "", "csv/tsv: comma-separated lowerCamelCase field names (empty = all).");
     public static readonly OptionSpec Attributes = new("attributes", "default", "inet_diag attributes to request: default, all, or a list such as info,cong,skmem.");
     public static readonly OptionSpec States = new("states", "default", "TCP states to dump: default (all but bound-inactive, as ss -a), all, or a list such as established,listen.");
-    public static readonly OptionSpec NetnsDirs = new("netns-dirs", "/run/netns,/run/docker/netns", "Comma-separated directories of netns bind mounts (watched).");
-    public static readonly OptionSpec ProcScan = new("proc-scan", "false", "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
-    public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", "60s", "Rescan period that repairs missed namespace events.");
-    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "60s", "How often each namespace's dump includes LISTEN and BOUND_INACTIVE, whose kernel tables are host-wide; in between, known listeners are fetched by exact lookup (0 = at every poll).");
-    public static readonly OptionSpec Workers = new("workers", "2", "Worker lanes (1-64).");
-    public static readonly OptionSpec Request = new("request", "compat", "Dump request: compat (one walk for IPv4+IPv6) or v2 (one walk per family).");
-    public static readonly OptionSpec Spread = new("spread", "false", "Pace namespace dumps over the poll period instead of all at the tick.", isSwitch: true);
-    public static readonly OptionSpec EnvelopeFlushBytes = new("envelope-flush-bytes", "786432", "Flush an envelope at this many encoded bytes.");
-    public static readonly OptionSpec EnvelopeFlushRows = new("envelope-flush-rows", "10000", "Flush an envelope at this many rows.");
-    public static readonly OptionSpec KafkaCompression = new("kafka-compression", "zstd", "Kafka compression: zstd, lz4, snappy, gzip, none.");
-    public static readonly OptionSpec KafkaQueueMaxEnvelopes = new("kafka-queue-max-envelopes", "1000", "Envelopes held in memory while Kafka is unreachable; beyond it the oldest are dropped.");
-    public static readonly OptionSpec KafkaQueueMaxBytes = new("kafka-queue-max-bytes", "268435456", "Byte bound of the same Kafka queue (at least --envelope-flush-bytes).");
-    public static readonly OptionSpec SinkQueueEnvelopes = new("sink-queue-envelopes", "4", "Flushed envelopes that may wait for the sink thread; beyond it collection waits (bounded memory).");
+    public static readonly OptionSpec NetnsDirs = new("netns-dirs", string.Join(",", Loop.NetnsDirs), "Comma-separated directories of netns bind mounts (watched).");
+    public static readonly OptionSpec ProcScan = new("proc-scan", Text(Loop.ProcScan), "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
+    public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", GoDuration.Format(Loop.ReconcileInterval), "Rescan period that repairs missed namespace events.");
+    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", GoDuration.Format(Loop.SharedTablesRefresh), "How often each namespace's dump includes LISTEN and BOUND_INACTIVE, whose kernel tables are host-wide; in between, known listeners are fetched by exact lookup (0 = at every poll).");
+    public static readonly OptionSpec Workers = new("workers", Text(Loop.Workers), $"Worker lanes ({Range(CollectorOptions.WorkersRange)}).");
+    public static readonly NameSet RequestNames = new("compat", "v2");
+    public static readonly OptionSpec Request = new("request", Loop.Request == RequestMode.V2 ? "v2" : "compat", "Dump request: compat (one walk for IPv4+IPv6) or v2 (one walk per family).");
+    public static readonly OptionSpec Spread = new("spread", Text(Loop.Spread), "Pace namespace dumps over the poll period instead of all at the tick.", isSwitch: true);
+    public static readonly OptionSpec EnvelopeFlushBytes = new("envelope-flush-bytes", Text(Sink.EnvelopeFlushBytes), "Flush an envelope at this many encoded bytes.");
+    public static readonly OptionSpec EnvelopeFlushRows = new("envelope-flush-rows", Text(Sink.EnvelopeFlushRows), "Flush an envelope at this many rows.");
+    public static readonly OptionSpec KafkaCompression = new("kafka-compression", Sink.KafkaCompression, $"Kafka compression: {string.Join(", ", KafkaProducerSettings.Compressions.Names)}.");
+    public static readonly OptionSpec KafkaQueueMaxEnvelopes = new("kafka-queue-max-envelopes", Text(Sink.KafkaQueueMaxEnvelopes), "Envelopes held in memory while Kafka is unreachable; beyond it the oldest are dropped.");
+    public static readonly OptionSpec KafkaQueueMaxBytes = new("kafka-queue-max-bytes", Text(Sink.KafkaQueueMaxBytes), "Byte bound of the same Kafka queue (at least --envelope-flush-bytes).");
+    public static readonly OptionSpec SinkQueueEnvelopes = new("sink-queue-envelopes", Text(Sink.SinkQueueEnvelopes), "Flushed envelopes that may wait for the sink thread; beyond it collection waits (bounded memory).");
     public static readonly OptionSpec Hostname = new("hostname", "", "Hostname stamped on records (empty = this machine's name).");
-    public static readonly OptionSpec Label = new("label", "", "Free text stamped on records (max 40 characters).");
-    public static readonly OptionSpec Tag = new("tag", "", "Free text stamped on records (max 40 characters).");
-    public static readonly OptionSpec Location = new("location", "", "Free text stamped on records (max 253 characters).");
+    public static readonly OptionSpec Label = new("label", "", $"Free text stamped on records (max {RecordStampRules.MaxLabel} characters).");
+    public static readonly OptionSpec Tag = new("tag", "", $"Free text stamped on records (max {RecordStampRules.MaxTag} characters).");
+    public static readonly OptionSpec Location = new("location", "", $"Free text stamped on records (max {RecordStampRules.MaxLocation} characters).");
     public static readonly OptionSpec MetricsListen = new("metrics-listen", "127.0.0.1:9088", "HOST:PORT of /metrics, /healthz, /readyz (empty = disabled).");
-    public static readonly OptionSpec LogLevel = new("log-level", "info", "trace, debug, info, warn, error.");
+    public static readonly NameSet LogLevelNames = new("trace", "debug", "info", "warn", "error");
+    public static readonly OptionSpec LogLevel = new("log-level", "info", string.Join(", ", LogLevelNames.Names) + ".");
     public static readonly OptionSpec ShutdownTimeout = new("shutdown-timeout", "10s", "Bound on flushing the envelope and the sink at SIGTERM.");
     public static readonly OptionSpec PrintConfig = new("print-config", "false", "Print the effective configuration (key: value) and exit.", isSwitch: true);
 
@@ -53,4 +68,8 @@ public static class OptionCatalog
         Dest, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
         KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
     ];
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+    private static string Text(bool value) => value ? "true" : "false";
+    private static string Range(IntegerRange range) => $"{Text(range.Min)}-{Text(range.Max)}";
 }

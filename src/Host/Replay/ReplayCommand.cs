@@ -40,13 +40,13 @@ public static class ReplayCommand
             {
                 var context = new RecordContext
                 {
-                    Hostname = config.Output.Hostname,
+                    Hostname = config.Output.Stamp.Hostname,
                     Netns = "replay",
                     NetnsInode = 0,
                     TimestampNs = DateTime.UtcNow.Ticks * 100 - DateTime.UnixEpoch.Ticks * 100,
-                    Label = config.Output.Label,
-                    Tag = config.Output.Tag,
-                    Location = config.Output.Location,
+                    Label = config.Output.Stamp.Label,
+                    Tag = config.Output.Stamp.Tag,
+                    Location = config.Output.Stamp.Location,
                     DaemonVersion = HostVersion.Text,
                 };
                 long records;

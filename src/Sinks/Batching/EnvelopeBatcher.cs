@@ -66,7 +66,13 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
     public static bool TryCreate(SinkOptions options, ILoggerFactory loggers, out EnvelopeBatcher batcher, out string error)
     {
         batcher = null!;
-        if (!options.Validate(out error)) return false;
+        var invalid = options.Validate();
+        if (invalid != null)
+        {
+            error = invalid.Message;
+            return false;
+        }
+        error = "";
         MarshallerFactory.TryCreate(options.Marshal, options.Columns, out var marshaller, out _);
         DestinationSpec.TryParse(options.Dest, out var spec, out _);
         IDestination destination;

@@ -1,5 +1,7 @@
+using System.Globalization;
 using XtcpEpoll.Sinks.Destinations;
 using XtcpEpoll.Sinks.Marshal;
+using XtcpEpoll.Sinks.Options;
 
 namespace XtcpEpoll.Sinks.Batching;
 
@@ -46,35 +48,34 @@ public sealed class SinkOptions
     /// <summary>Longest wait between reconnect attempts of tcp/unix destinations.</summary>
     public TimeSpan ReconnectBackoffMax { get; set; } = TimeSpan.FromSeconds(30);
 
-    public static readonly string[] KafkaCompressions = ["zstd", "lz4", "snappy", "gzip", "none"];
+    public static readonly IntegerRange EnvelopeFlushBytesRange = new(1024, 1L << 30);
+    public static readonly IntegerRange EnvelopeFlushRowsRange = new(1, 10_000_000);
+    public static readonly IntegerRange SinkQueueEnvelopesRange = new(1, 1024);
+    public static readonly IntegerRange KafkaQueueMaxEnvelopesRange = new(1, 1_000_000);
+    public static readonly IntegerRange KafkaQueueMaxBytesRange = new(1024, 1L << 40);
 
-    /// <summary>Checks every value; on failure <paramref name="error"/> is one line naming what to fix.</summary>
-    public bool Validate(out string error)
+    /// <summary>
+    /// Every rule of the sink's options, in one place: the command line, the XTCP_* environment and library
+    /// callers (<see cref="EnvelopeBatcher.TryCreate"/>) all get their verdict from here. Null when valid.
+    /// </summary>
+    public OptionError? Validate()
     {
-        if (!MarshallerFactory.TryCreate(Marshal, Columns, out _, out error)) return false;
-        if (!DestinationSpec.TryParse(Dest, out var spec, out error)) return false;
-        if (EnvelopeFlushBytes < 1024)
-            return Fail(out error, $"--envelope-flush-bytes {EnvelopeFlushBytes} is too small (at least 1024)");
-        if (EnvelopeFlushRows < 1)
-            return Fail(out error, $"--envelope-flush-rows {EnvelopeFlushRows} must be at least 1");
-        if (SinkQueueEnvelopes < 1)
-            return Fail(out error, $"--sink-queue-envelopes {SinkQueueEnvelopes} must be at least 1");
-        if (spec.Kind == DestinationKind.Kafka)
+        if (!MarshallerFactory.TryCreate(Marshal, Columns, out _, out var message))
         {
-            if (Array.IndexOf(KafkaCompressions, KafkaCompression) < 0)
-                return Fail(out error, $"--kafka-compression '{KafkaCompression}' is unknown; use one of {string.Join(", ", KafkaCompressions)}");
-            if (string.IsNullOrWhiteSpace(Topic))
-                return Fail(out error, "--topic is empty");
-            if (KafkaQueueMaxEnvelopes < 1 || KafkaQueueMaxBytes < EnvelopeFlushBytes)
-                return Fail(out error, "--kafka-queue-max-envelopes must be >= 1 and --kafka-queue-max-bytes >= --envelope-flush-bytes");
+            var unknownMarshal = MarshallerFactory.Names.AsSpan().IndexOf(Marshal) < 0;
+            return unknownMarshal ? OptionError.FromMessage("marshal", Marshal, message) : OptionError.FromMessage("columns", Columns ?? "", message);
         }
-        error = "";
-        return true;
-    }
-
-    private static bool Fail(out string error, string message)
-    {
-        error = message;
-        return false;
+        if (!DestinationSpec.TryParse(Dest, out _, out message)) return OptionError.FromMessage("dest", Dest, message);
+        return KafkaTopic.Check("topic", Topic)
+            ?? EnvelopeFlushBytesRange.Check("envelope-flush-bytes", EnvelopeFlushBytes)
+            ?? EnvelopeFlushRowsRange.Check("envelope-flush-rows", EnvelopeFlushRows)
+            ?? SinkQueueEnvelopesRange.Check("sink-queue-envelopes", SinkQueueEnvelopes)
+            ?? KafkaProducerSettings.Compressions.Check("kafka-compression", KafkaCompression)
+            ?? KafkaQueueMaxEnvelopesRange.Check("kafka-queue-max-envelopes", KafkaQueueMaxEnvelopes)
+            ?? KafkaQueueMaxBytesRange.Check("kafka-queue-max-bytes", KafkaQueueMaxBytes)
+            ?? (KafkaQueueMaxBytes < EnvelopeFlushBytes
+                ? new OptionError("kafka-queue-max-bytes", KafkaQueueMaxBytes.ToString(CultureInfo.InvariantCulture),
+                    $"must be at least --envelope-flush-bytes ({EnvelopeFlushBytes.ToString(CultureInfo.InvariantCulture)})")
+                : null);
     }
 }

@@ -52,20 +52,7 @@ public sealed class KafkaDestination : IDestination
         _logger = logger;
         _brokerEpisode = new ErrorEpisode(logger, "kafka brokers " + string.Join(",", brokers));
         _deliveryEpisode = new ErrorEpisode(logger, "kafka delivery to " + _topic);
-        var config = new ProducerConfig
-        {
-            BootstrapServers = string.Join(",", brokers),
-            ClientId = "xtcp-epoll",
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            CompressionType = ParseCompression(options.KafkaCompression),
-            // Infinite: librdkafka keeps retrying through an outage; our own queue is the bound.
-            MessageTimeoutMs = 0,
-            LingerMs = 5,
-            MessageMaxBytes = (int)Math.Max(1_000_000, options.EnvelopeFlushBytes + 65_536),
-        };
-        foreach (var (key, value) in options.KafkaProperties)
-            config.Set(key, value);
+        var config = new ProducerConfig(KafkaProducerSettings.Effective(brokers, options));
         _producer = new ProducerBuilder<Null, byte[]>(config)
             .SetLogHandler((_, m) => _logger.LogDebug("librdkafka {Facility}: {Message}", m.Facility, m.Message))
             .SetErrorHandler((_, e) => OnClientError(e))
@@ -74,16 +61,6 @@ public sealed class KafkaDestination : IDestination
         _pump = new Thread(PumpLoop) { IsBackground = true, Name = "xtcp-kafka-pump" };
         _pump.Start();
     }
-
-    public static CompressionType ParseCompression(string name) => name switch
-    {
-        "zstd" => CompressionType.Zstd,
-        "lz4" => CompressionType.Lz4,
-        "snappy" => CompressionType.Snappy,
-        "gzip" => CompressionType.Gzip,
-        "none" => CompressionType.None,
-        _ => throw new ArgumentException($"--kafka-compression '{name}' is unknown; use one of {string.Join(", ", SinkOptions.KafkaCompressions)}"),
-    };
 
     public string Name => "kafka";
 
