@@ -23,7 +23,7 @@ public class ConfigPrecedenceTests
         Assert.Equal(Environment.MachineName, config["hostname"]);
         Assert.Equal("1m", config["shared-tables-refresh"]);
         Assert.Equal("default", config["states"]);
-        Assert.Equal(31, config.Count); // every collect option, one line each
+        Assert.Equal(39, config.Count); // every collect option, one line each (kafka.* lines only with a kafka: destination)
     }
 
     [Fact]

@@ -5,13 +5,12 @@ namespace XtcpEpoll.Tests.Sinks;
 
 /// <summary>
 /// librdkafka's built-in mock Kafka cluster, driven by P/Invoke so tests can take brokers down and up.
-/// The functions are resolved in the very librdkafka file Confluent.Kafka loaded (found in
-/// /proc/self/maps: the default build needs libsasl2 and Confluent falls back to another one), so
-/// our handle and Confluent's clients share one library instance.
+/// The functions are resolved in the very librdkafka file Confluent.Kafka loaded (<see cref="XtcpEpoll.Sinks.Destinations.Librdkafka"/>),
+/// so our handle and Confluent's clients share one library instance.
 /// </summary>
 public sealed unsafe class KafkaMockCluster : IDisposable
 {
-    private static readonly nint Library = LoadConfluentsLibrdkafka();
+    private static readonly nint Library = XtcpEpoll.Sinks.Destinations.Librdkafka.Handle;
     private static readonly delegate* unmanaged<nint> ConfNew = (delegate* unmanaged<nint>)Export("rd_kafka_conf_new");
     private static readonly delegate* unmanaged<int, nint, byte*, nuint, nint> KafkaNew = (delegate* unmanaged<int, nint, byte*, nuint, nint>)Export("rd_kafka_new");
     private static readonly delegate* unmanaged<nint, void> KafkaDestroy = (delegate* unmanaged<nint, void>)Export("rd_kafka_destroy");
@@ -73,16 +72,4 @@ public sealed unsafe class KafkaMockCluster : IDisposable
     }
 
     private static nint Export(string name) => NativeLibrary.GetExport(Library, name);
-
-    private static nint LoadConfluentsLibrdkafka()
-    {
-        _ = Confluent.Kafka.Library.Version; // makes Confluent.Kafka load its native library
-        foreach (var line in File.ReadLines("/proc/self/maps"))
-        {
-            var slash = line.IndexOf('/');
-            if (slash < 0 || !line.Contains("librdkafka")) continue;
-            return NativeLibrary.Load(line[slash..].Trim());
-        }
-        throw new InvalidOperationException("librdkafka is not mapped after Confluent.Kafka initialised");
-    }
 }

@@ -15,11 +15,8 @@ public static class SinkBinding
 {
     public static readonly NameSet MarshalNames = new(MarshallerFactory.Names);
 
-    public static bool TryValidateDestination(string text, out string value, out string error)
-    {
-        value = text.Trim();
-        return DestinationSpec.TryParse(value, out _, out error);
-    }
+    public static bool TryParseDestination(string text, out DestinationSpec value, out string error)
+        => DestinationSpec.TryParse(text.Trim(), out value, out error);
 
     /// <summary>Builds the sink; a destination that cannot be opened is a <see cref="ConfigException"/> (exit 2).</summary>
     public static EnvelopeBatcher CreateSink(OutputSettings output, ILoggerFactory loggers)

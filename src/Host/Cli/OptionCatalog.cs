@@ -43,6 +43,19 @@ public static class OptionCatalog
     public static readonly OptionSpec KafkaQueueMaxEnvelopes = new("kafka-queue-max-envelopes", Text(Sink.KafkaQueueMaxEnvelopes), "Envelopes held in memory while Kafka is unreachable; beyond it the oldest are dropped.");
     public static readonly OptionSpec KafkaQueueMaxBytes = new("kafka-queue-max-bytes", Text(Sink.KafkaQueueMaxBytes), "Byte bound of the same Kafka queue (at least --envelope-flush-bytes).");
     public static readonly OptionSpec SinkQueueEnvelopes = new("sink-queue-envelopes", Text(Sink.SinkQueueEnvelopes), "Flushed envelopes that may wait for the sink thread; beyond it collection waits (bounded memory).");
+
+    // Secured destinations: librdkafka properties (TLS, SASL), and for http(s) the outage queue, trust,
+    // client certificate and headers. A value written @/path is read from that file (secrets stay off the
+    // command line and out of the environment).
+    public static readonly OptionSpec KafkaConfig = new("kafka-config", "", "librdkafka property KEY=VALUE (TLS, SASL, tuning), e.g. security.protocol=SASL_SSL; wins over --kafka-config-file; VALUE @/path reads that file.", isRepeatable: true);
+    public static readonly OptionSpec KafkaConfigFile = new("kafka-config-file", "", "librdkafka properties file: KEY=VALUE per line, # comments (empty = none).");
+    public static readonly OptionSpec HttpQueueMaxEnvelopes = new("http-queue-max-envelopes", Text(Sink.HttpQueueMaxEnvelopes), "Envelopes held while the http(s) endpoint is unreachable or refusing; beyond it the oldest are dropped.");
+    public static readonly OptionSpec HttpQueueMaxBytes = new("http-queue-max-bytes", Text(Sink.HttpQueueMaxBytes), "Byte bound of the same http(s) queue (at least --envelope-flush-bytes).");
+    public static readonly OptionSpec HttpCaFile = new("http-ca-file", "", "PEM bundle of CAs trusted for https:// in addition to the system store.");
+    public static readonly OptionSpec HttpClientCert = new("http-client-cert", "", "PEM client certificate (and intermediates) for mutual TLS, with --http-client-key.");
+    public static readonly OptionSpec HttpClientKey = new("http-client-key", "", "Unencrypted PEM private key of --http-client-cert (keep it mode 600).");
+    public static readonly OptionSpec HttpHeader = new("http-header", "", "NAME=VALUE header on every POST, e.g. Authorization=@/etc/xtcp-epoll/http-auth; VALUE @/path reads that file.", isRepeatable: true);
+
     public static readonly OptionSpec Hostname = new("hostname", "", "Hostname stamped on records (empty = this machine's name).");
     public static readonly OptionSpec Label = new("label", "", $"Free text stamped on records (max {RecordStampRules.MaxLabel} characters).");
     public static readonly OptionSpec Tag = new("tag", "", $"Free text stamped on records (max {RecordStampRules.MaxTag} characters).");
@@ -53,20 +66,27 @@ public static class OptionCatalog
     public static readonly OptionSpec ShutdownTimeout = new("shutdown-timeout", "10s", "Bound on flushing the envelope and the sink at SIGTERM.");
     public static readonly OptionSpec PrintConfig = new("print-config", "false", "Print the effective configuration (key: value) and exit.", isSwitch: true);
 
+    /// <summary>The secured-destination options, shared by collect and replay.</summary>
+    private static readonly OptionSpec[] Secured =
+        [KafkaConfig, KafkaConfigFile, HttpQueueMaxEnvelopes, HttpQueueMaxBytes, HttpCaFile, HttpClientCert, HttpClientKey, HttpHeader];
+
     /// <summary>Options of `collect` (and of the root command, since collect is the default).</summary>
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
         ProcScan, ReconcileInterval, Workers, Request, Spread, SharedTablesRefresh, EnvelopeFlushBytes, EnvelopeFlushRows,
-        KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
-        Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
+        KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
+        .. Secured,
+        Hostname, Label, Tag, Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
     ];
 
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>
     public static readonly IReadOnlyList<OptionSpec> Replay =
     [
         Dest, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
-        KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
+        KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
+        .. Secured,
+        Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
     ];
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);

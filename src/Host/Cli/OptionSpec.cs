@@ -7,12 +7,13 @@ namespace XtcpEpoll.Host.Cli;
 /// </summary>
 public sealed class OptionSpec
 {
-    public OptionSpec(string name, string defaultText, string description, bool isSwitch = false)
+    public OptionSpec(string name, string defaultText, string description, bool isSwitch = false, bool isRepeatable = false)
     {
         Name = name;
         DefaultText = defaultText;
         Description = description;
         IsSwitch = isSwitch;
+        IsRepeatable = isRepeatable;
     }
 
     /// <summary>Name without dashes, e.g. "jitter-pct".</summary>
@@ -29,4 +30,12 @@ public sealed class OptionSpec
 
     /// <summary>A boolean switch: "--proc-scan" alone means true; "--proc-scan false" is accepted too.</summary>
     public bool IsSwitch { get; }
+
+    /// <summary>
+    /// May be given several times ("--http-header A=1 --http-header B=2"); its environment variable holds the
+    /// items separated by <see cref="ItemSeparator"/>. Flags replace the environment as a whole.
+    /// </summary>
+    public bool IsRepeatable { get; }
+
+    public const char ItemSeparator = ';';
 }

@@ -85,7 +85,7 @@ public static class ConfigBinder
             ShutdownTimeout = shutdown,
             PrintConfig = print,
             Effective = r.Effective,
-            Warnings = UnknownVariableWarnings(source),
+            Warnings = [.. r.Warnings, .. UnknownVariableWarnings(source)],
         };
     }
 
@@ -121,22 +121,29 @@ public static class ConfigBinder
             ShutdownTimeout = shutdown,
             PrintConfig = print,
             Effective = r.Effective,
+            Warnings = r.Warnings,
         };
     }
 
-    private static SinkOptions BindSink(SettingReader r) => new()
+    private static SinkOptions BindSink(SettingReader r)
     {
-        Dest = r.Parsed<string>(O.Dest, SinkBinding.TryValidateDestination),
-        Marshal = r.Choice(O.Marshal, SinkBinding.MarshalNames),
-        Topic = r.Text(O.Topic),
-        Columns = Nullable(r.Text(O.Columns)),
-        EnvelopeFlushBytes = r.Integer(O.EnvelopeFlushBytes, SinkOptions.EnvelopeFlushBytesRange),
-        EnvelopeFlushRows = (int)r.Integer(O.EnvelopeFlushRows, SinkOptions.EnvelopeFlushRowsRange),
-        KafkaCompression = r.Choice(O.KafkaCompression, KafkaProducerSettings.Compressions),
-        KafkaQueueMaxEnvelopes = (int)r.Integer(O.KafkaQueueMaxEnvelopes, SinkOptions.KafkaQueueMaxEnvelopesRange),
-        KafkaQueueMaxBytes = r.Integer(O.KafkaQueueMaxBytes, SinkOptions.KafkaQueueMaxBytesRange),
-        SinkQueueEnvelopes = (int)r.Integer(O.SinkQueueEnvelopes, SinkOptions.SinkQueueEnvelopesRange),
-    };
+        var destination = r.Parsed<DestinationSpec>(O.Dest, SinkBinding.TryParseDestination, static d => d.Text);
+        var sink = new SinkOptions
+        {
+            Dest = destination.Text,
+            Marshal = r.Choice(O.Marshal, SinkBinding.MarshalNames),
+            Topic = r.Text(O.Topic),
+            Columns = Nullable(r.Text(O.Columns)),
+            EnvelopeFlushBytes = r.Integer(O.EnvelopeFlushBytes, SinkOptions.EnvelopeFlushBytesRange),
+            EnvelopeFlushRows = (int)r.Integer(O.EnvelopeFlushRows, SinkOptions.EnvelopeFlushRowsRange),
+            KafkaCompression = r.Choice(O.KafkaCompression, KafkaProducerSettings.Compressions),
+            KafkaQueueMaxEnvelopes = (int)r.Integer(O.KafkaQueueMaxEnvelopes, SinkOptions.KafkaQueueMaxEnvelopesRange),
+            KafkaQueueMaxBytes = r.Integer(O.KafkaQueueMaxBytes, SinkOptions.KafkaQueueMaxBytesRange),
+            SinkQueueEnvelopes = (int)r.Integer(O.SinkQueueEnvelopes, SinkOptions.SinkQueueEnvelopesRange),
+        };
+        SecuredSinkBinder.Bind(r, sink, destination);
+        return sink;
+    }
 
     private static RecordStamp BindStamp(SettingReader r) => new()
     {

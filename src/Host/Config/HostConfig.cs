@@ -46,4 +46,6 @@ public sealed class ReplayConfig
     public required TimeSpan ShutdownTimeout { get; init; }
     public required bool PrintConfig { get; init; }
     public required IReadOnlyList<KeyValuePair<string, string>> Effective { get; init; }
+    /// <summary>Not errors, but worth one log line each at start (e.g. a secret file readable by others).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }

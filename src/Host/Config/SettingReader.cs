@@ -19,6 +19,15 @@ public sealed class SettingReader
     /// <summary>Effective values in read order, formatted canonically (for --print-config).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Effective => _effective;
 
+    /// <summary>Worth one log line each at start (unknown variables, secret files readable by others...).</summary>
+    public List<string> Warnings { get; } = [];
+
+    /// <summary>A variable of the environment the options come from (CREDENTIALS_DIRECTORY).</summary>
+    public string? Variable(string name) => _source.Variable(name);
+
+    /// <summary>True when the option was given as a flag.</summary>
+    public bool FromFlag(OptionSpec spec) => _source.Resolve(spec).Origin == SettingOrigin.Flag;
+
     /// <summary>True when neither a flag nor the environment set the option.</summary>
     public bool IsDefault(OptionSpec spec) => _source.Resolve(spec).Origin == SettingOrigin.Default;
 
@@ -81,6 +90,26 @@ public sealed class SettingReader
         Record(spec, text);
         return text;
     }
+
+    /// <summary>
+    /// The items of a repeatable option (see <see cref="SettingSource.ResolveItems"/>), recorded for
+    /// --print-config as <paramref name="display"/> shows them (secrets masked), separated by ';'.
+    /// </summary>
+    public (IReadOnlyList<string> Items, SettingOrigin Origin) Items(OptionSpec spec, Func<string, string> display)
+    {
+        var (items, origin) = _source.ResolveItems(spec);
+        var shown = new List<string>(items.Count);
+        foreach (var item in items) shown.Add(display(item));
+        Record(spec, string.Join(OptionSpec.ItemSeparator, shown));
+        return (items, origin);
+    }
+
+    /// <summary>One item of a repeatable option is refused (<paramref name="shown"/> has its secrets masked).</summary>
+    public static ConfigException RejectItem(OptionSpec spec, SettingOrigin origin, string shown, string requirement)
+        => Invalid(spec, shown, origin, requirement);
+
+    /// <summary>An effective value that is not an option of its own (kafka.* properties), for --print-config.</summary>
+    public void Show(string key, string display) => _effective.Add(new(key, display));
 
     /// <summary>A value checked by another layer's parser (destinations, attributes, states...).</summary>
     public T Parsed<T>(OptionSpec spec, TryParser<T> parser, Func<T, string>? display = null)

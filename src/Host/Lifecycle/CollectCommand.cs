@@ -24,7 +24,7 @@ public static class CollectCommand
     {
         if (config.PrintConfig)
         {
-            ConfigPrinter.Print(config.Effective, stdout);
+            ConfigPrinter.Print(config.Effective, config.Warnings, stdout, stderr);
             return ExitCodes.Ok;
         }
 

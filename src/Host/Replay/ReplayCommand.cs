@@ -22,12 +22,14 @@ public static class ReplayCommand
     {
         if (config.PrintConfig)
         {
-            ConfigPrinter.Print(config.Effective, stdout);
+            ConfigPrinter.Print(config.Effective, config.Warnings, stdout, stderr);
             return ExitCodes.Ok;
         }
 
         using var loggers = HostLogging.Create(config.LogLevel);
         var log = loggers.CreateLogger("xtcp-epoll.replay");
+        foreach (var warning in config.Warnings)
+            log.LogWarning("{Warning}", warning);
         IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
 
         var errors = new ParseErrorCounters();
