@@ -6,7 +6,6 @@ namespace XtcpEpoll.Tests.Host;
 /// --kafka-config / --kafka-config-file / XTCP_KAFKA_CONFIG, secrets read from files, and the http(s)
 /// options: precedence, refusals (exit 2, one line saying why and where), masking in --print-config.
 /// </summary>
-[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SecuredOptionsTests : IDisposable
 {
     private const string Kafka = "kafka:broker1.example:9093";

@@ -20,6 +20,7 @@ public sealed unsafe class KafkaMockCluster : IDisposable
     private static readonly delegate* unmanaged<nint, byte*, int, int, int> TopicCreate = (delegate* unmanaged<nint, byte*, int, int, int>)Export("rd_kafka_mock_topic_create");
     private static readonly delegate* unmanaged<nint, int, int> BrokerSetDown = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_down");
     private static readonly delegate* unmanaged<nint, int, int> BrokerSetUp = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_up");
+    private static readonly delegate* unmanaged<nint, int, byte*, int, void> BrokerSetHostPort = (delegate* unmanaged<nint, int, byte*, int, void>)Export("rd_kafka_mock_broker_set_host_port");
 
     private nint _rk;
     private nint _cluster;
@@ -46,6 +47,17 @@ public sealed unsafe class KafkaMockCluster : IDisposable
             var err = TopicCreate(_cluster, p, partitions, replicationFactor);
             if (err != 0) throw new InvalidOperationException($"rd_kafka_mock_topic_create: error {err}");
         }
+    }
+
+    /// <summary>
+    /// The address clients are told to use for broker <paramref name="id"/> (in Metadata responses); the
+    /// broker itself keeps listening where <see cref="BootstrapServers"/> says. Lets a TLS/SASL front
+    /// stand before a plaintext mock broker.
+    /// </summary>
+    public void AdvertiseBroker(int id, string host, int port)
+    {
+        var name = Encoding.UTF8.GetBytes(host + "\0");
+        fixed (byte* p = name) BrokerSetHostPort(_cluster, id, p, port);
     }
 
     public void AllBrokersDown()

@@ -82,9 +82,9 @@ public sealed class HttpsTrust : IDisposable
         if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
             return Reject($"certificate of {host} rejected: it is not issued for that name (subject {certificate.Subject})");
 
-        var systemReason = Describe(systemChain);
+        var what = $"certificate of {host} (issued by {certificate.Issuer})";
         if (_extraRoots.Count == 0)
-            return Reject($"certificate of {host} rejected: {systemReason}; trust its CA with --http-ca-file");
+            return Reject($"{what} rejected: {Describe(systemChain)} (the system store does not trust it; trust its CA with --http-ca-file)");
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_extraRoots);
@@ -96,7 +96,7 @@ public sealed class HttpsTrust : IDisposable
         }
         using var leaf = new X509Certificate2(certificate);
         if (chain.Build(leaf)) return Accept();
-        return Reject($"certificate of {host} rejected: {Describe(chain)} (neither the system store nor --http-ca-file trusts it)");
+        return Reject($"{what} rejected: {Describe(chain)} (neither the system store nor --http-ca-file trusts it)");
     }
 
     private bool Accept()

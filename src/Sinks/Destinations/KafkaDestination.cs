@@ -173,9 +173,11 @@ public sealed class KafkaDestination : IDestination
     /// </summary>
     private void OnClientError(Error error)
     {
+        // "1/1 brokers are down" follows the failure that caused it: keep the cause as the last error.
+        if (error.Code != ErrorCode.Local_AllBrokersDown || Volatile.Read(ref _lastClientError) == null)
+            Volatile.Write(ref _lastClientError, $"{error.Reason} ({error.Code})");
         _counters.Errors.Inc();
         Interlocked.Increment(ref _clientErrors);
-        Volatile.Write(ref _lastClientError, $"{error.Reason} ({error.Code})");
         if (error.IsFatal)
             _logger.LogCritical("Kafka producer fatal error: {Reason} ({Code})", error.Reason, error.Code);
         else
@@ -185,7 +187,7 @@ public sealed class KafkaDestination : IDestination
     /// <summary>Connection-level errors reported by librdkafka (each also counted in xtcp_sink_errors_total{sink="kafka"}).</summary>
     public long ClientErrors => Interlocked.Read(ref _clientErrors);
 
-    /// <summary>The last of them, as librdkafka phrased it (null before the first).</summary>
+    /// <summary>The last of them that says why (not the "brokers are down" that follows), as librdkafka phrased it; null before the first.</summary>
     public string? LastClientError => Volatile.Read(ref _lastClientError);
 
     public bool Flush(TimeSpan timeout)
