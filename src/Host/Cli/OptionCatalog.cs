@@ -23,7 +23,8 @@ public static class OptionCatalog
     public static readonly OptionSpec Timeout = new("timeout", GoDuration.Format(Loop.Timeout), "Poll-wide deadline for every namespace's dump; must be below --frequency (unset, a shorter --frequency halves it).");
     public static readonly OptionSpec JitterPct = new("jitter-pct", Text(Loop.JitterPct), $"+/- jitter of each tick, percent of --frequency ({Range(CollectorOptions.JitterPctRange)}).");
     public static readonly OptionSpec MaxLoops = new("max-loops", Text(Loop.MaxLoops), "Stop after this many polls (0 = run until signalled).");
-    public static readonly OptionSpec Dest = new("dest", "stdout", $"Destination: {DestinationSpec.Usage}.");
+    public static readonly OptionSpec Dest = new("dest", "stdout", $"Destination: {DestinationSpec.Usage.Replace("file:PATH", "file:PATH (truncated at start; see --file-append)", StringComparison.Ordinal)}.");
+    public static readonly OptionSpec FileAppend = new("file-append", "false", "file:PATH destination: append to an existing file instead of truncating it at start (the default, so a rerun replaces its output).", isSwitch: true);
     public static readonly OptionSpec Marshal = new("marshal", Sink.Marshal, $"Encoding: {string.Join(", ", MarshallerFactory.Names)}.");
     public static readonly OptionSpec Topic = new("topic", Sink.Topic, "Kafka topic.");
     public static readonly OptionSpec Columns = new("columns", "", "csv/tsv: comma-separated lowerCamelCase field names (empty = all).");
@@ -73,7 +74,7 @@ public static class OptionCatalog
     /// <summary>Options of `collect` (and of the root command, since collect is the default).</summary>
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
-        Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
+        Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
         ProcScan, ReconcileInterval, Workers, Request, Spread, SharedTablesRefresh, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,
@@ -83,7 +84,7 @@ public static class OptionCatalog
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>
     public static readonly IReadOnlyList<OptionSpec> Replay =
     [
-        Dest, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
+        Dest, FileAppend, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
         KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,
         Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,

@@ -131,6 +131,7 @@ public static class ConfigBinder
         var sink = new SinkOptions
         {
             Dest = destination.Text,
+            FileAppend = r.Switch(O.FileAppend),
             Marshal = r.Choice(O.Marshal, SinkBinding.MarshalNames),
             Topic = r.Text(O.Topic),
             Columns = Nullable(r.Text(O.Columns)),
