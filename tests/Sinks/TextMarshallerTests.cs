@@ -32,6 +32,9 @@ public class TextMarshallerTests
             Assert.Equal(new IPAddress(m.InetDiagMsgSocketSource.ToByteArray()).ToString(), o.GetProperty("inetDiagMsgSocketSource").GetString());
             Assert.Equal(new IPAddress(m.InetDiagMsgSocketDestination.ToByteArray()).ToString(), o.GetProperty("inetDiagMsgSocketDestination").GetString());
             Assert.Equal(SampleRecords.Context.Hostname, o.GetProperty("hostname").GetString());
+            Assert.Equal(m.PodUid.Length > 0, o.TryGetProperty("podUid", out var podUid));
+            if (m.PodUid.Length > 0) Assert.Equal(m.PodUid, podUid.GetString());
+            Assert.Equal(m.ContainerId.Length > 0, o.TryGetProperty("containerId", out _));
             if (m.CongestionAlgorithmEnum == CongestionAlgorithm.Cubic)
                 Assert.Equal("CONGESTION_ALGORITHM_CUBIC", o.GetProperty("congestionAlgorithmEnum").GetString());
             if (m.CongestionAlgorithmEnum == CongestionAlgorithm.Unspecified)
