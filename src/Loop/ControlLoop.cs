@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Loop.Native;
@@ -42,6 +43,10 @@ internal sealed unsafe class ControlLoop
     /// <summary>Null when inotify is unavailable (e.g. fs.inotify.max_user_instances reached): reconcile-only discovery.</summary>
     private DirectoryWatcher? _watcher;
     private NamespaceOpener _opener = null!;
+    /// <summary>Container/pod attribution (null when off); its work runs on the opener thread.</summary>
+    private AttributionService? _attribution;
+    /// <summary>The first poll waits for the initial attribution pass (so that it is attributed too).</summary>
+    private bool _awaitingInitialAttribution;
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
     private Thread _thread = null!;
@@ -113,6 +118,7 @@ internal sealed unsafe class ControlLoop
         Sys.EpollAdd(_epollFd, _reconcileFd, ReconcileKey);
         _parseErrorExporter = new ParseErrorExporter(_parseErrors);
 
+        _attribution = AttributionService.Create(_options, attributed => Post(new NamespacesAttributed(attributed)), _logger);
         _opener = NewOpener();
         _lanes = new Lane[_options.Workers];
         _workers = new ParseWorker[_options.Workers];
@@ -128,7 +134,8 @@ internal sealed unsafe class ControlLoop
                 useSynchronizationContext: false));
             var plans = new ConcurrentQueue<LanePlan>();
             _lanes[i] = new Lane(i, _options, pipe.Writer, plans, OnStageFault, _logger);
-            _workers[i] = new ParseWorker(i, pipe.Reader, plans, _sink, _parseErrors, OnPollEndedFromWorker, OnStageFault, _logger);
+            _workers[i] = new ParseWorker(i, pipe.Reader, plans, _sink, _parseErrors, new SocketAttributor(_attribution?.Cgroups),
+                OnPollEndedFromWorker, OnStageFault, _logger);
         }
     }
 
@@ -148,7 +155,7 @@ internal sealed unsafe class ControlLoop
 
     private NamespaceOpener NewOpener()
     {
-        var opener = new NamespaceOpener(result => Post(result));
+        var opener = new NamespaceOpener(result => Post(result), _attribution);
         opener.PoisonedWithPending += (o, pending) => Post(new OpenerPoisoned(o, pending));
         return opener;
     }
@@ -201,6 +208,8 @@ internal sealed unsafe class ControlLoop
                 case OpenResult result: OnOpenResult(result); break;
                 case PollTracker ended: OnPollEnded(ended); break;
                 case OpenerPoisoned poisoned: OnOpenerPoisoned(poisoned); break;
+                case NamespacesAttributed attributed: OnNamespacesAttributed(attributed.List); break;
+                case InitialAttributionDone: _awaitingInitialAttribution = false; BeginPolling(); break;
                 case ControlCommand.TriggerPoll: StartPoll(); break;
                 case ControlCommand.Fault fault: throw new InvalidOperationException("a collector stage failed", fault.Exception);
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult(Snapshot()); break;
@@ -419,6 +428,8 @@ internal sealed unsafe class ControlLoop
                 Lane = lane.Index, TcpEhashEntries = result.TcpEhashEntries,
             };
             entry.Handle = handle;
+            entry.Attribution = RecordAttribution.None; // a new handle never inherits (the inode may be reused)
+            if (!entry.IsHost) _attribution?.NamespaceOpened(entry.Inode, handle.Id);
             lane.AssignedCount++;
             lane.Post(new LaneCommand.Add(handle));
             LoopMetrics.NamespaceOpens.Inc();
@@ -436,6 +447,7 @@ internal sealed unsafe class ControlLoop
         if (entry.Handle is { } handle)
         {
             entry.Handle = null;
+            _attribution?.NamespaceRemoved(entry.Inode, handle.Id);
             var lane = _lanes[handle.Lane];
             lane.AssignedCount--;
             lane.Post(new LaneCommand.Remove(handle));
@@ -455,6 +467,19 @@ internal sealed unsafe class ControlLoop
             throw new InvalidOperationException($"namespace opener poisoned {_openerRestarts} times: setns back to the original namespace keeps failing");
         _opener = NewOpener();
         foreach (var request in poisoned.Pending) _opener.Enqueue(request);
+    }
+
+    /// <summary>
+    /// Results of an attribution pass: applied to namespaces whose handle is still the one that was looked
+    /// for (not removed, not reopened under a reused inode meanwhile). Contexts of later polls carry it.
+    /// </summary>
+    private void OnNamespacesAttributed(List<NamespaceAttribution> attributed)
+    {
+        foreach (var a in attributed)
+        {
+            if (_byInode.TryGetValue(a.Inode, out var entry) && entry.Handle?.Id == a.HandleId)
+                entry.Attribution = a.Attribution;
+        }
     }
 
     private List<NamespaceInfo> Snapshot()
@@ -501,6 +526,18 @@ internal sealed unsafe class ControlLoop
                 sharing, open);
         else
             _logger.LogInformation("{Open} network namespaces open; none shares the host TCP hash table", open);
+        if (_attribution != null)
+        {
+            // One /proc pass and one cgroup walk first (tens of ms), so the first poll's records are attributed.
+            _awaitingInitialAttribution = true;
+            _attribution.RequestInitialPass(() => Post(new InitialAttributionDone()));
+            return;
+        }
+        BeginPolling();
+    }
+
+    private void BeginPolling()
+    {
         StartPoll();
         ArmTick();
     }
@@ -516,7 +553,7 @@ internal sealed unsafe class ControlLoop
 
     private void StartPoll()
     {
-        if (_stopRequested || _initialWaiting != null) return;
+        if (_stopRequested || _initialWaiting != null || _awaitingInitialAttribution) return;
         if (_running != null)
         {
             LoopMetrics.TicksSkipped.Inc();
@@ -565,6 +602,7 @@ internal sealed unsafe class ControlLoop
             Hostname = _options.Hostname, Netns = entry?.Name ?? handle.Name, NetnsInode = handle.Inode,
             TimestampNs = timestampNs, Label = _options.Label, Tag = _options.Tag, Location = _options.Location,
             DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd,
+            Attribution = entry?.Attribution ?? RecordAttribution.None,
         };
     }
 
@@ -637,6 +675,8 @@ internal sealed unsafe class ControlLoop
         result >= 0 ? result : throw new InvalidOperationException($"{what} failed: errno {Sys.Errno}");
 
     private sealed record OpenerPoisoned(NamespaceOpener Opener, List<OpenRequest> Pending);
+    private sealed record NamespacesAttributed(List<NamespaceAttribution> List);
+    private sealed record InitialAttributionDone;
 }
 
 /// <summary>Commands posted to the control thread by the public API.</summary>

@@ -23,7 +23,10 @@ public class ConfigPrecedenceTests
         Assert.Equal(Environment.MachineName, config["hostname"]);
         Assert.Equal("1m", config["shared-tables-refresh"]);
         Assert.Equal("default", config["states"]);
-        Assert.Equal(31, config.Count); // every collect option, one line each
+        Assert.Equal("true", config["container-attribution"]);
+        Assert.Equal("auto", config["cgroup-root"]);
+        Assert.Equal("5s", config["cgroup-refresh"]);
+        Assert.Equal(34, config.Count); // every collect option, one line each
     }
 
     [Fact]

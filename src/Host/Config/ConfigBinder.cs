@@ -41,6 +41,9 @@ public static class ConfigBinder
         var request = r.Choice(O.Request, RequestNames) == "v2" ? RequestMode.V2 : RequestMode.Compat;
         var spread = r.Switch(O.Spread);
         var sharedTablesRefresh = r.Duration(O.SharedTablesRefresh, TimeSpan.Zero);
+        var containerAttribution = r.Switch(O.ContainerAttribution);
+        var cgroupRoot = r.Parsed<string?>(O.CgroupRoot, TryParseCgroupRoot, static root => root ?? "auto");
+        var cgroupRefresh = r.Duration(O.CgroupRefresh, TimeSpan.FromMilliseconds(100));
         var metrics = r.Parsed<System.Net.IPEndPoint?>(O.MetricsListen, ListenAddress.TryParse);
         var logLevel = ToLogLevel(r.Choice(O.LogLevel, LogLevelNames));
         var shutdown = r.Duration(O.ShutdownTimeout, TimeSpan.FromMilliseconds(1));
@@ -59,6 +62,9 @@ public static class ConfigBinder
             Request = request,
             Spread = spread,
             SharedTablesRefresh = sharedTablesRefresh,
+            ContainerAttribution = containerAttribution,
+            CgroupRoot = cgroupRoot,
+            CgroupRefresh = cgroupRefresh,
             States = states,
             IdiagExt = idiagExt,
             Hostname = output.Hostname,
@@ -166,6 +172,27 @@ public static class ConfigBinder
             }
         }
         error = "";
+        return true;
+    }
+
+    /// <summary>"auto" (or empty) = null (found in mountinfo at start), "none", or an absolute directory.</summary>
+    private static bool TryParseCgroupRoot(string text, out string? value, out string error)
+    {
+        var trimmed = text.Trim();
+        error = "";
+        value = null;
+        if (trimmed.Length == 0 || trimmed.Equals("auto", StringComparison.OrdinalIgnoreCase)) return true;
+        if (trimmed.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            value = "none";
+            return true;
+        }
+        if (!Path.IsPathRooted(trimmed))
+        {
+            error = "must be auto, none or an absolute directory (where cgroup2 is mounted)";
+            return false;
+        }
+        value = trimmed;
         return true;
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
@@ -25,6 +26,7 @@ internal sealed class ParseWorker
     private readonly ConcurrentQueue<LanePlan> _plans;
     private readonly IRecordSink _sink;
     private readonly ParseErrorCounters _errors;
+    private readonly SocketAttributor _attributor;
     private readonly Action<PollTracker> _onPollEnded;
     private readonly Action<Exception> _onFault;
     private long _sinkErrors;
@@ -39,8 +41,9 @@ internal sealed class ParseWorker
     private long _pollSockets;
 
     public ParseWorker(int laneIndex, PipeReader reader, ConcurrentQueue<LanePlan> plans, IRecordSink sink,
-        ParseErrorCounters errors, Action<PollTracker> onPollEnded, Action<Exception> onFault, ILogger logger)
+        ParseErrorCounters errors, SocketAttributor attributor, Action<PollTracker> onPollEnded, Action<Exception> onFault, ILogger logger)
     {
+        _attributor = attributor;
         _laneIndex = laneIndex;
         _reader = reader;
         _plans = plans;
@@ -139,6 +142,7 @@ internal sealed class ParseWorker
             {
                 if (!dump.Cookies.Add(record.Socket.Cookie)) continue; // seen earlier in this poll's dump
                 record.Context = context;
+                record.Attribution = _attributor.ForSocket(ref record.Socket, context); // null = the namespace's
                 record.RecordCounter = dump.Counter++;
                 record.NetlinkerId = (ulong)_laneIndex;
                 record.DumpIncomplete = dump.Incomplete;
@@ -182,6 +186,7 @@ internal sealed class ParseWorker
     private void EndLane(LanePlan plan, bool timedOut, int dumpErrors)
     {
         ThreadAllocations.RecordCurrentThread();
+        _attributor.PublishCounts();
         for (int i = 0; i < _dumps.Length; i++) ReleaseDump(i);
         var poll = plan.Poll;
         Interlocked.Add(ref poll.Sockets, _pollSockets);
