@@ -112,7 +112,7 @@ public sealed unsafe class NamespaceOpener : IDisposable
                         break;
                     }
                     if (due <= now) break;
-                    Monitor.Wait(_queue, _queue.Count > 0 ? 0 : WaitMilliseconds(due, now));
+                    Monitor.Wait(_queue, WaitMilliseconds(due, now)); // queue empty: until an open, a wake or due
                 }
                 if (_stopping) return;
             }
