@@ -31,7 +31,7 @@ public class AttributionBenchmarks
         {
             var id = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)));
             var dir = Directory.CreateDirectory(Path.Combine(_tree, "system.slice", $"docker-{id}.scope")).FullName;
-            ids[i] = ProcFiles.InodeOf(dir);
+            ids[i] = XtcpEpoll.Netlink.Native.Files.Stat(dir).Inode;
         }
         var cache = new CgroupAttributionCache();
         var walked = cache.Refresh(new CgroupWalker(_tree), new AttributionInterner(), 0);

@@ -2,11 +2,12 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
+using Tmds.Linux;
 using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Namespaces;
-using XtcpEpoll.Loop.Native;
 using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -50,7 +51,9 @@ internal sealed unsafe class ControlLoop
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
     private Thread _thread = null!;
-    private int _epollFd = -1, _tickFd = -1, _commandFd = -1, _reconcileFd = -1;
+    private Epoll? _epoll;
+    private TimerFd? _tickFd, _reconcileFd;
+    private EventFd? _commandFd;
     private int _openerRestarts;
     private ulong _nextHandleId;
     private int _pollId;
@@ -94,28 +97,30 @@ internal sealed unsafe class ControlLoop
         _opener?.Dispose();
         foreach (var lane in _lanes) lane?.Dispose();
         _watcher?.Dispose();
-        foreach (int fd in new[] { _reconcileFd, _tickFd, _commandFd, _epollFd })
-            if (fd >= 0) Sys.close(fd);
+        _reconcileFd?.Dispose();
+        _tickFd?.Dispose();
+        _commandFd?.Dispose();
+        _epoll?.Dispose();
         _commandFdClosed = true;
     }
 
     private void CreateResources()
     {
         _scanner = new NamespaceScanner();
-        _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
-        _tickFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        _reconcileFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        _commandFd = Check(Sys.eventfd(0, Sys.EFD_CLOEXEC | Sys.EFD_NONBLOCK), "eventfd");
+        _epoll = Epoll.Create();
+        _tickFd = TimerFd.Create();
+        _reconcileFd = TimerFd.Create();
+        _commandFd = EventFd.Create();
         try { _watcher = new DirectoryWatcher(_options.NetnsDirs); }
         catch (InvalidOperationException ex)
         {
             _logger.LogWarning("inotify unavailable ({Error}): namespaces are discovered by the reconcile scan only, every {Interval}s; raise fs.inotify.max_user_instances to fix",
                 ex.Message, _options.ReconcileInterval.TotalSeconds);
         }
-        Sys.EpollAdd(_epollFd, _tickFd, TickKey);
-        Sys.EpollAdd(_epollFd, _commandFd, CommandKey);
-        if (_watcher != null) Sys.EpollAdd(_epollFd, _watcher.Fd, InotifyKey);
-        Sys.EpollAdd(_epollFd, _reconcileFd, ReconcileKey);
+        _epoll.Add(_tickFd.Handle, TickKey);
+        _epoll.Add(_commandFd.Handle, CommandKey);
+        if (_watcher != null) _epoll.Add(_watcher.Fd, InotifyKey);
+        _epoll.Add(_reconcileFd.Handle, ReconcileKey);
         _parseErrorExporter = new ParseErrorExporter(_parseErrors);
 
         _attribution = AttributionService.Create(_options, attributed => Post(new NamespacesAttributed(attributed)), _logger);
@@ -146,7 +151,7 @@ internal sealed unsafe class ControlLoop
             // After shutdown the fd number may belong to something else: never write to it then.
             if (_commandFdClosed) return;
             _commands.Enqueue(command);
-            Sys.Signal(_commandFd);
+            _commandFd!.Signal();
         }
     }
 
@@ -168,24 +173,24 @@ internal sealed unsafe class ControlLoop
         try
         {
             InitialDiscovery();
-            Sys.ArmOnce(_reconcileFd, _options.ReconcileInterval);
-            var events = stackalloc Sys.EpollEvent[16];
+            _reconcileFd!.ArmOnce(_options.ReconcileInterval);
+            Span<epoll_event> events = stackalloc epoll_event[16];
             while (!_shuttingDown)
             {
-                int n = Sys.epoll_wait(_epollFd, events, 16, NextPlaceholderTimeoutMs());
+                int n = _epoll!.Wait(events, NextPlaceholderTimeoutMs());
                 if (n < 0)
                 {
-                    if (Sys.Errno == Sys.EINTR) continue;
-                    throw new InvalidOperationException($"control epoll_wait errno {Sys.Errno}");
+                    if (-n == LibC.EINTR) continue;
+                    throw new InvalidOperationException($"control epoll_wait errno {-n}");
                 }
                 for (int i = 0; i < n && !_shuttingDown; i++)
                 {
-                    switch (events[i].Data)
+                    switch (Epoll.Key(events[i]))
                     {
-                        case TickKey: Sys.Drain(_tickFd); ArmTick(); StartPoll(); break;
-                        case CommandKey: Sys.Drain(_commandFd); RunCommands(); break;
+                        case TickKey: _tickFd!.Drain(); ArmTick(); StartPoll(); break;
+                        case CommandKey: _commandFd!.Drain(); RunCommands(); break;
                         case InotifyKey: _watcher?.ReadEvents(OnWatchEvent); break;
-                        case ReconcileKey: Sys.Drain(_reconcileFd); Reconcile(); Sys.ArmOnce(_reconcileFd, _options.ReconcileInterval); break;
+                        case ReconcileKey: _reconcileFd!.Drain(); Reconcile(); _reconcileFd.ArmOnce(_options.ReconcileInterval); break;
                     }
                 }
                 if (!_shuttingDown) ProbeDuePlaceholders();
@@ -215,7 +220,7 @@ internal sealed unsafe class ControlLoop
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult(Snapshot()); break;
                 case ControlCommand.Stop:
                     _stopRequested = true;
-                    Sys.Disarm(_tickFd);
+                    _tickFd!.Disarm();
                     if (_running == null) _shuttingDown = true;
                     break;
             }
@@ -416,7 +421,7 @@ internal sealed unsafe class ControlLoop
         }
         else if (entry == null || !entry.Opening || result.Inode != entry.Inode)
         {
-            Sys.close(result.SocketFd); // removed (or re-requested) while the opener worked
+            result.SocketFd?.Dispose(); // removed (or re-requested) while the opener worked
         }
         else
         {
@@ -424,7 +429,7 @@ internal sealed unsafe class ControlLoop
             var lane = LeastLoadedLane();
             var handle = new NamespaceHandle
             {
-                Id = ++_nextHandleId, Inode = entry.Inode, Name = entry.Name, SocketFd = result.SocketFd,
+                Id = ++_nextHandleId, Inode = entry.Inode, Name = entry.Name, SocketFd = result.SocketFd!,
                 Lane = lane.Index, TcpEhashEntries = result.TcpEhashEntries,
             };
             entry.Handle = handle;
@@ -548,7 +553,7 @@ internal sealed unsafe class ControlLoop
     {
         if (_stopRequested) return;
         double jitter = _options.JitterPct / 100.0 * (2 * _jitter.NextDouble() - 1);
-        Sys.ArmOnce(_tickFd, _options.Frequency * (1 + jitter));
+        _tickFd!.ArmOnce(_options.Frequency * (1 + jitter));
     }
 
     private void StartPoll()
@@ -564,7 +569,7 @@ internal sealed unsafe class ControlLoop
             if (entry.Handle is { } handle) _laneTargets[handle.Lane].Add(handle);
 
         long start = Stopwatch.GetTimestamp();
-        long timestampNs = Sys.UnixNanos();
+        long timestampNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100; // Unix ns (CLOCK_REALTIME)
         int namespaces = 0;
         foreach (var list in _laneTargets) namespaces += list.Count;
         var poll = new PollTracker
@@ -601,7 +606,7 @@ internal sealed unsafe class ControlLoop
         {
             Hostname = _options.Hostname, Netns = entry?.Name ?? handle.Name, NetnsInode = handle.Inode,
             TimestampNs = timestampNs, Label = _options.Label, Tag = _options.Tag, Location = _options.Location,
-            DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd,
+            DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd.Number,
             Attribution = entry?.Attribution ?? RecordAttribution.None,
         };
     }
@@ -649,17 +654,17 @@ internal sealed unsafe class ControlLoop
         lock (_commands)
         {
             _commandFdClosed = true;
-            Sys.close(_commandFd);
+            _commandFd!.Dispose();
         }
         while (_commands.TryDequeue(out var left))
         {
             if (left is ControlCommand.Snapshot snapshot) snapshot.Reply.TrySetResult([]);
-            else if (left is OpenResult { SocketFd: >= 0 } late) Sys.close(late.SocketFd); // opened while stopping
+            else if (left is OpenResult { SocketFd: { } late }) late.Dispose(); // opened while stopping
         }
         _watcher?.Dispose();
-        Sys.close(_reconcileFd);
-        Sys.close(_tickFd);
-        Sys.close(_epollFd);
+        _reconcileFd!.Dispose();
+        _tickFd!.Dispose();
+        _epoll!.Dispose();
         _owner.OnStopped(fault);
     }
 
@@ -670,9 +675,6 @@ internal sealed unsafe class ControlLoop
         foreach (var item in set) return item;
         return "";
     }
-
-    private static int Check(int result, string what) =>
-        result >= 0 ? result : throw new InvalidOperationException($"{what} failed: errno {Sys.Errno}");
 
     private sealed record OpenerPoisoned(NamespaceOpener Opener, List<OpenRequest> Pending);
     private sealed record NamespacesAttributed(List<NamespaceAttribution> List);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Tmds.Linux;
 
 namespace XtcpEpoll.Tests.Host;
 
@@ -60,7 +61,7 @@ public sealed partial class DaemonProcess : IDisposable
 
     public void Signal(int signal)
     {
-        if (NativeTest.kill(_process.Id, signal) != 0) throw new InvalidOperationException("kill failed");
+        if (LibC.kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill failed: errno {LibC.errno}");
     }
 
     /// <summary>Waits for exit (stdout/stderr fully drained); returns the exit code.</summary>

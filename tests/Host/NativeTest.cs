@@ -1,17 +1,11 @@
-using System.Runtime.InteropServices;
-
 namespace XtcpEpoll.Tests.Host;
 
-/// <summary>The few libc calls the Host tests need (setns to place sockets, kill to send SIGTERM).</summary>
-internal static partial class NativeTest
+/// <summary>
+/// Signal numbers as compile-time constants, for [InlineData] (Tmds.LibC exposes them as properties; a test
+/// checks they agree). Calls go through Tmds.LibC (e.g. <c>LibC.kill</c> in <see cref="DaemonProcess"/>).
+/// </summary>
+internal static class NativeTest
 {
-    public const int CLONE_NEWNET = 0x40000000;
-    public const int SIGTERM = 15;
     public const int SIGINT = 2;
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int setns(int fd, int nstype);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int kill(int pid, int signal);
+    public const int SIGTERM = 15;
 }

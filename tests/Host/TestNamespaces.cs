@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Tests.Host;
 
@@ -57,10 +58,10 @@ public sealed class TestNamespaces : IDisposable
         {
             try
             {
-                using var original = File.OpenHandle("/proc/thread-self/ns/net");
-                using var target = File.OpenHandle(nsPath);
-                if (NativeTest.setns((int)target.DangerousGetHandle(), NativeTest.CLONE_NEWNET) != 0)
-                    throw new InvalidOperationException($"setns into {nsPath}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                using var original = NetNamespace.Open(NetNamespace.ThreadPath, out int errno) ?? throw new IOException($"open {NetNamespace.ThreadPath}: errno {errno}");
+                using var target = NetNamespace.Open(nsPath, out errno) ?? throw new IOException($"open {nsPath}: errno {errno}");
+                errno = NetNamespace.Enter(target);
+                if (errno != 0) throw new InvalidOperationException($"setns into {nsPath}: errno {errno}");
                 try
                 {
                     for (var i = 0; i < listeners; i++)
@@ -79,7 +80,7 @@ public sealed class TestNamespaces : IDisposable
                 }
                 finally
                 {
-                    if (NativeTest.setns((int)original.DangerousGetHandle(), NativeTest.CLONE_NEWNET) != 0)
+                    if (NetNamespace.Enter(original) != 0)
                         failure ??= new InvalidOperationException("could not restore the test thread's namespace");
                 }
             }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using XtcpEpoll.Loop;
-using XtcpEpoll.Loop.Native;
+using XtcpEpoll.Netlink.Native;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Loop;
@@ -28,7 +28,7 @@ public sealed class DiscoveryTests
             harness.WaitForPolls(1, PollWait);
 
             var namespaces = await harness.Collector.GetNamespacesAsync();
-            var hostInode = Sys.StatPath("/proc/self/ns/net").Ino;
+            var hostInode = Files.Stat("/proc/self/ns/net").Inode;
             Assert.Contains(namespaces, n => n.Name == "host" && n.Inode == hostInode && n.Open);
             Assert.Single(namespaces, n => n.Inode == ns.Inode);
             Assert.Contains(namespaces, n => n.Inode == ns.Inode && n.Open && (n.Name == ns.Name || n.Name == "zz-alias"));
@@ -74,7 +74,7 @@ public sealed class DiscoveryTests
         }
         finally
         {
-            if (alias != null) { Sys.umount2(alias, Sys.MNT_DETACH); File.Delete(alias); }
+            if (alias != null) { Mounts.Detach(alias); File.Delete(alias); }
             if (Directory.Exists(later)) Directory.Delete(later);
         }
     }
@@ -82,11 +82,11 @@ public sealed class DiscoveryTests
     /// <summary>Waits until the child has unshared its network namespace; returns that namespace's inode.</summary>
     private static ulong WaitForOwnNamespace(int pid)
     {
-        var host = Sys.StatPath("/proc/self/ns/net").Ino;
+        var host = Files.Stat("/proc/self/ns/net").Inode;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
-            var inode = Sys.StatPath($"/proc/{pid}/ns/net").Ino;
+            var inode = Files.Stat($"/proc/{pid}/ns/net").Inode;
             if (inode != 0 && inode != host) return inode;
             Thread.Sleep(10); // polling another process's state: there is no event to wait on
         }

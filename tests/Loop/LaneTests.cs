@@ -77,7 +77,7 @@ public sealed class LaneTests
         {
             lane.Post(new LaneCommand.Stop());
             if (started) lane.Join();
-            else foreach (var handle in handles) XtcpEpoll.Loop.Native.Sys.close(handle.SocketFd);
+            else foreach (var handle in handles) handle.SocketFd.Dispose();
             lane.Dispose();
         }
         return frames;
@@ -99,8 +99,8 @@ public sealed class LaneTests
 
     private static NamespaceHandle Handle(ulong id, DumpState state)
     {
-        int fd = NetlinkSocket.OpenSockDiag();
-        Assert.True(fd >= 0, $"OpenSockDiag: errno {-fd}");
+        var fd = NetlinkSocket.OpenSockDiag(out int errno);
+        Assert.True(fd != null, $"OpenSockDiag: errno {errno}");
         return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, Lane = 0, State = state, DiscardSeq = 999_999 };
     }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using XtcpEpoll.Loop.Namespaces;
-using XtcpEpoll.Loop.Native;
+using XtcpEpoll.Netlink.Native;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Loop;
@@ -24,14 +24,14 @@ public sealed class NamespaceOpenerTests
             Assert.True(result.Succeeded, result.FailureReason);
             Assert.Equal(ns.Inode, result.Inode);
             Assert.NotEqual(opener.HomeInode, ns.Inode);
-            Assert.Equal(ns.Inode, NamespaceOpener.SocketNamespaceInode(result.SocketFd));
+            Assert.Equal(ns.Inode, NamespaceOpener.SocketNamespaceInode(result.SocketFd!));
             Assert.Equal(opener.HomeInode, opener.LastVerifiedThreadInode);
-            Assert.Equal(Sys.StatPath("/proc/self/ns/net").Ino, opener.HomeInode);
+            Assert.Equal(Files.Stat(NetNamespace.ProcessPath).Inode, opener.HomeInode);
             Assert.True(result.TcpEhashEntries != 0, "tcp_ehash_entries should be readable inside the namespace");
         }
         finally
         {
-            if (result.SocketFd >= 0) Sys.close(result.SocketFd);
+            result.SocketFd?.Dispose();
         }
     }
 
@@ -46,11 +46,11 @@ public sealed class NamespaceOpenerTests
         {
             Assert.True(result.Succeeded, result.FailureReason);
             Assert.Equal(opener.HomeInode, result.Inode);
-            Assert.Equal(opener.HomeInode, NamespaceOpener.SocketNamespaceInode(result.SocketFd));
+            Assert.Equal(opener.HomeInode, NamespaceOpener.SocketNamespaceInode(result.SocketFd!));
         }
         finally
         {
-            if (result.SocketFd >= 0) Sys.close(result.SocketFd);
+            result.SocketFd?.Dispose();
         }
     }
 
@@ -68,7 +68,7 @@ public sealed class NamespaceOpenerTests
         Assert.True(results.TryTake(out var vanished, Wait));
 
         Assert.False(notNetns.Succeeded);
-        Assert.Equal(-1, notNetns.SocketFd);
+        Assert.Null(notNetns.SocketFd);
         Assert.Equal("not_netns", notNetns.FailureReason);
         Assert.False(vanished.Succeeded);
         Assert.Equal("vanished", vanished.FailureReason);
@@ -118,7 +118,7 @@ public sealed class NamespaceOpenerTests
         {
             Assert.True(results.TryTake(out var result, Wait));
             Assert.True(result.Succeeded, result.FailureReason);
-            Sys.close(result.SocketFd);
+            result.SocketFd?.Dispose();
         }
         Assert.Empty(work.Ran); // ran once per time it was due, not in a loop
     }
@@ -142,7 +142,7 @@ public sealed class NamespaceOpenerTests
         public void Run()
         {
             Interlocked.Exchange(ref _due, long.MaxValue);
-            Ran.Add((Thread.CurrentThread.Name, Sys.StatPath("/proc/thread-self/ns/net").Ino));
+            Ran.Add((Thread.CurrentThread.Name, NetNamespace.InodeOfThread()));
         }
     }
 }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using XtcpEpoll.Loop.Native;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Tests.Loop;
 
@@ -37,13 +37,13 @@ public sealed class TestNamespace
 /// lo up (SIOCSIFFLAGS) → sockets → bind mount of /proc/thread-self/ns/net → setns home (verified).
 /// Dispose closes every socket, unmounts and deletes every namespace and the directory, even after failures.
 /// </summary>
-public sealed unsafe class TestNamespaceFarm : IDisposable
+public sealed class TestNamespaceFarm : IDisposable
 {
     private const byte AfInet = 2, AfInet6 = 10, Listen = 10, Established = 1;
     private readonly BlockingCollection<Action> _work = new();
     private readonly Thread _thread;
     private readonly Dictionary<string, TestNamespace> _live = new();
-    private readonly int _homeFd;
+    private readonly OwnedFd _homeFd;
     private readonly ulong _homeInode;
     private int _counter;
 
@@ -52,8 +52,9 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         Prefix = $"xt-{area}-{Random.Shared.Next(100000, 999999)}";
         Dir = "/run/" + Prefix;
         Directory.CreateDirectory(Dir);
-        _homeFd = Sys.open("/proc/self/ns/net", Sys.O_RDONLY | Sys.O_CLOEXEC);
-        _homeInode = Sys.InodeOfFd(_homeFd);
+        _homeFd = NetNamespace.Open(NetNamespace.ProcessPath, out int errno)
+            ?? throw new InvalidOperationException($"open {NetNamespace.ProcessPath}: errno {errno}");
+        _homeInode = Files.Stat(_homeFd).Inode;
         _thread = new Thread(Serve) { IsBackground = true, Name = "xt-test-nsmaker" };
         _thread.Start();
     }
@@ -93,16 +94,15 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
     /// </summary>
     public T RunInside<T>(TestNamespace ns, Func<T> work) => Run(() =>
     {
-        int fd = Sys.open(ns.Path, Sys.O_RDONLY | Sys.O_CLOEXEC);
-        if (fd < 0) throw new InvalidOperationException($"open {ns.Path}: errno {Sys.Errno}");
+        using var fd = NetNamespace.Open(ns.Path, out int errno) ?? throw new InvalidOperationException($"open {ns.Path}: errno {errno}");
         try
         {
-            if (Sys.setns(fd, Sys.CLONE_NEWNET) != 0) throw new InvalidOperationException($"setns {ns.Path}: errno {Sys.Errno}");
+            errno = NetNamespace.Enter(fd);
+            if (errno != 0) throw new InvalidOperationException($"setns {ns.Path}: errno {errno}");
             return work();
         }
         finally
         {
-            Sys.close(fd);
             ReturnHome();
         }
     });
@@ -112,8 +112,8 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
     {
         var path = System.IO.Path.Combine(Dir, name);
         File.WriteAllBytes(path, []);
-        if (Sys.mount(ns.Path, path, null, Sys.MS_BIND, null) != 0)
-            throw new InvalidOperationException($"bind mount {path}: errno {Sys.Errno}");
+        int errno = Mounts.Bind(ns.Path, path);
+        if (errno != 0) throw new InvalidOperationException($"bind mount {path}: errno {errno}");
         return path;
     }
 
@@ -143,7 +143,8 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
 
     private TestNamespace CreateHere(string name, SocketKit kit, int extraListeners = 0)
     {
-        if (Sys.unshare(Sys.CLONE_NEWNET) != 0) throw new InvalidOperationException($"unshare errno {Sys.Errno}");
+        int errno = NetNamespace.EnterNew();
+        if (errno != 0) throw new InvalidOperationException($"unshare errno {errno}");
         var path = System.IO.Path.Combine(Dir, name);
         TestNamespace? ns = null;
         var sockets = new List<Socket>();
@@ -154,9 +155,9 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
             if (kit != SocketKit.None) AddSockets(kit, sockets, expected);
             for (int i = 0; i < extraListeners; i++) AddFamily(IPAddress.Loopback, AfInet, connect: false, sockets, expected);
             File.WriteAllBytes(path, []);
-            if (Sys.mount("/proc/thread-self/ns/net", path, null, Sys.MS_BIND, null) != 0)
-                throw new InvalidOperationException($"bind mount {path}: errno {Sys.Errno}");
-            ns = new TestNamespace { Name = name, Path = path, Inode = Sys.StatPath(path).Ino };
+            errno = Mounts.Bind(NetNamespace.ThreadPath, path);
+            if (errno != 0) throw new InvalidOperationException($"bind mount {path}: errno {errno}");
+            ns = new TestNamespace { Name = name, Path = path, Inode = Files.Stat(path).Inode };
             ns.Sockets.AddRange(sockets);
             ns.Expected.AddRange(expected);
             lock (_live) _live[name] = ns;
@@ -165,7 +166,7 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         catch
         {
             foreach (var s in sockets) s.Dispose();
-            if (File.Exists(path)) { Sys.umount2(path, Sys.MNT_DETACH); File.Delete(path); }
+            if (File.Exists(path)) { Mounts.Detach(path); File.Delete(path); }
             throw;
         }
         finally
@@ -177,7 +178,7 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
     /// <summary>The farm thread goes back to the test process's namespace, or the process dies (never a thread in the wrong one).</summary>
     private void ReturnHome()
     {
-        if (Sys.setns(_homeFd, Sys.CLONE_NEWNET) != 0 || Sys.StatPath("/proc/thread-self/ns/net").Ino != _homeInode)
+        if (NetNamespace.Enter(_homeFd) != 0 || NetNamespace.InodeOfThread() != _homeInode)
             Environment.FailFast("test namespace maker could not return to its namespace");
     }
 
@@ -186,20 +187,14 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         lock (_live) _live.Remove(ns.Name);
         foreach (var s in ns.Sockets) s.Dispose();
         ns.Sockets.Clear();
-        Sys.umount2(ns.Path, Sys.MNT_DETACH);
+        Mounts.Detach(ns.Path);
         File.Delete(ns.Path);
     }
 
     private static void BringLoopbackUp()
     {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        byte* ifreq = stackalloc byte[40];
-        new Span<byte>(ifreq, 40).Clear();
-        ifreq[0] = (byte)'l'; ifreq[1] = (byte)'o';
-        int fd = (int)s.Handle;
-        if (Sys.ioctl(fd, Sys.SIOCGIFFLAGS, ifreq) != 0) throw new InvalidOperationException($"SIOCGIFFLAGS errno {Sys.Errno}");
-        *(short*)(ifreq + 16) |= 1; // IFF_UP
-        if (Sys.ioctl(fd, Sys.SIOCSIFFLAGS, ifreq) != 0) throw new InvalidOperationException($"SIOCSIFFLAGS errno {Sys.Errno}");
+        int errno = NetInterfaces.BringUp("lo");
+        if (errno != 0) throw new InvalidOperationException($"bringing lo up: errno {errno}");
     }
 
     private static void AddSockets(SocketKit kit, List<Socket> sockets, List<ExpectedSocket> expected)
@@ -241,10 +236,10 @@ public sealed unsafe class TestNamespaceFarm : IDisposable
         {
             _work.CompleteAdding();
             _thread.Join();
-            Sys.close(_homeFd);
+            _homeFd.Dispose();
             foreach (var file in Directory.EnumerateFiles(Dir))
             {
-                Sys.umount2(file, Sys.MNT_DETACH);
+                Mounts.Detach(file);
                 File.Delete(file);
             }
             Directory.Delete(Dir);

@@ -21,20 +21,21 @@ public sealed unsafe class LiveSockDiagTests
     {
         // Warm the P/Invoke stubs in our own namespace first, so the foreign-namespace window runs
         // already-compiled code only.
-        int warm = NetlinkSocket.OpenSockDiag();
-        Assert.True(warm >= 0, $"sock_diag socket: errno {-warm}");
-        NetlinkSocket.Close(warm);
+        var warm = NetlinkSocket.OpenSockDiag(out int warmErrno);
+        Assert.True(warm != null, $"sock_diag socket: errno {warmErrno}");
+        warm.Dispose();
         string ownNamespace = NetworkNamespace.CurrentNamespace();
 
         using var ns = new NetworkNamespace();
         using var sockets = new LoopbackSockets();
-        int fd = ns.RunInside(() =>
+        int insideErrno = 0;
+        var fd = ns.RunInside(() =>
         {
             sockets.AddListenerWithConnections(NetlinkConstants.AF_INET, ConnectionsPerFamily);
             sockets.AddListenerWithConnections(NetlinkConstants.AF_INET6, ConnectionsPerFamily);
-            return NetlinkSocket.OpenSockDiag();
+            return NetlinkSocket.OpenSockDiag(out insideErrno);
         });
-        Assert.True(fd >= 0, $"OpenSockDiag inside {ns.Name}: errno {-fd}");
+        Assert.True(fd != null, $"OpenSockDiag inside {ns.Name}: errno {insideErrno}");
         Assert.Equal(ownNamespace, NetworkNamespace.CurrentNamespace());
         try
         {
@@ -81,7 +82,7 @@ public sealed unsafe class LiveSockDiagTests
             var small = new byte[100];
             length = DumpRequestBuilder.WriteV2(request, NetlinkConstants.AF_INET, TcpStates.All, ext, 4);
             Assert.Equal(length, NetlinkSocket.Send(fd, request.AsSpan(0, length)));
-            var pfd = new pollfd { fd = fd, events = POLLIN };
+            var pfd = new pollfd { fd = fd.Number, events = POLLIN };
             Assert.Equal(1, poll(&pfd, 1, 5000));
             Assert.True(NetlinkSocket.Receive(fd, small) > small.Length, "plain Receive returns the full (cut) size");
             DrainUntilDone(fd);
@@ -94,7 +95,7 @@ public sealed unsafe class LiveSockDiagTests
         }
         finally
         {
-            NetlinkSocket.Close(fd);
+            fd.Dispose();
         }
     }
 
@@ -115,12 +116,12 @@ public sealed unsafe class LiveSockDiagTests
     }
 
     /// <summary>Reads (and drops) replies until the dump in progress ends.</summary>
-    private static void DrainUntilDone(int fd)
+    private static void DrainUntilDone(OwnedFd fd)
     {
         var buffer = new byte[32768];
         while (true)
         {
-            var pfd = new pollfd { fd = fd, events = POLLIN };
+            var pfd = new pollfd { fd = fd.Number, events = POLLIN };
             Assert.True(poll(&pfd, 1, 5000) > 0, "dump did not end");
             int received = NetlinkSocket.Receive(fd, buffer);
             if (received == -EAGAIN)
@@ -132,7 +133,7 @@ public sealed unsafe class LiveSockDiagTests
     }
 
     /// <summary>Sends one request and drains replies with poll() until NLMSG_DONE.</summary>
-    private static List<ParsedSocket> Dump(int fd, ReadOnlySpan<byte> request, uint sequence)
+    private static List<ParsedSocket> Dump(OwnedFd fd, ReadOnlySpan<byte> request, uint sequence)
     {
         Assert.Equal(request.Length, NetlinkSocket.Send(fd, request));
         var buffer = new byte[32768];
@@ -141,7 +142,7 @@ public sealed unsafe class LiveSockDiagTests
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
-            var pfd = new pollfd { fd = fd, events = POLLIN };
+            var pfd = new pollfd { fd = fd.Number, events = POLLIN };
             int ready = poll(&pfd, 1, (int)Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds));
             Assert.True(ready > 0, $"no reply before the deadline (poll {ready}, errno {errno})");
             int received = NetlinkSocket.Receive(fd, buffer);

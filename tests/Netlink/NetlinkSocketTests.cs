@@ -10,12 +10,13 @@ public class NetlinkSocketTests
     [Fact]
     public void OpenSockDiagIsNonBlockingCloexecAndBound()
     {
-        int fd = NetlinkSocket.OpenSockDiag();
-        Assert.True(fd >= 0, $"errno {-fd}");
+        var socket = NetlinkSocket.OpenSockDiag(out int errno);
+        Assert.True(socket != null, $"errno {errno}");
+        int fd = socket.Number;
         try
         {
             // Nothing requested: a non-blocking socket answers at once with EAGAIN.
-            Assert.Equal(-LibC.EAGAIN, NetlinkSocket.Receive(fd, new byte[64]));
+            Assert.Equal(-LibC.EAGAIN, NetlinkSocket.Receive(socket, new byte[64]));
             var flagsLine = File.ReadLines($"/proc/self/fdinfo/{fd}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
             int flags = Convert.ToInt32(flagsLine["flags:".Length..].Trim(), 8);
             Assert.NotEqual(0, flags & LibC.O_NONBLOCK);
@@ -27,11 +28,35 @@ public class NetlinkSocketTests
                 .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 .Single(c => c[^1] == number);
             Assert.Equal("4", row[1]);                                   // NETLINK_SOCK_DIAG
-            Assert.NotEqual(0, int.Parse(row[2], CultureInfo.InvariantCulture)); // port id assigned by bind
+            // Port id assigned by bind: a u32 (the kernel prints it with %u). The first socket of a process gets
+            // its pid; later ones get ids counted down from -4096, printed above int.MaxValue.
+            Assert.NotEqual(0u, uint.Parse(row[2], CultureInfo.InvariantCulture));
         }
         finally
         {
-            Assert.Equal(0, NetlinkSocket.Close(fd));
+            socket.Dispose();
         }
+    }
+
+    [Fact]
+    public void A_closed_socket_is_never_used_and_a_close_racing_a_call_waits_for_it()
+    {
+        var socket = NetlinkSocket.OpenSockDiag(out int errno)!;
+        Assert.True(socket != null, $"errno {errno}");
+        string identity = new FileInfo($"/proc/self/fd/{socket.Number}").LinkTarget!; // "socket:[inode]"
+
+        var lease = socket.Borrow(); // a call in progress on another thread would hold this
+        socket.Dispose();
+        Assert.False(socket.IsClosed); // close deferred while the call runs
+        Assert.Equal(identity, new FileInfo($"/proc/self/fd/{socket.Number}").LinkTarget);
+        lease.Dispose();
+        // Closed now: the number is free (or already another file, never this socket).
+        Assert.True(socket.IsClosed);
+        Assert.NotEqual(identity, new FileInfo($"/proc/self/fd/{socket.Number}").LinkTarget);
+
+        Assert.Throws<ObjectDisposedException>(() => NetlinkSocket.Send(socket, new byte[16]));
+        Assert.Throws<ObjectDisposedException>(() => NetlinkSocket.Receive(socket, new byte[16]));
+        Assert.False(socket.TryBorrow(out _));
+        socket.Dispose(); // a second close is a no-op, never close() of a reused number
     }
 }

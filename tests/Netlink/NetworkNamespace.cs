@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Tests.Netlink;
 
@@ -10,7 +9,7 @@ namespace XtcpEpoll.Tests.Netlink;
 /// namespace afterwards and verifies it (the thread then ends, so a thread stuck in the wrong
 /// namespace is never reused).
 /// </summary>
-internal sealed unsafe class NetworkNamespace : IDisposable
+internal sealed class NetworkNamespace : IDisposable
 {
     public string Name { get; }
 
@@ -42,44 +41,28 @@ internal sealed unsafe class NetworkNamespace : IDisposable
     private T InsideOnThisThread<T>(Func<T> action)
     {
         string before = CurrentNamespace();
-        int original = OpenReadOnly("/proc/thread-self/ns/net");
-        int target = OpenReadOnly("/run/netns/" + Name);
+        using var original = OpenReadOnly(NetNamespace.ThreadPath);
+        using var target = OpenReadOnly("/run/netns/" + Name);
+        int errno = NetNamespace.Enter(target);
+        if (errno != 0)
+            throw new InvalidOperationException($"setns into {Name} failed: errno {errno}");
         try
         {
-            if (setns(target, CLONE_NEWNET) != 0)
-                throw new InvalidOperationException($"setns into {Name} failed: errno {errno}");
-            try
-            {
-                if (CurrentNamespace() == before)
-                    throw new InvalidOperationException("setns returned 0 but the namespace did not change");
-                return action();
-            }
-            finally
-            {
-                if (setns(original, CLONE_NEWNET) != 0 || CurrentNamespace() != before)
-                    Environment.FailFast($"could not restore the network namespace of thread {Environment.CurrentManagedThreadId}");
-            }
+            if (CurrentNamespace() == before)
+                throw new InvalidOperationException("setns returned 0 but the namespace did not change");
+            return action();
         }
         finally
         {
-            close(original);
-            close(target);
+            if (NetNamespace.Enter(original) != 0 || CurrentNamespace() != before)
+                Environment.FailFast($"could not restore the network namespace of thread {Environment.CurrentManagedThreadId}");
         }
     }
 
     public static string CurrentNamespace() => new FileInfo("/proc/thread-self/ns/net").LinkTarget ?? "";
 
-    private static int OpenReadOnly(string path)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-        {
-            int fd = open(p, O_RDONLY | O_CLOEXEC, 0);
-            if (fd < 0)
-                throw new InvalidOperationException($"open {path} failed: errno {errno}");
-            return fd;
-        }
-    }
+    private static OwnedFd OpenReadOnly(string path) =>
+        NetNamespace.Open(path, out int errno) ?? throw new InvalidOperationException($"open {path} failed: errno {errno}");
 
     private static void Ip(string arguments, bool throwOnFailure = true)
     {

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Tmds.Linux;
 using XtcpEpoll.Bench.Harness.Infra;
 using XtcpEpoll.Bench.Harness.Measure;
-using XtcpEpoll.Bench.Harness.Native;
 
 namespace XtcpEpoll.Bench.Harness.Collector;
 
@@ -105,11 +105,11 @@ internal sealed class CollectorProcess : IDisposable
     {
         if (!_process.HasExited)
         {
-            Libc.kill(_process.Id, Libc.SIGTERM);
+            LibC.kill(_process.Id, LibC.SIGTERM);
             if (!_process.WaitForExit(grace))
             {
                 Console.Error.WriteLine($"harness: collector pid {Pid} ignored SIGTERM for {grace.TotalSeconds:F0}s; killing it");
-                Libc.kill(_process.Id, Libc.SIGKILL);
+                LibC.kill(_process.Id, LibC.SIGKILL);
             }
         }
         _process.WaitForExit();

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using XtcpEpoll.Bench.Harness.Infra;
-using XtcpEpoll.Bench.Harness.Native;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Bench.Harness.Population;
 
 namespace XtcpEpoll.Bench.Harness.Modes;
@@ -17,7 +17,7 @@ internal sealed class SelfTestMode(HarnessContext c)
         int n = c.Options.Int("ns", 20), conns = c.Options.Int("conns", 10), listeners = c.Options.Int("listeners", 1);
         c.Options.RejectUnknown();
         var failures = new List<string>();
-        ulong home = Libc.Inode("/proc/thread-self/ns/net");
+        ulong home = NetNamespace.InodeOfThread();
         string watchDir;
         var sw = Stopwatch.StartNew();
         using (var bed = new Testbed("selftest"))
@@ -35,7 +35,7 @@ internal sealed class SelfTestMode(HarnessContext c)
                 if (all != listeners + 2 * conns || all != ns.Sockets) failures.Add($"{ns.Name}: {all} sockets, expected {listeners + 2 * conns}");
                 if (listeners == 1 && v4 != v4Expected) failures.Add($"{ns.Name}: {v4} IPv4 sockets, expected {v4Expected}");
             }
-            if (Libc.Inode("/proc/thread-self/ns/net") != home) failures.Add("harness thread left the host namespace");
+            if (NetNamespace.InodeOfThread() != home) failures.Add("harness thread left the host namespace");
             var victim = created[0];
             await bed.RemoveAsync(victim);
             if (File.Exists(victim.Path) || IsMounted(victim.Path)) failures.Add($"{victim.Name} still present after removal");

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Bench.Harness.Native;
 
@@ -13,7 +13,7 @@ internal sealed class NamespaceThread : IDisposable
 {
     private readonly BlockingCollection<Action> _jobs = new();
     private readonly Thread _thread;
-    private int _homeFd = -1;
+    private OwnedFd? _homeFd;
     private ulong _homeInode;
     private string? _poisoned;
 
@@ -25,9 +25,10 @@ internal sealed class NamespaceThread : IDisposable
         {
             try
             {
-                _homeFd = Libc.open("/proc/thread-self/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-                if (_homeFd < 0) throw new IOException(Libc.Error("open /proc/thread-self/ns/net"));
-                _homeInode = Libc.Inode("/proc/thread-self/ns/net");
+                _homeFd = NetNamespace.Open(NetNamespace.ThreadPath, out int errno)
+                    ?? throw new IOException($"open {NetNamespace.ThreadPath}: {Errno.Describe(errno)}");
+                _homeInode = NetNamespace.InodeOfThread();
+                if (_homeInode == 0) throw new IOException($"stat {NetNamespace.ThreadPath}: {Errno.Describe(Errno.Last)}");
             }
             catch (Exception e) { startError = e; }
             ready.Set();
@@ -66,20 +67,17 @@ internal sealed class NamespaceThread : IDisposable
     /// <summary>Enters the namespace bind-mounted at <paramref name="nsPath"/> (only inside a Run job).</summary>
     public static void Enter(string nsPath)
     {
-        int fd = Libc.open(nsPath, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        if (fd < 0) throw new IOException(Libc.Error($"open {nsPath}"));
-        try
-        {
-            if (Libc.setns(fd, Libc.CLONE_NEWNET) != 0) throw new IOException(Libc.Error($"setns {nsPath}"));
-        }
-        finally { Libc.close(fd); }
+        using var fd = NetNamespace.Open(nsPath, out int errno) ?? throw new IOException($"open {nsPath}: {Errno.Describe(errno)}");
+        errno = NetNamespace.Enter(fd);
+        if (errno != 0) throw new IOException($"setns {nsPath}: {Errno.Describe(errno)}");
     }
 
     private Exception? ReturnHome()
     {
-        if (Libc.setns(_homeFd, Libc.CLONE_NEWNET) != 0 || Libc.Inode("/proc/thread-self/ns/net") != _homeInode)
+        int errno = NetNamespace.Enter(_homeFd!);
+        if (errno != 0 || NetNamespace.InodeOfThread() != _homeInode)
         {
-            _poisoned = "could not return to the host network namespace (" + Marshal.GetLastPInvokeErrorMessage() + ")";
+            _poisoned = "could not return to the host network namespace (" + (errno != 0 ? Errno.Describe(errno) : "still elsewhere after setns") + ")";
             return new InvalidOperationException(_poisoned);
         }
         return null;
@@ -89,6 +87,6 @@ internal sealed class NamespaceThread : IDisposable
     {
         _jobs.CompleteAdding();
         _thread.Join(TimeSpan.FromSeconds(5));
-        if (_homeFd >= 0) Libc.close(_homeFd);
+        _homeFd?.Dispose();
     }
 }

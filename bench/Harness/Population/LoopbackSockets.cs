@@ -1,4 +1,6 @@
-using XtcpEpoll.Bench.Harness.Native;
+using Tmds.Linux;
+using XtcpEpoll.Netlink.Native;
+using static Tmds.Linux.LibC;
 
 namespace XtcpEpoll.Bench.Harness.Population;
 
@@ -6,7 +8,8 @@ namespace XtcpEpoll.Bench.Harness.Population;
 /// Builds loopback TCP connections inside the calling thread's network namespace with raw syscalls.
 /// One listener: a dual-stack [::] listener; even connections come from IPv4 clients (127.0.0.1, accepted as
 /// v4-mapped IPv6 sockets), odd ones from IPv6 clients (::1). Two listeners: 127.0.0.1 and [::1] (v6only),
-/// each connection to the listener of its family. Every socket is one fd the caller keeps open.
+/// each connection to the listener of its family. Every socket is one fd the caller keeps open (plain ints:
+/// a holder keeps thousands for the population's lifetime and closes them together with <see cref="CloseAll"/>).
 /// </summary>
 internal static unsafe class LoopbackSockets
 {
@@ -16,12 +19,12 @@ internal static unsafe class LoopbackSockets
         ushort dualPort = 0, v4Port = 0, v6Port = 0;
         if (listeners <= 1)
         {
-            dual = Listen(Libc.AF_INET6, v6only: false, loopback: false, fds, out dualPort);
+            dual = Listen(AF_INET6, v6only: false, loopback: false, fds, out dualPort);
         }
         else
         {
-            v4 = Listen(Libc.AF_INET, false, true, fds, out v4Port);
-            v6 = Listen(Libc.AF_INET6, true, true, fds, out v6Port);
+            v4 = Listen(AF_INET, false, true, fds, out v4Port);
+            v6 = Listen(AF_INET6, true, true, fds, out v6Port);
         }
         byte* addr = stackalloc byte[28];
         for (int i = 0; i < connections; i++)
@@ -29,13 +32,13 @@ internal static unsafe class LoopbackSockets
             bool ipv4 = i % 2 == 0;
             int listener = dual >= 0 ? dual : ipv4 ? v4 : v6;
             ushort port = dual >= 0 ? dualPort : ipv4 ? v4Port : v6Port;
-            int c = Libc.socket(ipv4 ? Libc.AF_INET : Libc.AF_INET6, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            if (c < 0) throw new IOException(Libc.Error("socket"));
+            int c = socket(ipv4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (c < 0) throw Failed("socket");
             fds.Add(c);
             int len = Loopback(ipv4, port, addr);
-            if (Libc.connect(c, addr, len) != 0) throw new IOException(Libc.Error("connect"));
-            int a = Libc.accept4(listener, null, null, Libc.SOCK_CLOEXEC);
-            if (a < 0) throw new IOException(Libc.Error("accept"));
+            if (connect(c, (sockaddr*)addr, (uint)len) != 0) throw Failed("connect");
+            int a = accept4(listener, null, null, SOCK_CLOEXEC);
+            if (a < 0) throw Failed("accept");
             fds.Add(a);
         }
     }
@@ -47,31 +50,33 @@ internal static unsafe class LoopbackSockets
         linger[0] = 1; linger[1] = 0;
         foreach (int fd in fds)
         {
-            Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_LINGER, linger, 8);
-            Libc.close(fd);
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, linger, 8);
+            close(fd);
         }
         fds.Clear();
     }
 
     private static int Listen(int family, bool v6only, bool loopback, List<int> fds, out ushort port)
     {
-        int s = Libc.socket(family, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        if (s < 0) throw new IOException(Libc.Error("socket"));
+        int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) throw Failed("socket");
         fds.Add(s);
         int one = 1, v6 = v6only ? 1 : 0;
-        Libc.setsockopt(s, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, &one, 4);
-        if (family == Libc.AF_INET6) Libc.setsockopt(s, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, &v6, 4);
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, 4);
+        if (family == AF_INET6) setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6, 4);
         byte* addr = stackalloc byte[28];
         int len;
-        if (loopback) len = Loopback(family == Libc.AF_INET, 0, addr);
-        else { new Span<byte>(addr, 28).Clear(); *(ushort*)addr = Libc.AF_INET6; len = 28; }
-        if (Libc.bind(s, addr, len) != 0) throw new IOException(Libc.Error("bind"));
-        if (Libc.listen(s, 4096) != 0) throw new IOException(Libc.Error("listen"));
-        int alen = 28;
-        if (Libc.getsockname(s, addr, &alen) != 0) throw new IOException(Libc.Error("getsockname"));
+        if (loopback) len = Loopback(family == AF_INET, 0, addr);
+        else { new Span<byte>(addr, 28).Clear(); *(ushort*)addr = (ushort)AF_INET6; len = 28; }
+        if (bind(s, (sockaddr*)addr, (uint)len) != 0) throw Failed("bind");
+        if (listen(s, 4096) != 0) throw Failed("listen");
+        socklen_t alen = 28;
+        if (getsockname(s, (sockaddr*)addr, &alen) != 0) throw Failed("getsockname");
         port = (ushort)(addr[2] << 8 | addr[3]);
         return s;
     }
+
+    private static IOException Failed(string call) => new($"{call}: {Errno.Describe(Errno.Last)}");
 
     private static int Loopback(bool ipv4, ushort port, byte* addr)
     {
@@ -79,11 +84,11 @@ internal static unsafe class LoopbackSockets
         addr[2] = (byte)(port >> 8); addr[3] = (byte)port;
         if (ipv4)
         {
-            *(ushort*)addr = Libc.AF_INET;
+            *(ushort*)addr = (ushort)AF_INET;
             addr[4] = 127; addr[7] = 1;
             return 16;
         }
-        *(ushort*)addr = Libc.AF_INET6;
+        *(ushort*)addr = (ushort)AF_INET6;
         addr[8 + 15] = 1; // ::1
         return 28;
     }

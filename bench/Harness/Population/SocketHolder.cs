@@ -1,4 +1,5 @@
 using XtcpEpoll.Bench.Harness.Native;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Bench.Harness.Population;
 
@@ -14,7 +15,7 @@ internal static class SocketHolder
 {
     public static int Run()
     {
-        Libc.RaiseNoFileLimit();
+        ResourceLimits.RaiseOpenFilesToHard();
         var held = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         using var nsThread = new NamespaceThread("holder-netns");
         var stdout = Console.Out;

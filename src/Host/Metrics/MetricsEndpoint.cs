@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Host.Native;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Host.Metrics;
 
@@ -47,7 +48,7 @@ public sealed class MetricsEndpoint : IDisposable
     {
         while (true)
         {
-            int client;
+            OwnedFd? client;
             try
             {
                 client = _listener.Accept();
@@ -57,7 +58,7 @@ public sealed class MetricsEndpoint : IDisposable
                 _logger.LogWarning("metrics listener: {Error}", e.Message);
                 continue;
             }
-            if (client < 0) return; // stopped
+            if (client == null) return; // stopped
             try
             {
                 RawTcpListener.SetTimeouts(client, ClientTimeout);
@@ -74,7 +75,7 @@ public sealed class MetricsEndpoint : IDisposable
         }
     }
 
-    private void Serve(int client)
+    private void Serve(OwnedFd client)
     {
         var path = ReadRequestPath(client);
         if (path == null)
@@ -105,7 +106,7 @@ public sealed class MetricsEndpoint : IDisposable
     }
 
     /// <summary>Reads the request head; returns the path of a GET/HEAD request line, else null.</summary>
-    private string? ReadRequestPath(int client)
+    private string? ReadRequestPath(OwnedFd client)
     {
         var filled = 0;
         while (filled < _request.Length)
@@ -123,7 +124,7 @@ public sealed class MetricsEndpoint : IDisposable
         return parts[1];
     }
 
-    private static void Respond(int client, int status, string contentType, ReadOnlySpan<byte> body)
+    private static void Respond(OwnedFd client, int status, string contentType, ReadOnlySpan<byte> body)
     {
         var reason = status switch { 200 => "OK", 400 => "Bad Request", 404 => "Not Found", _ => "Service Unavailable" };
         var head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";

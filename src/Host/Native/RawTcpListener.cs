@@ -1,17 +1,23 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Tmds.Linux;
+using XtcpEpoll.Netlink.Native;
+using static Tmds.Linux.LibC;
 
 namespace XtcpEpoll.Host.Native;
 
-/// <summary>A blocking TCP listener and its connections as plain fds (see <see cref="Libc"/> for why).</summary>
+/// <summary>
+/// A blocking TCP listener and its connections as owned fds, through Tmds.LibC. Constructing any
+/// System.Net.Sockets.Socket starts .NET's socket engine thread (+1 thread for the whole process lifetime);
+/// the metrics endpoint only ever does blocking I/O on its own thread, so raw calls keep it at one thread.
+/// </summary>
 internal sealed unsafe class RawTcpListener : IDisposable
 {
-    private readonly int _fd;
+    private readonly OwnedFd _fd;
     private volatile bool _stopped;
-    private int _closed;
 
-    private RawTcpListener(int fd, IPEndPoint local)
+    private RawTcpListener(OwnedFd fd, IPEndPoint local)
     {
         _fd = fd;
         LocalEndPoint = local;
@@ -23,83 +29,93 @@ internal sealed unsafe class RawTcpListener : IDisposable
     public static RawTcpListener Listen(IPEndPoint endpoint, int backlog)
     {
         var v6 = endpoint.AddressFamily == AddressFamily.InterNetworkV6;
-        var fd = Libc.socket(v6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw new IOException($"socket for {endpoint}: {Libc.Describe(Libc.Errno)}");
+        var owned = OwnedFd.FromResult(socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), out int errno)
+            ?? throw new IOException($"socket for {endpoint}: {Errno.Describe(errno)}");
         try
         {
-            var one = 1;
-            var zero = 0;
-            Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, &one, sizeof(int));
-            // "[::]:PORT" serves IPv4 too, like Go's ":PORT".
-            if (v6) Libc.setsockopt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, &zero, sizeof(int));
-            var address = stackalloc byte[28];
-            var length = WriteSockaddr(endpoint, new Span<byte>(address, 28));
-            if (Libc.bind(fd, address, (uint)length) != 0) throw new IOException($"bind {endpoint}: {Libc.Describe(Libc.Errno)}");
-            if (Libc.listen(fd, backlog) != 0) throw new IOException($"listen {endpoint}: {Libc.Describe(Libc.Errno)}");
-            uint actualLength = 28;
-            if (Libc.getsockname(fd, address, &actualLength) != 0) throw new IOException($"getsockname: {Libc.Describe(Libc.Errno)}");
-            var port = BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(address + 2, 2));
-            return new RawTcpListener(fd, new IPEndPoint(endpoint.Address, port));
+            using (var lease = owned.Borrow())
+            {
+                int fd = lease.Fd;
+                var one = 1;
+                var zero = 0;
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(int));
+                // "[::]:PORT" serves IPv4 too, like Go's ":PORT".
+                if (v6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(int));
+                var address = stackalloc byte[28];
+                var length = WriteSockaddr(endpoint, new Span<byte>(address, 28));
+                if (bind(fd, (sockaddr*)address, (uint)length) != 0) throw new IOException($"bind {endpoint}: {Errno.Describe(Errno.Last)}");
+                if (listen(fd, backlog) != 0) throw new IOException($"listen {endpoint}: {Errno.Describe(Errno.Last)}");
+                socklen_t actualLength = 28;
+                if (getsockname(fd, (sockaddr*)address, &actualLength) != 0) throw new IOException($"getsockname: {Errno.Describe(Errno.Last)}");
+                var port = BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(address + 2, 2));
+                return new RawTcpListener(owned, new IPEndPoint(endpoint.Address, port));
+            }
         }
         catch
         {
-            Libc.close(fd);
+            owned.Dispose();
             throw;
         }
     }
 
-    /// <summary>Blocks until a client connects; returns its fd, or -1 once the listener is shut down.</summary>
-    public int Accept()
+    /// <summary>Blocks until a client connects; returns it, or null once the listener is shut down.</summary>
+    public OwnedFd? Accept()
     {
+        using var listener = _fd.Borrow();
         while (!_stopped)
         {
-            var client = Libc.accept4(_fd, null, null, Libc.SOCK_CLOEXEC);
-            if (client >= 0) return client;
-            var errno = Libc.Errno;
-            if (errno == Libc.EINTR) continue;
-            if (_stopped) return -1;
+            var client = OwnedFd.FromResult(accept4(listener.Fd, null, null, SOCK_CLOEXEC), out int errno);
+            if (client != null) return client;
+            if (errno == EINTR) continue;
+            if (_stopped) return null;
             // EMFILE, ECONNABORTED...: transient; the caller logs and goes on.
-            throw new IOException("accept: " + Libc.Describe(errno));
+            throw new IOException("accept: " + Errno.Describe(errno));
         }
-        return -1;
+        return null;
     }
 
     /// <summary>Bounds blocking reads and writes on a client so a stuck peer cannot hold the thread.</summary>
-    public static void SetTimeouts(int client, TimeSpan timeout)
+    public static void SetTimeouts(OwnedFd client, TimeSpan timeout)
     {
-        var tv = new Libc.TimeVal { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Milliseconds * 1000L };
-        Libc.setsockopt(client, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, &tv, (uint)sizeof(Libc.TimeVal));
-        Libc.setsockopt(client, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, &tv, (uint)sizeof(Libc.TimeVal));
+        // struct timeval: two longs (16 bytes on x86-64 and arm64).
+        long* tv = stackalloc long[2];
+        tv[0] = (long)timeout.TotalSeconds;
+        tv[1] = timeout.Milliseconds * 1000L;
+        using var fd = client.Borrow();
+        setsockopt(fd.Fd, SOL_SOCKET, SO_RCVTIMEO, tv, 2 * sizeof(long));
+        setsockopt(fd.Fd, SOL_SOCKET, SO_SNDTIMEO, tv, 2 * sizeof(long));
     }
 
     /// <summary>Bytes read (0 = peer closed); IOException on error or timeout.</summary>
-    public static int Receive(int client, Span<byte> buffer)
+    public static int Receive(OwnedFd client, Span<byte> buffer)
     {
+        using var fd = client.Borrow();
         fixed (byte* p = buffer)
         {
             while (true)
             {
-                var n = Libc.recv(client, p, (nuint)buffer.Length, 0);
+                long n = recv(fd.Fd, p, (size_t)(ulong)buffer.Length, 0);
                 if (n >= 0) return (int)n;
-                var errno = Libc.Errno;
-                if (errno != Libc.EINTR) throw new IOException("recv: " + Libc.Describe(errno));
+                var errno = Errno.Last;
+                if (errno != EINTR) throw new IOException("recv: " + Errno.Describe(errno));
             }
         }
     }
 
-    public static void SendAll(int client, ReadOnlySpan<byte> data)
+    public static void SendAll(OwnedFd client, ReadOnlySpan<byte> data)
     {
+        using var fd = client.Borrow();
         fixed (byte* p = data)
         {
             var offset = 0;
             while (offset < data.Length)
             {
-                var n = Libc.send(client, p + offset, (nuint)(data.Length - offset), Libc.MSG_NOSIGNAL);
+                long n = send(fd.Fd, p + offset, (size_t)(ulong)(data.Length - offset), MSG_NOSIGNAL);
                 if (n < 0)
                 {
-                    var errno = Libc.Errno;
-                    if (errno == Libc.EINTR) continue;
-                    throw new IOException("send: " + Libc.Describe(errno));
+                    var errno = Errno.Last;
+                    if (errno == EINTR) continue;
+                    throw new IOException("send: " + Errno.Describe(errno));
                 }
                 offset += (int)n;
             }
@@ -107,27 +123,28 @@ internal sealed unsafe class RawTcpListener : IDisposable
     }
 
     /// <summary>Half-close after the response, then close.</summary>
-    public static void Close(int client)
+    public static void Close(OwnedFd client)
     {
-        Libc.shutdown(client, Libc.SHUT_WR);
-        Libc.close(client);
+        if (client.TryBorrow(out var fd))
+            using (fd) shutdown(fd.Fd, SHUT_WR);
+        client.Dispose();
     }
 
     /// <summary>
     /// Wakes a thread blocked in accept() (Linux returns EINVAL to it, and to every later accept) without
-    /// closing the fd, so the fd number cannot be reused under that thread. Close with Dispose after it left.
+    /// closing the fd. Dispose closes it; a Dispose racing with that accept is deferred until accept returns.
     /// </summary>
     public void Stop()
     {
         _stopped = true;
-        Libc.shutdown(_fd, Libc.SHUT_RDWR);
+        if (_fd.TryBorrow(out var fd))
+            using (fd) shutdown(fd.Fd, SHUT_RDWR);
     }
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         Stop();
-        Libc.close(_fd);
+        _fd.Dispose();
     }
 
     private static int WriteSockaddr(IPEndPoint endpoint, Span<byte> destination)
@@ -135,13 +152,13 @@ internal sealed unsafe class RawTcpListener : IDisposable
         destination.Clear();
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(destination, Libc.AF_INET6);
+            BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)AF_INET6);
             BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)endpoint.Port);
             endpoint.Address.TryWriteBytes(destination.Slice(8, 16), out _);
             BinaryPrimitives.WriteUInt32LittleEndian(destination[24..], (uint)endpoint.Address.ScopeId);
             return 28;
         }
-        BinaryPrimitives.WriteUInt16LittleEndian(destination, Libc.AF_INET);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)AF_INET);
         BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)endpoint.Port);
         endpoint.Address.TryWriteBytes(destination.Slice(4, 4), out _);
         return 16;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Loop.Namespaces;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Attribution;
@@ -70,7 +71,7 @@ internal sealed class AttributionService : IOpenerSideWork
         if (cgroupRoot != null)
         {
             _walker = new CgroupWalker(cgroupRoot);
-            _rootInode = ProcFiles.InodeOf(_walker.Root);
+            _rootInode = Files.Stat(_walker.Root).Inode;
         }
         _cgroups.OnFirstMiss(() => _wake?.Invoke());
     }

@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Attribution;
@@ -48,9 +49,9 @@ internal sealed class CgroupWalker
                 truncated = true;
                 return false;
             }
-            int n = ProcFiles.Utf8Path(path, _utf8);
+            int n = ProcFiles.Encode(path, _utf8);
             if (n < 0) return false;
-            ulong inode = ProcFiles.InodeOf(_utf8.AsSpan(0, n + 1), out _);
+            ulong inode = ProcFiles.Stat(_utf8.AsSpan(0, n + 1), out _).Inode;
             if (inode == 0) return false; // removed while we walked
             into[inode] = interner.From(path, owner);
             owned++;

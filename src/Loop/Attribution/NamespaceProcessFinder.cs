@@ -1,5 +1,6 @@
 using System.IO.Enumeration;
 using System.Text;
+using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Attribution;
@@ -46,7 +47,7 @@ internal sealed class NamespaceProcessFinder
         {
             processes++;
             int n = ProcFiles.ProcPath(pid, "ns/net"u8, _path);
-            ulong inode = ProcFiles.InodeOf(_path.AsSpan(0, n + 1), out int errno);
+            ulong inode = ProcFiles.Stat(_path.AsSpan(0, n + 1), out int errno).Inode;
             if (inode == 0)
             {
                 if (errno == Tmds.Linux.LibC.EACCES || errno == Tmds.Linux.LibC.EPERM) denied++;

@@ -12,7 +12,7 @@ public static class ProcessStats
     /// <summary>Open file descriptors: st_size of /proc/self/fd (Linux 6.2+, no allocation), else by listing it.</summary>
     public static int OpenFds()
     {
-        long size = XtcpEpoll.Loop.Native.Sys.SizeOfPath("/proc/self/fd");
+        long size = XtcpEpoll.Netlink.Native.Files.Stat("/proc/self/fd").Size;
         if (size > 0) return (int)size;
         int count = 0;
         foreach (var _ in Directory.EnumerateFileSystemEntries("/proc/self/fd")) count++;

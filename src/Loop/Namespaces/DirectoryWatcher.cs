@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using System.Text;
-using XtcpEpoll.Loop.Native;
+using XtcpEpoll.Netlink.Native;
+using static XtcpEpoll.Netlink.Native.LibCAdditions;
 
 namespace XtcpEpoll.Loop.Namespaces;
 
@@ -11,27 +13,27 @@ public enum WatchEventKind { Appeared, Disappeared, DirectoryAppeared, Rescan }
 /// that does not exist yet is covered by a watch on its parent (IN_CREATE/IN_MOVED_TO of that name) and
 /// by the reconcile scan, which calls <see cref="EnsureWatches"/>.
 /// </summary>
-public sealed unsafe class DirectoryWatcher : IDisposable
+public sealed class DirectoryWatcher : IDisposable
 {
-    private const uint DirMask = Sys.IN_CREATE | Sys.IN_DELETE | Sys.IN_MOVED_FROM | Sys.IN_MOVED_TO |
-                                 Sys.IN_DELETE_SELF | Sys.IN_MOVE_SELF | Sys.IN_ONLYDIR;
-    private const uint ParentMask = Sys.IN_CREATE | Sys.IN_MOVED_TO | Sys.IN_ONLYDIR;
+    private const uint DirMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+    private const uint ParentMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
 
     private readonly IReadOnlyList<string> _dirs;
     private readonly Dictionary<int, string> _dirByWd = new();
     private readonly Dictionary<int, string> _parentByWd = new();
     private readonly HashSet<string> _watched = new();
     private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly Inotify _inotify;
 
     public DirectoryWatcher(IReadOnlyList<string> dirs)
     {
         _dirs = dirs;
-        Fd = Sys.inotify_init1(Sys.IN_CLOEXEC | Sys.IN_NONBLOCK);
-        if (Fd < 0) throw new InvalidOperationException($"inotify_init1 failed: errno {Sys.Errno}");
+        _inotify = Inotify.Create(); // InvalidOperationException naming errno (e.g. EMFILE)
         EnsureWatches();
     }
 
-    public int Fd { get; }
+    /// <summary>The inotify fd, for the control thread's epoll.</summary>
+    public OwnedFd Fd => _inotify.Handle;
 
     /// <summary>Watches every configured directory that exists, and the parent of each one that does not.</summary>
     public void EnsureWatches()
@@ -39,7 +41,7 @@ public sealed unsafe class DirectoryWatcher : IDisposable
         foreach (var dir in _dirs)
         {
             if (_watched.Contains(dir)) continue;
-            int wd = Sys.inotify_add_watch(Fd, dir, DirMask);
+            int wd = _inotify.AddWatch(dir, DirMask);
             if (wd >= 0)
             {
                 _dirByWd[wd] = dir;
@@ -48,7 +50,7 @@ public sealed unsafe class DirectoryWatcher : IDisposable
             }
             var parent = Path.GetDirectoryName(dir);
             if (parent == null) continue;
-            int pwd = Sys.inotify_add_watch(Fd, parent, ParentMask);
+            int pwd = _inotify.AddWatch(parent, ParentMask);
             if (pwd >= 0) _parentByWd[pwd] = parent;
         }
     }
@@ -58,37 +60,36 @@ public sealed unsafe class DirectoryWatcher : IDisposable
     {
         while (true)
         {
-            nint n;
-            fixed (byte* p = _buffer) n = Sys.read(Fd, p, _buffer.Length);
+            int n = _inotify.Read(_buffer);
             if (n <= 0) return;
+            int header = Marshal.SizeOf<InotifyEvent>();
             int offset = 0;
-            while (offset + 16 <= n)
+            while (offset + header <= n)
             {
-                int wd; uint mask; uint len;
-                fixed (byte* p = &_buffer[offset]) { wd = *(int*)p; mask = *(uint*)(p + 4); len = *(uint*)(p + 12); }
-                string name = len > 0 ? ReadName(offset + 16, (int)len) : "";
-                offset += 16 + (int)len;
-                Dispatch(wd, mask, name, onEvent);
+                var ev = MemoryMarshal.Read<InotifyEvent>(_buffer.AsSpan(offset));
+                string name = ev.Length > 0 ? ReadName(offset + header, (int)ev.Length) : "";
+                offset += header + (int)ev.Length;
+                Dispatch(ev.Wd, ev.Mask, name, onEvent);
             }
         }
     }
 
     private void Dispatch(int wd, uint mask, string name, Action<WatchEventKind, string> onEvent)
     {
-        if ((mask & Sys.IN_Q_OVERFLOW) != 0) { onEvent(WatchEventKind.Rescan, ""); return; }
+        if ((mask & IN_Q_OVERFLOW) != 0) { onEvent(WatchEventKind.Rescan, ""); return; }
         if (_dirByWd.TryGetValue(wd, out var dir))
         {
-            if ((mask & (Sys.IN_DELETE_SELF | Sys.IN_MOVE_SELF | Sys.IN_IGNORED)) != 0)
+            if ((mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) != 0)
             {
                 _watched.Remove(dir);
-                if ((mask & Sys.IN_IGNORED) != 0) _dirByWd.Remove(wd);
+                if ((mask & IN_IGNORED) != 0) _dirByWd.Remove(wd);
                 onEvent(WatchEventKind.Rescan, dir);
                 return;
             }
             if (name.Length == 0) return;
             var path = Path.Combine(dir, name);
-            if ((mask & (Sys.IN_CREATE | Sys.IN_MOVED_TO)) != 0) onEvent(WatchEventKind.Appeared, path);
-            else if ((mask & (Sys.IN_DELETE | Sys.IN_MOVED_FROM)) != 0) onEvent(WatchEventKind.Disappeared, path);
+            if ((mask & (IN_CREATE | IN_MOVED_TO)) != 0) onEvent(WatchEventKind.Appeared, path);
+            else if ((mask & (IN_DELETE | IN_MOVED_FROM)) != 0) onEvent(WatchEventKind.Disappeared, path);
             return;
         }
         if (_parentByWd.TryGetValue(wd, out var parent) && name.Length > 0)
@@ -109,5 +110,5 @@ public sealed unsafe class DirectoryWatcher : IDisposable
         return Encoding.UTF8.GetString(_buffer, start, (end < 0 ? start + len : end) - start);
     }
 
-    public void Dispose() => Sys.close(Fd);
+    public void Dispose() => _inotify.Dispose();
 }

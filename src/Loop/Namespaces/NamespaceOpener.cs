@@ -1,5 +1,5 @@
 using System.Text;
-using XtcpEpoll.Loop.Native;
+using Tmds.Linux;
 using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Loop.Namespaces;
@@ -14,7 +14,7 @@ namespace XtcpEpoll.Loop.Namespaces;
 /// <see cref="IOpenerSideWork"/> (container attribution): slow filesystem work that must stay off the control
 /// thread's loop and the lanes, and that needs no thread of its own.
 /// </summary>
-public sealed unsafe class NamespaceOpener : IDisposable
+public sealed class NamespaceOpener : IDisposable
 {
     /// <summary>During a burst of opens, side work that has been due this long runs between two opens.</summary>
     private static readonly long SideWorkStarvation = System.Diagnostics.Stopwatch.Frequency / 4;
@@ -24,7 +24,7 @@ public sealed unsafe class NamespaceOpener : IDisposable
     private readonly IOpenerSideWork? _sideWork;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _ready = new();
-    private int _homeFd = -1;
+    private OwnedFd? _homeFd;
     private ulong _homeInode;
     private bool _stopping;
     private string? _startError;
@@ -84,14 +84,14 @@ public sealed unsafe class NamespaceOpener : IDisposable
             Monitor.PulseAll(_queue);
         }
         if (Thread.CurrentThread != _thread) _thread.Join();
-        if (_homeFd >= 0) { Sys.close(_homeFd); _homeFd = -1; }
+        _homeFd?.Dispose();
     }
 
     private void Run()
     {
-        _homeFd = Sys.open("/proc/thread-self/ns/net", Sys.O_RDONLY | Sys.O_CLOEXEC);
-        _homeInode = _homeFd >= 0 ? Sys.InodeOfFd(_homeFd) : 0;
-        if (_homeFd < 0 || _homeInode == 0) _startError = $"cannot open /proc/thread-self/ns/net: errno {Sys.Errno}";
+        _homeFd = NetNamespace.Open(NetNamespace.ThreadPath, out int errno);
+        _homeInode = _homeFd != null ? Files.Stat(_homeFd).Inode : 0;
+        if (_homeFd == null || _homeInode == 0) _startError = $"cannot open {NetNamespace.ThreadPath}: errno {(errno != 0 ? errno : Errno.Last)}";
         _ready.Set();
         if (_startError != null) return;
         _sideWork?.Attach(Wake);
@@ -152,47 +152,34 @@ public sealed unsafe class NamespaceOpener : IDisposable
     private OpenResult OpenOne(OpenRequest request, out bool home)
     {
         home = true;
-        int nsFd = Sys.open(request.Path, Sys.O_RDONLY | Sys.O_CLOEXEC);
-        if (nsFd < 0)
-        {
-            int e = Sys.Errno;
-            return Fail(request, e == Sys.ENOENT ? "vanished" : "open", e);
-        }
-        try
-        {
-            ulong target = Sys.InodeOfFd(nsFd);
-            if (request.ExpectedInode != 0 && target != request.ExpectedInode)
-                return Fail(request, "inode_changed", 0);
-            if (target == _homeInode) return OpenAtHome(request, target);
-            if (Sys.setns(nsFd, Sys.CLONE_NEWNET) != 0)
-            {
-                int e = Sys.Errno;
-                return Fail(request, e == Sys.EINVAL ? "not_netns" : "setns", e);
-            }
-            int socketFd = NetlinkSocket.OpenSockDiag();
-            int socketErrno = socketFd < 0 ? -socketFd : 0;
-            int ehash = socketFd >= 0 ? ReadTcpEhashEntries() : 0;
+        using var nsFd = NetNamespace.Open(request.Path, out int openErrno);
+        if (nsFd == null)
+            return Fail(request, openErrno == LibC.ENOENT ? "vanished" : "open", openErrno);
+        ulong target = Files.Stat(nsFd).Inode;
+        if (request.ExpectedInode != 0 && target != request.ExpectedInode)
+            return Fail(request, "inode_changed", 0);
+        if (target == _homeInode) return OpenAtHome(request, target);
+        int setnsErrno = NetNamespace.Enter(nsFd);
+        if (setnsErrno != 0)
+            return Fail(request, setnsErrno == LibC.EINVAL ? "not_netns" : "setns", setnsErrno);
+        var socketFd = NetlinkSocket.OpenSockDiag(out int socketErrno);
+        int ehash = socketFd != null ? ReadTcpEhashEntries() : 0;
 
-            home = Restore();
-            if (!home)
-            {
-                if (socketFd >= 0) Sys.close(socketFd);
-                return Fail(request, "restore", Sys.Errno);
-            }
-            if (socketFd < 0) return Fail(request, "socket", socketErrno);
-
-            ulong socketNs = SocketNamespaceInode(socketFd);
-            if (socketNs != target)
-            {
-                Sys.close(socketFd);
-                return Fail(request, "verify", 0);
-            }
-            return new OpenResult { Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ehash };
-        }
-        finally
+        home = Restore(out int restoreErrno);
+        if (!home)
         {
-            Sys.close(nsFd);
+            socketFd?.Dispose();
+            return Fail(request, "restore", restoreErrno);
         }
+        if (socketFd == null) return Fail(request, "socket", socketErrno);
+
+        ulong socketNs = SocketNamespaceInode(socketFd);
+        if (socketNs != target)
+        {
+            socketFd.Dispose();
+            return Fail(request, "verify", 0);
+        }
+        return new OpenResult { Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ehash };
     }
 
     /// <summary>
@@ -201,42 +188,35 @@ public sealed unsafe class NamespaceOpener : IDisposable
     /// </summary>
     private OpenResult OpenAtHome(OpenRequest request, ulong target)
     {
-        LastVerifiedThreadInode = Sys.StatPath("/proc/thread-self/ns/net").Ino;
+        LastVerifiedThreadInode = NetNamespace.InodeOfThread();
         if (LastVerifiedThreadInode != target) return Fail(request, "verify", 0);
-        int socketFd = NetlinkSocket.OpenSockDiag();
-        if (socketFd < 0) return Fail(request, "socket", -socketFd);
+        var socketFd = NetlinkSocket.OpenSockDiag(out int errno);
+        if (socketFd == null) return Fail(request, "socket", errno);
         return new OpenResult { Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ReadTcpEhashEntries() };
     }
 
     /// <summary>setns back home and prove it by inode; false means this thread must never be used again.</summary>
-    private bool Restore()
+    private bool Restore(out int errno)
     {
-        bool ok = Sys.setns(_homeFd, Sys.CLONE_NEWNET) == 0;
-        LastVerifiedThreadInode = Sys.StatPath("/proc/thread-self/ns/net").Ino;
+        errno = NetNamespace.Enter(_homeFd!);
+        bool ok = errno == 0;
+        LastVerifiedThreadInode = NetNamespace.InodeOfThread();
         if (SimulateRestoreFailureOnce) { SimulateRestoreFailureOnce = false; return false; }
         return ok && LastVerifiedThreadInode == _homeInode;
     }
 
     /// <summary>Inode of the namespace a socket lives in (ioctl SIOCGSKNS → ns fd → fstat), 0 on failure.</summary>
-    public static ulong SocketNamespaceInode(int socketFd)
-    {
-        int nsFd = Sys.ioctl(socketFd, Sys.SIOCGSKNS, null);
-        if (nsFd < 0) return 0;
-        ulong inode = Sys.InodeOfFd(nsFd);
-        Sys.close(nsFd);
-        return inode;
-    }
+    public static ulong SocketNamespaceInode(OwnedFd socketFd) => NetNamespace.OfSocket(socketFd);
 
     /// <summary>net.ipv4.tcp_ehash_entries of the calling thread's namespace; 0 if absent (kernel &lt; 6.1).</summary>
     private static int ReadTcpEhashEntries()
     {
-        int fd = Sys.open("/proc/sys/net/ipv4/tcp_ehash_entries", Sys.O_RDONLY | Sys.O_CLOEXEC);
-        if (fd < 0) return 0;
-        byte* buf = stackalloc byte[32];
-        nint n = Sys.read(fd, buf, 32);
-        Sys.close(fd);
+        using var fd = Files.OpenReadOnly("/proc/sys/net/ipv4/tcp_ehash_entries", out _);
+        if (fd == null) return 0;
+        Span<byte> buf = stackalloc byte[32];
+        int n = Files.Read(fd, buf);
         if (n <= 0) return 0;
-        var text = Encoding.ASCII.GetString(buf, (int)n).Trim();
+        var text = Encoding.ASCII.GetString(buf[..n]).Trim();
         return int.TryParse(text, out int value) ? value : 0;
     }
 

@@ -1,4 +1,4 @@
-using XtcpEpoll.Loop.Native;
+using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Loop.Namespaces;
 
@@ -15,7 +15,8 @@ public sealed class NamespaceScanner
 {
     public NamespaceScanner()
     {
-        (NsfsDev, HostInode) = Sys.StatPath("/proc/self/ns/net");
+        var host = Files.Stat(NetNamespace.ProcessPath);
+        (NsfsDev, HostInode) = (host.Device, host.Inode);
         if (HostInode == 0) throw new InvalidOperationException("cannot stat /proc/self/ns/net");
     }
 
@@ -29,8 +30,8 @@ public sealed class NamespaceScanner
 
     public static NamespaceCandidate Probe(string path, string? bindName)
     {
-        var (dev, ino) = Sys.StatPath(path);
-        return new NamespaceCandidate(path, bindName, dev, ino);
+        var status = Files.Stat(path);
+        return new NamespaceCandidate(path, bindName, status.Device, status.Inode);
     }
 
     public void ScanDirectory(string dir, List<NamespaceCandidate> into)

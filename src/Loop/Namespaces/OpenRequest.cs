@@ -1,3 +1,5 @@
+using XtcpEpoll.Netlink.Native;
+
 namespace XtcpEpoll.Loop.Namespaces;
 
 /// <summary>Ask the opener for a sock_diag socket inside the namespace behind <paramref name="Path"/>.</summary>
@@ -5,12 +7,12 @@ namespace XtcpEpoll.Loop.Namespaces;
 /// <param name="ExpectedInode">Inode the caller saw when it stat'ed the path (0 = accept any).</param>
 public sealed record OpenRequest(string Path, ulong ExpectedInode);
 
-/// <summary>What one open attempt produced. Exactly one of SocketFd &gt;= 0 or FailureReason != null.</summary>
+/// <summary>What one open attempt produced. Exactly one of SocketFd != null or FailureReason != null.</summary>
 public sealed class OpenResult
 {
     public required OpenRequest Request { get; init; }
-    /// <summary>Verified netlink socket living in the target namespace, or -1.</summary>
-    public int SocketFd { get; init; } = -1;
+    /// <summary>Verified netlink socket living in the target namespace (the receiver owns it), or null.</summary>
+    public OwnedFd? SocketFd { get; init; }
     /// <summary>nsfs inode of the namespace actually entered.</summary>
     public ulong Inode { get; init; }
     /// <summary>net.ipv4.tcp_ehash_entries read inside the namespace (negative = shares the host table, 0 = unknown).</summary>
@@ -18,5 +20,5 @@ public sealed class OpenResult
     /// <summary>Metric label: open, not_netns, vanished, inode_changed, setns, socket, restore, verify.</summary>
     public string? FailureReason { get; init; }
     public int Errno { get; init; }
-    public bool Succeeded => SocketFd >= 0;
+    public bool Succeeded => SocketFd != null;
 }

@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Tmds.Linux;
 using XtcpEpoll.Loop.Metrics;
-using XtcpEpoll.Loop.Native;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Netlink.Requests;
@@ -41,7 +41,9 @@ internal sealed unsafe class Lane : IDisposable
     private readonly ConcurrentQueue<LanePlan> _plansForParser;
     private readonly Action<Exception> _onFault;
     private readonly Dictionary<ulong, NamespaceHandle> _handles = new();
-    private readonly int _epollFd, _commandFd, _deadlineFd, _spreadFd;
+    private readonly Epoll _epoll;
+    private readonly EventFd _commandFd;
+    private readonly TimerFd _deadlineFd, _spreadFd;
     private readonly Thread _thread;
     /// <summary>One dump request plus up to MaxTracked listener lookups, sent in one sendmsg.</summary>
     private readonly byte[] _request = new byte[DumpRequestBuilder.CompatSize + ListenerTracker.MaxTracked * DumpRequestBuilder.V2Size];
@@ -76,13 +78,13 @@ internal sealed unsafe class Lane : IDisposable
         // Due at the first poll starting within half a period of the interval's end, so poll jitter never
         // pushes a walk a whole period late.
         _refreshTicks = (long)(Math.Max(0, (options.SharedTablesRefresh - options.Frequency / 2).TotalSeconds) * Stopwatch.Frequency);
-        _epollFd = Check(Sys.epoll_create1(Sys.EPOLL_CLOEXEC), "epoll_create1");
-        _commandFd = Check(Sys.eventfd(0, Sys.EFD_CLOEXEC | Sys.EFD_NONBLOCK), "eventfd");
-        _deadlineFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        _spreadFd = Check(Sys.timerfd_create(Sys.CLOCK_MONOTONIC, Sys.TFD_CLOEXEC | Sys.TFD_NONBLOCK), "timerfd_create");
-        Sys.EpollAdd(_epollFd, _commandFd, CommandKey);
-        Sys.EpollAdd(_epollFd, _deadlineFd, DeadlineKey);
-        Sys.EpollAdd(_epollFd, _spreadFd, SpreadKey);
+        _epoll = Epoll.Create();
+        _commandFd = EventFd.Create();
+        _deadlineFd = TimerFd.Create();
+        _spreadFd = TimerFd.Create();
+        _epoll.Add(_commandFd.Handle, CommandKey);
+        _epoll.Add(_deadlineFd.Handle, DeadlineKey);
+        _epoll.Add(_spreadFd.Handle, SpreadKey);
         _thread = new Thread(Run) { IsBackground = true, Name = $"xtcp-lane-{index}" };
     }
 
@@ -96,38 +98,38 @@ internal sealed unsafe class Lane : IDisposable
     public void Post(LaneCommand command)
     {
         _commands.Enqueue(command);
-        Sys.Signal(_commandFd);
+        _commandFd.Signal();
     }
 
     public void Join() => _thread.Join();
 
     public void Dispose()
     {
-        Sys.close(_spreadFd);
-        Sys.close(_deadlineFd);
-        Sys.close(_commandFd);
-        Sys.close(_epollFd);
+        _spreadFd.Dispose();
+        _deadlineFd.Dispose();
+        _commandFd.Dispose();
+        _epoll.Dispose();
     }
 
     private void Run()
     {
-        var events = stackalloc Sys.EpollEvent[64];
+        Span<epoll_event> events = stackalloc epoll_event[64];
         try
         {
             while (!_stopped)
             {
-                int n = Sys.epoll_wait(_epollFd, events, 64, -1);
+                int n = _epoll.Wait(events, -1);
                 if (n < 0)
                 {
-                    if (Sys.Errno == Sys.EINTR) continue;
-                    throw new InvalidOperationException($"lane {_index}: epoll_wait errno {Sys.Errno}");
+                    if (-n == LibC.EINTR) continue;
+                    throw new InvalidOperationException($"lane {_index}: epoll_wait errno {-n}");
                 }
                 for (int i = 0; i < n && !_stopped; i++)
                 {
-                    ulong key = events[i].Data;
-                    if (key == CommandKey) { Sys.Drain(_commandFd); RunCommands(); }
-                    else if (key == DeadlineKey) { Sys.Drain(_deadlineFd); OnDeadline(); }
-                    else if (key == SpreadKey) { Sys.Drain(_spreadFd); SendDueSpread(); }
+                    ulong key = Epoll.Key(events[i]);
+                    if (key == CommandKey) { _commandFd.Drain(); RunCommands(); }
+                    else if (key == DeadlineKey) { _deadlineFd.Drain(); OnDeadline(); }
+                    else if (key == SpreadKey) { _spreadFd.Drain(); SendDueSpread(); }
                     else if (_handles.TryGetValue(key, out var handle)) OnReadable(handle);
                 }
                 PumpSends();
@@ -161,7 +163,7 @@ internal sealed unsafe class Lane : IDisposable
                     break;
                 case LaneCommand.Stop:
                     if (_plan != null) OnDeadline();
-                    foreach (var handle in _handles.Values) { Sys.EpollDel(_epollFd, handle.SocketFd); Sys.close(handle.SocketFd); handle.Removed = true; }
+                    foreach (var handle in _handles.Values) { _epoll.Remove(handle.SocketFd); handle.SocketFd.Dispose(); handle.Removed = true; }
                     _handles.Clear();
                     _stopped = true;
                     break;
@@ -172,13 +174,13 @@ internal sealed unsafe class Lane : IDisposable
     private void AddHandle(NamespaceHandle handle)
     {
         handle.UseV2 = _options.Request == RequestMode.V2;
-        var ev = new Sys.EpollEvent { Events = Sys.EPOLLIN, Data = handle.Id };
-        if (Sys.epoll_ctl(_epollFd, Sys.EPOLL_CTL_ADD, handle.SocketFd, &ev) != 0)
+        int errno = _epoll.TryAdd(handle.SocketFd, handle.Id);
+        if (errno != 0)
         {
             // e.g. fs.epoll.max_user_watches reached: this namespace cannot be polled; never kill the lane for it.
-            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, Sys.Errno);
+            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, errno);
             LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
-            Sys.close(handle.SocketFd);
+            handle.SocketFd.Dispose();
             handle.Removed = true;
             return;
         }
@@ -193,8 +195,8 @@ internal sealed unsafe class Lane : IDisposable
             LoopMetrics.DumpsAbandoned.Inc();
             EndDump(handle, DumpEnd.Abandoned);
         }
-        Sys.EpollDel(_epollFd, handle.SocketFd);
-        Sys.close(handle.SocketFd);
+        _epoll.Remove(handle.SocketFd);
+        handle.SocketFd.Dispose();
         handle.Removed = true;
         handle.State = DumpState.Idle;
     }
@@ -342,11 +344,11 @@ internal sealed unsafe class Lane : IDisposable
         {
             var memory = _writer.GetMemory(FrameHeader.Size + RecvSize);
             int n = NetlinkSocket.Receive(handle.SocketFd, memory.Span.Slice(FrameHeader.Size, RecvSize), out bool truncated);
-            if (truncated) n = -Sys.EMSGSIZE; // cut datagram: the dump lost messages
+            if (truncated) n = -LibC.EMSGSIZE; // cut datagram: the dump lost messages
             if (n < 0)
             {
                 int errno = -n;
-                if (errno == Sys.EAGAIN) return;
+                if (errno == LibC.EAGAIN) return;
                 // ENOBUFS and friends: the dump is lost; never guess where it stands.
                 _logger.LogWarning("lane {Lane}: recv from namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
                 if (handle.State == DumpState.Dumping) { LoopMetrics.DumpErrors.Inc(); EndDump(handle, DumpEnd.Error); }
@@ -468,7 +470,8 @@ internal sealed unsafe class Lane : IDisposable
     }
 
     /// <summary>Errors with which a kernel says "no TCPDIAG_GETSOCK here" (then v2 is used).</summary>
-    private static bool IsCompatRefusal(int errno) => errno is Sys.EINVAL or Sys.EOPNOTSUPP or Sys.ENOENT or 93 /*EPROTONOSUPPORT*/;
+    private static bool IsCompatRefusal(int errno) =>
+        errno == LibC.EINVAL || errno == LibC.EOPNOTSUPP || errno == LibC.ENOENT || errno == LibC.EPROTONOSUPPORT;
 
     private void OnDeadline()
     {
@@ -531,8 +534,8 @@ internal sealed unsafe class Lane : IDisposable
     {
         ThreadAllocations.RecordCurrentThread();
         WriteFrame(FrameKind.LaneDone, _dumpErrors, _anyTimeout ? 1 : 0);
-        Sys.Disarm(_deadlineFd);
-        Sys.Disarm(_spreadFd);
+        _deadlineFd.Disarm();
+        _spreadFd.Disarm();
         _plan = null;
         _inFlight = 0;
         Flush();
@@ -565,12 +568,9 @@ internal sealed unsafe class Lane : IDisposable
         else flush.GetAwaiter().GetResult();
     }
 
-    private static void ArmAt(int timerFd, long stopwatchTimestamp, long now)
+    private static void ArmAt(TimerFd timer, long stopwatchTimestamp, long now)
     {
         long delta = Math.Max(1, stopwatchTimestamp - now);
-        Sys.ArmOnce(timerFd, TimeSpan.FromSeconds(delta / (double)Stopwatch.Frequency));
+        timer.ArmOnce(TimeSpan.FromSeconds(delta / (double)Stopwatch.Frequency));
     }
-
-    private static int Check(int result, string what) =>
-        result >= 0 ? result : throw new InvalidOperationException($"{what} failed: errno {Sys.Errno}");
 }

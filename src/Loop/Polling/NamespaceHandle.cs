@@ -1,3 +1,5 @@
+using XtcpEpoll.Netlink.Native;
+
 namespace XtcpEpoll.Loop.Polling;
 
 /// <summary>Where a namespace's dump stands, as seen by its lane thread.</summary>
@@ -21,7 +23,8 @@ internal sealed class NamespaceHandle
     public required ulong Id { get; init; }
     public required ulong Inode { get; init; }
     public required string Name { get; init; }
-    public required int SocketFd { get; init; }
+    /// <summary>The namespace's sock_diag socket; the lane that owns the handle closes it.</summary>
+    public required OwnedFd SocketFd { get; init; }
     public required int Lane { get; init; }
     public int TcpEhashEntries { get; init; }
     public bool SharesHostTable => TcpEhashEntries < 0;

@@ -4,43 +4,44 @@ using static Tmds.Linux.LibC;
 namespace XtcpEpoll.Netlink.Native;
 
 /// <summary>
-/// Raw NETLINK_SOCK_DIAG sockets (.NET's Socket refuses AF_NETLINK). All calls return a count or
-/// -errno instead of throwing, so the epoll loop can count failures without exceptions.
+/// Raw NETLINK_SOCK_DIAG sockets (.NET's Socket refuses AF_NETLINK). Sends and receives return a count or
+/// -errno instead of throwing, so the epoll loop can count failures without exceptions; they borrow the
+/// socket's <see cref="OwnedFd"/> for the call (no allocation), so a closed socket is never written to.
 /// </summary>
 public static unsafe class NetlinkSocket
 {
     /// <summary>
     /// socket(AF_NETLINK, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, NETLINK_SOCK_DIAG) + bind (kernel picks the
     /// port id). The socket belongs to the network namespace of the CALLING THREAD, so call this on the
-    /// thread that did setns. Returns the fd or -errno.
+    /// thread that did setns. Null, with the errno, on failure.
     /// </summary>
-    public static int OpenSockDiag()
+    public static OwnedFd? OpenSockDiag(out int errno)
     {
-        int fd = socket(NetlinkConstants.AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NetlinkConstants.NETLINK_SOCK_DIAG);
-        if (fd < 0)
-            return -errno;
+        var socketFd = OwnedFd.FromResult(socket(NetlinkConstants.AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NetlinkConstants.NETLINK_SOCK_DIAG), out errno);
+        if (socketFd == null)
+            return null;
         var address = new SockaddrNl { Family = NetlinkConstants.AF_NETLINK };
-        if (bind(fd, (sockaddr*)&address, (socklen_t)(uint)sizeof(SockaddrNl)) < 0)
-        {
-            int error = errno;
-            close(fd);
-            return -error;
-        }
-        return fd;
+        using (var fd = socketFd.Borrow())
+            errno = bind(fd.Fd, (sockaddr*)&address, (uint)sizeof(SockaddrNl)) == 0 ? 0 : Errno.Last;
+        if (errno == 0)
+            return socketFd;
+        socketFd.Dispose();
+        return null;
     }
 
     /// <summary>Sends one request datagram to the kernel (port id 0). Returns bytes sent or -errno.</summary>
-    public static int Send(int fd, ReadOnlySpan<byte> datagram)
+    public static int Send(OwnedFd socket, ReadOnlySpan<byte> datagram)
     {
         var kernel = new SockaddrNl { Family = NetlinkConstants.AF_NETLINK };
+        using var fd = socket.Borrow();
         fixed (byte* p = datagram)
         {
             while (true)
             {
-                long sent = sendto(fd, p, (size_t)(ulong)datagram.Length, MSG_DONTWAIT, (sockaddr*)&kernel, (socklen_t)(uint)sizeof(SockaddrNl));
+                long sent = sendto(fd.Fd, p, (size_t)(ulong)datagram.Length, MSG_DONTWAIT, (sockaddr*)&kernel, (uint)sizeof(SockaddrNl));
                 if (sent >= 0)
                     return (int)sent;
-                int error = errno;
+                int error = Errno.Last;
                 if (error != EINTR)
                     return -error;
             }
@@ -53,32 +54,33 @@ public static unsafe class NetlinkSocket
     /// buffer.Length means the datagram was cut to the buffer (MSG_TRUNC reports the full size): the
     /// caller must treat that as a lost datagram and never slice past the buffer.
     /// </summary>
-    public static int Receive(int fd, Span<byte> buffer)
+    public static int Receive(OwnedFd socket, Span<byte> buffer)
     {
-        long received = ReceiveFullLength(fd, buffer);
+        long received = ReceiveFullLength(socket, buffer);
         return (int)Math.Min(received, int.MaxValue);
     }
 
-    /// <summary>As <see cref="Receive(int, Span{byte})"/>, but never returns more than buffer.Length:
+    /// <summary>As <see cref="Receive(OwnedFd, Span{byte})"/>, but never returns more than buffer.Length:
     /// <paramref name="truncated"/> tells that the datagram was larger than the buffer and was cut.</summary>
-    public static int Receive(int fd, Span<byte> buffer, out bool truncated)
+    public static int Receive(OwnedFd socket, Span<byte> buffer, out bool truncated)
     {
-        long received = ReceiveFullLength(fd, buffer);
+        long received = ReceiveFullLength(socket, buffer);
         truncated = received > buffer.Length;
         return (int)Math.Min(received, buffer.Length);
     }
 
     /// <summary>recv with MSG_TRUNC: the datagram's full length (even when cut), or -errno.</summary>
-    private static long ReceiveFullLength(int fd, Span<byte> buffer)
+    private static long ReceiveFullLength(OwnedFd socket, Span<byte> buffer)
     {
+        using var fd = socket.Borrow();
         fixed (byte* p = buffer)
         {
             while (true)
             {
-                long received = recv(fd, p, (size_t)(ulong)buffer.Length, MSG_DONTWAIT | MSG_TRUNC);
+                long received = recv(fd.Fd, p, (size_t)(ulong)buffer.Length, MSG_DONTWAIT | MSG_TRUNC);
                 if (received >= 0)
                     return received;
-                int error = errno;
+                int error = Errno.Last;
                 if (error != EINTR)
                     return -error;
             }
@@ -86,12 +88,10 @@ public static unsafe class NetlinkSocket
     }
 
     /// <summary>Sets SO_RCVBUF (the kernel doubles it). Returns 0 or -errno.</summary>
-    public static int SetReceiveBuffer(int fd, int bytes)
+    public static int SetReceiveBuffer(OwnedFd socket, int bytes)
     {
+        using var fd = socket.Borrow();
         int value = bytes;
-        return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, (socklen_t)(uint)sizeof(int)) < 0 ? -errno : 0;
+        return setsockopt(fd.Fd, SOL_SOCKET, SO_RCVBUF, &value, (uint)sizeof(int)) < 0 ? -Errno.Last : 0;
     }
-
-    /// <summary>close(fd). Returns 0 or -errno.</summary>
-    public static int Close(int fd) => close(fd) < 0 ? -errno : 0;
 }

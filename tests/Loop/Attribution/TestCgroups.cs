@@ -44,7 +44,7 @@ public sealed class TestCgroups : IDisposable
     }
 
     /// <summary>Inode of a cgroup directory = the cgroup id sockets created in it report.</summary>
-    public static ulong IdOf(string cgroupPath) => XtcpEpoll.Loop.Attribution.ProcFiles.InodeOf(cgroupPath);
+    public static ulong IdOf(string cgroupPath) => XtcpEpoll.Netlink.Native.Files.Stat(cgroupPath).Inode;
 
     /// <summary>Removes an (empty) cgroup now, as a runtime does when its container is gone.</summary>
     public void Remove(string cgroupPath)
