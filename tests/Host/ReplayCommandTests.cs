@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using XtcpEpoll.Tests.Loop.Dumps;
 using XtcpEpoll.Sinks.Proto;
 using Xunit;
 
@@ -79,6 +80,37 @@ public class ReplayCommandTests
         }
         finally
         {
+            File.Delete(output);
+        }
+    }
+
+    /// <summary>
+    /// Replay runs the live datagram path (issue 12): a cookie once per dump, nothing after a dump's DONE, and
+    /// DumpIncomplete from an NLM_F_DUMP_INTR datagram on; each DONE starts the next dump.
+    /// </summary>
+    [Fact]
+    public void Replay_dedupes_per_dump_stops_at_DONE_and_flags_interrupted_dumps_like_collection()
+    {
+        var captures = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}");
+        var output = captures + ".jsonl";
+        Directory.CreateDirectory(captures);
+        try
+        {
+            // Raw datagram files, read in name order: one dump (cookies 1, 2, 2 again, 3, then DONE and a stray
+            // message after it), then a second dump whose datagram is flagged NLM_F_DUMP_INTR.
+            File.WriteAllBytes(Path.Combine(captures, "1"), DumpWire.Sockets(5, 1, 2));
+            File.WriteAllBytes(Path.Combine(captures, "2"), [.. DumpWire.SocketsThenDone(5, 2, 3), .. DumpWire.Sockets(5, 4)]);
+            File.WriteAllBytes(Path.Combine(captures, "3"), DumpWire.Interrupted(6, 1));
+            var result = CliRunner.Run("replay", captures, "--marshal", "jsonl", "--dest", "file:" + output);
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            var rows = File.ReadLines(output).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal([1001, 1002, 1003, 1001], rows.Select(r => r.GetProperty("inetDiagMsgSocketSourcePort").GetInt32()));
+            Assert.Equal([false, false, false, true], rows.Select(r => r.TryGetProperty("dumpIncomplete", out var v) && v.GetBoolean()));
+        }
+        finally
+        {
+            Directory.Delete(captures, recursive: true);
             File.Delete(output);
         }
     }
