@@ -26,7 +26,8 @@ public class ConfigPrecedenceTests
         Assert.Equal("true", config["container-attribution"]);
         Assert.Equal("auto", config["cgroup-root"]);
         Assert.Equal("5s", config["cgroup-refresh"]);
-        Assert.Equal(34, config.Count); // every collect option, one line each
+        Assert.Equal("false", config["file-append"]);
+        Assert.Equal(XtcpEpoll.Host.Cli.OptionCatalog.Collect.Count, config.Count); // every collect option, one line each
     }
 
     [Fact]

@@ -97,7 +97,7 @@ public sealed class AttributionCollectorTests(ITestOutputHelper output)
 
         foreach (var poll in polls)
         {
-            var host = poll.Where(r => r.Netns == "host").ToList();
+            var host = poll.Where(r => r.Netns == XtcpEpoll.Loop.Namespaces.NamespaceEntry.HostName).ToList();
             var client = Assert.Single(host, r => r.SourcePort == process.ClientPort && r.DestinationPort == port);
             Assert.Equal((container, "containerd", pod), (client.ContainerId, client.ContainerRuntime, client.PodUid));
             Assert.True(client.AttributedBySocketCgroup);
