@@ -39,4 +39,8 @@ public static class AttributionMetrics
     public static readonly Counter.Child RecordsFromCgroup = Records.WithLabels("cgroup");
     public static readonly Counter.Child RecordsFromNamespace = Records.WithLabels("namespace");
     public static readonly Counter.Child RecordsWithout = Records.WithLabels("none");
+    // Every kind exported from the start (at 0), so rates and alerts over them never see an absent series.
+    public static readonly Counter.Child CgroupRootMissing = Errors.WithLabels("cgroup_root");
+    public static readonly Counter.Child ProcDenied = Errors.WithLabels("proc_denied");
+    public static readonly Counter.Child InternalErrors = Errors.WithLabels("internal");
 }

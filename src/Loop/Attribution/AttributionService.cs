@@ -175,7 +175,7 @@ internal sealed class AttributionService : IOpenerSideWork
         }
         catch (Exception ex)
         {
-            AttributionMetrics.Errors.WithLabels("internal").Inc();
+            AttributionMetrics.InternalErrors.Inc();
             if (_internalErrors++ % 100 == 0) _logger.LogError(ex, "container attribution failed; records keep the attribution known so far");
         }
         finally
@@ -194,7 +194,7 @@ internal sealed class AttributionService : IOpenerSideWork
         AttributionMetrics.CgroupWalkSeconds.Inc(Stopwatch.GetElapsedTime(start).TotalSeconds);
         if (result.RootMissing)
         {
-            AttributionMetrics.Errors.WithLabels("cgroup_root").Inc();
+            AttributionMetrics.CgroupRootMissing.Inc();
             if (!_rootMissingLogged)
                 _logger.LogWarning("cgroup v2 hierarchy {Root} is not there: sockets are attributed to containers by their namespace only; set --cgroup-root to where cgroup2 is mounted", _walker!.Root);
             _rootMissingLogged = true;
@@ -235,7 +235,7 @@ internal sealed class AttributionService : IOpenerSideWork
         // of exiting or exec'ing is (seen as root here: 1 of 113), which is no reason to warn.
         if (stats.Denied * 2 > stats.Processes)
         {
-            AttributionMetrics.Errors.WithLabels("proc_denied").Inc();
+            AttributionMetrics.ProcDenied.Inc();
             if (!_deniedLogged)
                 _logger.LogWarning("cannot read /proc/<pid>/ns/net of {Denied} of {Processes} processes (that needs CAP_SYS_PTRACE): namespaces they live in are attributed to containers through their sockets' cgroups only",
                     stats.Denied, stats.Processes);
