@@ -59,6 +59,27 @@ public sealed class CollectorOptions
     /// </summary>
     public TimeSpan SharedTablesRefresh { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Stamp every record with the container and Kubernetes pod owning its socket (container_id,
+    /// container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace
+    /// (--container-attribution, default true).
+    /// </summary>
+    public bool ContainerAttribution { get; set; } = true;
+
+    /// <summary>
+    /// Mount point of the cgroup v2 hierarchy that socket cgroup ids (INET_DIAG_CGROUP_ID) refer to
+    /// (--cgroup-root): null = found in /proc/self/mountinfo (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
+    /// hybrid hosts); "none" = attribute by namespace only.
+    /// </summary>
+    public string? CgroupRoot { get; set; }
+
+    /// <summary>
+    /// Smallest interval between two walks of the cgroup hierarchy (--cgroup-refresh, default 5 s). A walk is
+    /// asked for by a socket whose cgroup is unknown (a container started since the last walk) or by a new
+    /// namespace; sockets of a container started since are attributed by namespace until it runs.
+    /// </summary>
+    public TimeSpan CgroupRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Pace sends evenly over (Frequency - Timeout margin) instead of all at the tick.</summary>
     public bool Spread { get; set; }
 
@@ -85,6 +106,7 @@ public sealed class CollectorOptions
     public static readonly IntegerRange MaxLoopsRange = new(0, int.MaxValue);
     public static readonly IntegerRange WorkersRange = new(1, 64);
     public static readonly DurationFloor ReconcileIntervalFloor = new(TimeSpan.FromMilliseconds(100));
+    public static readonly DurationFloor CgroupRefreshFloor = new(TimeSpan.FromMilliseconds(100));
     public const long MinPipeBytesPerLane = 256 * 1024;
 
     /// <summary>
@@ -109,6 +131,8 @@ public sealed class CollectorOptions
             ?? WorkersRange.Check("workers", Workers)
             ?? DurationFloor.NotNegative.Check("shared-tables-refresh", SharedTablesRefresh)
             ?? ReconcileIntervalFloor.Check("reconcile-interval", ReconcileInterval)
+            ?? CgroupRefreshFloor.Check("cgroup-refresh", CgroupRefresh)
+            ?? CgroupRootError()
             ?? NetnsDirsError()
             ?? RecordStampRules.Check(Hostname, Label, Tag, Location);
         if (error != null) return error;
@@ -120,6 +144,10 @@ public sealed class CollectorOptions
             return new OptionError("pipe-bytes-per-lane", PipeBytesPerLane.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be at least 256 KiB");
         return null;
     }
+
+    /// <summary>Null (auto: found in mountinfo), "none", or an absolute directory.</summary>
+    private OptionError? CgroupRootError() => CgroupRoot is null or "none" || Path.IsPathRooted(CgroupRoot) ? null
+        : new OptionError("cgroup-root", CgroupRoot, "must be auto, none or an absolute directory (where cgroup2 is mounted)");
 
     private OptionError? NetnsDirsError()
     {

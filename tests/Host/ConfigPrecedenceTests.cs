@@ -23,6 +23,9 @@ public class ConfigPrecedenceTests
         Assert.Equal(Environment.MachineName, config["hostname"]);
         Assert.Equal("1m", config["shared-tables-refresh"]);
         Assert.Equal("default", config["states"]);
+        Assert.Equal("true", config["container-attribution"]);
+        Assert.Equal("auto", config["cgroup-root"]);
+        Assert.Equal("5s", config["cgroup-refresh"]);
         Assert.Equal("false", config["file-append"]);
         Assert.Equal(XtcpEpoll.Host.Cli.OptionCatalog.Collect.Count, config.Count); // every collect option, one line each
     }

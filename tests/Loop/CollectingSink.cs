@@ -8,7 +8,8 @@ namespace XtcpEpoll.Tests.Loop;
 public readonly record struct SeenRecord(
     string Netns, ulong NetnsInode, long TimestampNs, string Hostname, byte Family, byte State,
     ushort SourcePort, ushort DestinationPort, ulong Cookie, AttributeSet Present, string Congestion,
-    ushort MessageType, bool DumpIncomplete)
+    ushort MessageType, bool DumpIncomplete, ulong CgroupId = 0, string ContainerId = "", string ContainerRuntime = "",
+    string PodUid = "", bool AttributedBySocketCgroup = false)
 {
     public ExpectedSocket Key => new(Family, State, SourcePort, DestinationPort);
 }
@@ -42,8 +43,10 @@ public class CollectingSink : IRecordSink
                 if (Filter != null && !Filter(r.Context.Netns)) continue;
                 var s = r.Socket;
                 string cong = System.Text.Encoding.ASCII.GetString(new ReadOnlySpan<byte>(s.CongestionName, s.CongestionNameLength));
+                var owner = r.AttributionOrContext;
                 _current.Add(new SeenRecord(r.Context.Netns, r.Context.NetnsInode, r.Context.TimestampNs, r.Context.Hostname,
-                    s.Family, s.State, s.SourcePort, s.DestinationPort, s.Cookie, s.Present, cong, s.MessageType, r.DumpIncomplete));
+                    s.Family, s.State, s.SourcePort, s.DestinationPort, s.Cookie, s.Present, cong, s.MessageType, r.DumpIncomplete,
+                    s.CGroup, owner.ContainerId, owner.ContainerRuntime, owner.PodUid, r.Attribution != null));
             }
         }
     }

@@ -46,6 +46,9 @@ public static class ConfigBinder
         var request = r.Choice(O.Request, O.RequestNames) == "v2" ? RequestMode.V2 : RequestMode.Compat;
         var spread = r.Switch(O.Spread);
         var sharedTablesRefresh = r.Duration(O.SharedTablesRefresh, DurationFloor.NotNegative);
+        var containerAttribution = r.Switch(O.ContainerAttribution);
+        var cgroupRoot = r.Parsed<string?>(O.CgroupRoot, TryParseCgroupRoot, static root => root ?? "auto");
+        var cgroupRefresh = r.Duration(O.CgroupRefresh, CollectorOptions.CgroupRefreshFloor);
         var stamp = BindStamp(r);
         var metrics = r.Parsed<System.Net.IPEndPoint?>(O.MetricsListen, ListenAddress.TryParse);
         var logLevel = ToLogLevel(r.Choice(O.LogLevel, O.LogLevelNames));
@@ -65,6 +68,9 @@ public static class ConfigBinder
             Request = request,
             Spread = spread,
             SharedTablesRefresh = sharedTablesRefresh,
+            ContainerAttribution = containerAttribution,
+            CgroupRoot = cgroupRoot,
+            CgroupRefresh = cgroupRefresh,
             States = states,
             IdiagExt = idiagExt,
             Hostname = stamp.Hostname,
@@ -161,6 +167,16 @@ public static class ConfigBinder
     {
         value = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         error = "";
+        return true;
+    }
+
+    /// <summary>"auto" (or empty) = null (found in mountinfo at start), "none", or a directory (which must be absolute: <see cref="CollectorOptions"/>' rule).</summary>
+    private static bool TryParseCgroupRoot(string text, out string? value, out string error)
+    {
+        var trimmed = text.Trim();
+        error = "";
+        value = trimmed.Length == 0 || trimmed.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null
+            : trimmed.Equals("none", StringComparison.OrdinalIgnoreCase) ? "none" : trimmed;
         return true;
     }
 

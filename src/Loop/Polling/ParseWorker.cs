@@ -128,6 +128,7 @@ internal sealed class ParseWorker
     {
         ThreadAllocations.RecordCurrentThread();
         for (int i = 0; i < _dumps.Length; i++) Release(i);
+        _decoder.PublishAttributionCounts();
         counts.Records = _pollRecords;
         _pollRecords = 0;
         _onLaneDone(pollId, counts);
