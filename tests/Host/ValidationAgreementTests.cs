@@ -23,6 +23,8 @@ public class ValidationAgreementTests
         ["jitter-above-90"] = (["--jitter-pct", "95"], () => new CollectorOptions { JitterPct = 95 }, null),
         ["workers-above-64"] = (["--workers", "65"], () => new CollectorOptions { Workers = 65 }, null),
         ["reconcile-below-100ms"] = (["--reconcile-interval", "50ms"], () => new CollectorOptions { ReconcileInterval = TimeSpan.FromMilliseconds(50) }, null),
+        ["cgroup-refresh-below-100ms"] = (["--cgroup-refresh", "50ms"], () => new CollectorOptions { CgroupRefresh = TimeSpan.FromMilliseconds(50) }, null),
+        ["relative-cgroup-root"] = (["--cgroup-root", "sys/fs/cgroup"], () => new CollectorOptions { CgroupRoot = "sys/fs/cgroup" }, null),
         ["relative-netns-dir"] = (["--netns-dirs", "relative/dir"], () => new CollectorOptions { NetnsDirs = ["relative/dir"] }, null),
         ["label-too-long"] = (["--label", new string('x', 41)], () => new CollectorOptions { Label = new string('x', 41) }, null),
         ["spread-without-room"] = (["--spread", "--frequency", "1s", "--timeout", "900ms"],
