@@ -1,0 +1,28 @@
+using Prometheus;
+
+namespace XtcpEpoll.Host.Metrics;
+
+/// <summary>The metrics endpoint's own metrics (default registry): what clients cost it and what it refused.</summary>
+public static class EndpointMetrics
+{
+    public static readonly Counter ConnectionsAccepted = Prometheus.Metrics.CreateCounter(
+        "xtcp_metrics_connections_accepted_total", "Connections the metrics endpoint accepted (refused ones included).");
+    public static readonly Counter ConnectionsRefused = Prometheus.Metrics.CreateCounter(
+        "xtcp_metrics_connections_refused_total",
+        "Connections closed at once, unanswered, because the endpoint already held its maximum of connections (64 by default).");
+    public static readonly Counter ConnectionsTimedOut = Prometheus.Metrics.CreateCounter(
+        "xtcp_metrics_connections_timed_out_total",
+        "Connections closed by their deadline, by phase: request (no complete request head within 5 s of accept, answered 408), response (the client did not take its whole response within 10 s, reset).",
+        new CounterConfiguration { LabelNames = ["phase"] });
+    public static readonly Gauge ConnectionsOpen = Prometheus.Metrics.CreateGauge(
+        "xtcp_metrics_connections_open", "Connections the metrics endpoint holds now (reading a request or writing a response).");
+    public static readonly Counter Responses = Prometheus.Metrics.CreateCounter(
+        "xtcp_metrics_responses_total", "Responses the metrics endpoint sent, by HTTP status code.",
+        new CounterConfiguration { LabelNames = ["code"] });
+    public static readonly Counter AcceptErrors = Prometheus.Metrics.CreateCounter(
+        "xtcp_metrics_accept_errors_total",
+        "accept() failures other than an empty backlog (EMFILE, ENFILE, ENOBUFS...): the endpoint pauses accepting for 100 ms.");
+
+    public static readonly Counter.Child RequestTimeouts = ConnectionsTimedOut.WithLabels("request");
+    public static readonly Counter.Child ResponseTimeouts = ConnectionsTimedOut.WithLabels("response");
+}
