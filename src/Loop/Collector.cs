@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Control;
 using XtcpEpoll.Sinks.Batching;
 
 namespace XtcpEpoll.Loop;
@@ -16,37 +17,34 @@ public sealed class Collector : IDisposable
 {
     private readonly CollectorOptions _options;
     private readonly ControlLoop _control;
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _started;
-    private long _pollsCompleted;
-    private int _namespacesOpen;
 
     public Collector(CollectorOptions options, IRecordSink sink, ILogger logger)
     {
         var error = options.Validate();
         if (error != null) throw new ArgumentException(error, nameof(options));
         _options = options;
-        _control = new ControlLoop(this, options, sink, logger);
+        _control = new ControlLoop(options, sink, logger);
     }
 
     /// <summary>Completes after MaxLoops polls or RequestStop (faults if the loop died).</summary>
-    public Task Completion => _completion.Task;
+    public Task Completion => _control.Completion;
 
     /// <summary>True once one poll has ended (for /readyz).</summary>
-    public bool FirstPollCompleted => Volatile.Read(ref _pollsCompleted) > 0;
+    public bool FirstPollCompleted => _control.PollsCompleted > 0;
 
     /// <summary>Namespaces with an open, verified sock_diag socket.</summary>
-    public int NamespacesOpen
-    {
-        get => Volatile.Read(ref _namespacesOpen);
-        internal set => Volatile.Write(ref _namespacesOpen, value);
-    }
+    public int NamespacesOpen => _control.NamespacesOpen;
 
     /// <summary>Polls ended so far (complete or timed out).</summary>
-    public long PollsCompleted => Volatile.Read(ref _pollsCompleted);
+    public long PollsCompleted => _control.PollsCompleted;
 
     /// <summary>Raised on the control thread after each poll's EndOfPoll.</summary>
-    public event Action<PollSummary>? PollCompleted;
+    public event Action<PollSummary>? PollCompleted
+    {
+        add => _control.PollCompleted += value;
+        remove => _control.PollCompleted -= value;
+    }
 
     /// <summary>Starts the threads; the first poll runs as soon as the initial namespaces are open.</summary>
     public void Start()
@@ -58,7 +56,7 @@ public sealed class Collector : IDisposable
     /// <summary>SIGTERM path: no new polls; the running poll finishes (bounded by Timeout); then Completion.</summary>
     public void RequestStop()
     {
-        if (Volatile.Read(ref _started) == 0) { _completion.TrySetResult(); return; }
+        if (Volatile.Read(ref _started) == 0) { _control.CompleteUnstarted(); return; }
         _control.Post(new ControlCommand.Stop());
     }
 
@@ -77,18 +75,6 @@ public sealed class Collector : IDisposable
         return reply.Task;
     }
 
-    internal void OnPollCompleted(int pollId, long timestampNs, int namespaces, long sockets, bool timedOut, int dumpErrors)
-    {
-        Interlocked.Increment(ref _pollsCompleted);
-        PollCompleted?.Invoke(new PollSummary(pollId, timestampNs, namespaces, sockets, timedOut, dumpErrors));
-    }
-
-    internal void OnStopped(Exception? fault)
-    {
-        if (fault != null) _completion.TrySetException(fault);
-        else _completion.TrySetResult();
-    }
-
     /// <summary>Stops (if running) and waits for the threads to end, bounded by the poll timeout plus a margin.</summary>
     public void Dispose()
     {
@@ -101,6 +87,5 @@ public sealed class Collector : IDisposable
 /// <summary>One known namespace: Open = has a verified socket; SharesHostTable = tcp_ehash_entries &lt; 0.</summary>
 public readonly record struct NamespaceInfo(string Name, ulong Inode, bool Open, bool SharesHostTable, int Lane);
 
-/// <summary>What one poll did (for events/tests/logs).</summary>
-/// <summary>DumpErrors: namespaces whose dump ended with an error (NLMSG_ERROR, failed send/recv) in this poll.</summary>
+/// <summary>What one poll did (for events/tests/logs). DumpErrors: namespaces whose dump ended with an error (NLMSG_ERROR, failed send/recv) in this poll.</summary>
 public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut, int DumpErrors);

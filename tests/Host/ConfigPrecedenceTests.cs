@@ -23,7 +23,8 @@ public class ConfigPrecedenceTests
         Assert.Equal(Environment.MachineName, config["hostname"]);
         Assert.Equal("1m", config["shared-tables-refresh"]);
         Assert.Equal("default", config["states"]);
-        Assert.Equal(31, config.Count); // every collect option, one line each
+        Assert.Equal("false", config["file-append"]);
+        Assert.Equal(XtcpEpoll.Host.Cli.OptionCatalog.Collect.Count, config.Count); // every collect option, one line each
     }
 
     [Fact]

@@ -1,10 +1,10 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 using XtcpEpoll.Loop;
+using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Polling;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Sinks.Records;
@@ -18,47 +18,62 @@ public sealed class LaneTests
     [Fact]
     public async Task A_namespace_still_discarding_a_timed_out_dump_is_a_timeout_and_the_others_are_still_dumped()
     {
-        var discarding = Handle(1, DumpState.Discarding);
-        var healthy = Handle(2, DumpState.Idle);
-        var frames = await RunOnePoll([discarding, healthy], lane => { });
+        var discarding = Handle(1);
+        var healthy = Handle(2);
+        var (frames, counts) = await RunOnePoll([discarding, healthy], lane =>
+        {
+            // A dump that timed out in an earlier poll and whose DONE never came (its request was never sent).
+            var dump = discarding.Dump = new NamespaceDump(discarding.Id, discarding.Name, lane.Dumps);
+            dump.Schedule();
+            dump.Start(0);
+            Assert.Equal(DumpStep.Ended(DumpEnd.Timeout), dump.OnDeadline());
+            lane.Dumps.TakeCounts();
+        }, lane => { });
 
         Assert.Contains((FrameKind.NamespaceEnd, 0, (int)DumpEnd.Timeout), frames);
         Assert.Contains((FrameKind.NamespaceEnd, 1, (int)DumpEnd.Done), frames);
         Assert.Contains(frames, f => f.Kind == FrameKind.Datagram && f.NsIndex == 1);
         Assert.Single(frames, f => f.Kind == FrameKind.LaneDone);
-        Assert.Equal(1, frames[^1].Value); // the lane reports a timeout
-        Assert.Equal(DumpState.Discarding, discarding.State); // still draining, no second dump on that socket
+        Assert.Equal(1, counts.Timeouts); // the lane reports a timeout
+        Assert.Equal(DumpState.Discarding, discarding.Dump!.State); // still draining, no second dump on that socket
     }
 
     [Fact]
     public async Task A_namespace_removed_mid_dump_is_abandoned_and_the_poll_still_ends()
     {
-        var removed = Handle(1, DumpState.Idle);
-        var kept = Handle(2, DumpState.Idle);
+        var removed = Handle(1);
+        var kept = Handle(2);
         // Remove is queued right behind StartPoll: the lane sends both requests, then abandons the first dump.
-        var frames = await RunOnePoll([removed, kept], lane => lane.Post(new LaneCommand.Remove(removed)));
+        var (frames, counts) = await RunOnePoll([removed, kept], lane => { }, lane => lane.Post(new LaneCommand.Remove(removed)));
 
         Assert.Contains((FrameKind.NamespaceEnd, 0, (int)DumpEnd.Abandoned), frames);
         Assert.DoesNotContain(frames, f => f.Kind == FrameKind.Datagram && f.NsIndex == 0);
         Assert.Contains((FrameKind.NamespaceEnd, 1, (int)DumpEnd.Done), frames);
-        Assert.Equal((FrameKind.LaneDone, 0, 0), frames[^1]);
+        Assert.Equal(FrameKind.LaneDone, frames[^1].Kind);
+        Assert.Equal((0, 0, 1), (counts.Timeouts, counts.DumpErrors, counts.Abandoned));
         Assert.True(removed.Removed);
     }
 
-    /// <summary>Adds the handles to a fresh lane, starts one poll (then <paramref name="afterStart"/>), returns the frames up to LaneDone.</summary>
-    private static async Task<List<(FrameKind Kind, int NsIndex, int Value)>> RunOnePoll(NamespaceHandle[] handles, Action<Lane> afterStart)
+    /// <summary>
+    /// Adds the handles to a fresh lane (after <paramref name="prepare"/>), starts one poll (then
+    /// <paramref name="afterStart"/>), returns the frames up to LaneDone and the counts LaneDone carries.
+    /// </summary>
+    private static async Task<(List<(FrameKind Kind, int NsIndex, int Value)> Frames, LaneCounts Counts)> RunOnePoll(
+        NamespaceHandle[] handles, Action<Lane> prepare, Action<Lane> afterStart)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
-        var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new ConcurrentQueue<LanePlan>(), _ => { }, NullLogger.Instance);
+        var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new PlanSlot(), _ => { }, NullLogger.Instance);
         var frames = new List<(FrameKind Kind, int NsIndex, int Value)>();
+        var counts = default(LaneCounts);
         bool started = false;
         try
         {
+            prepare(lane);
             foreach (var handle in handles) lane.Post(new LaneCommand.Add(handle));
-            var poll = new PollTracker { PollId = 1, TimestampNs = 1, StartTimestamp = Stopwatch.GetTimestamp(), Namespaces = handles.Length, LanesRemaining = 1 };
             lane.Post(new LaneCommand.StartPoll(new LanePlan
             {
-                Poll = poll,
+                PollId = 1,
+                StartTimestamp = Stopwatch.GetTimestamp(),
                 Targets = handles,
                 Contexts = [.. handles.Select(Context)],
                 Deadline = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency,
@@ -69,7 +84,7 @@ public sealed class LaneTests
             {
                 var result = await pipe.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
                 var buffer = result.Buffer;
-                TakeFrames(ref buffer, frames);
+                TakeFrames(ref buffer, frames, ref counts);
                 pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }
@@ -80,28 +95,29 @@ public sealed class LaneTests
             else foreach (var handle in handles) handle.SocketFd.Dispose();
             lane.Dispose();
         }
-        return frames;
+        return (frames, counts);
     }
 
-    private static void TakeFrames(ref ReadOnlySequence<byte> buffer, List<(FrameKind Kind, int NsIndex, int Value)> frames)
+    private static void TakeFrames(ref ReadOnlySequence<byte> buffer, List<(FrameKind Kind, int NsIndex, int Value)> frames, ref LaneCounts counts)
     {
         Span<byte> bytes = stackalloc byte[FrameHeader.Size];
         while (buffer.Length >= FrameHeader.Size)
         {
             buffer.Slice(0, FrameHeader.Size).CopyTo(bytes);
             var header = MemoryMarshal.Read<FrameHeader>(bytes);
-            int length = FrameHeader.Size + (header.Kind == FrameKind.Datagram ? header.Value : 0);
+            int length = FrameHeader.Size + header.PayloadLength;
             if (buffer.Length < length) return;
             frames.Add((header.Kind, header.NsIndex, header.Value));
+            if (header.Kind == FrameKind.LaneDone) counts = MemoryMarshal.Read<LaneCounts>(buffer.Slice(FrameHeader.Size, header.PayloadLength).ToArray());
             buffer = buffer.Slice(length);
         }
     }
 
-    private static NamespaceHandle Handle(ulong id, DumpState state)
+    private static NamespaceHandle Handle(ulong id)
     {
         var fd = NetlinkSocket.OpenSockDiag(out int errno);
         Assert.True(fd != null, $"OpenSockDiag: errno {errno}");
-        return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, Lane = 0, State = state, DiscardSeq = 999_999 };
+        return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, Lane = 0 };
     }
 
     private static RecordContext Context(NamespaceHandle handle) =>

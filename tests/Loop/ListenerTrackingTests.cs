@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using XtcpEpoll.Loop;
-using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Requests;
 using Xunit;

@@ -119,6 +119,7 @@ public static class ConfigBinder
     private static OutputSettings BindOutput(SettingReader r, bool includeDest)
     {
         var dest = includeDest ? r.Parsed<string>(O.Dest, SinkBinding.TryValidateDestination) : "stdout";
+        var fileAppend = r.Switch(O.FileAppend);
         var marshal = r.Choice(O.Marshal, SinkBinding.MarshalNames);
         var topic = r.Text(O.Topic, 249);
         if (topic.Length == 0) throw r.Reject(O.Topic, "must not be empty (1-249 characters)");
@@ -138,6 +139,7 @@ public static class ConfigBinder
         return new OutputSettings
         {
             Dest = dest,
+            FileAppend = fileAppend,
             Marshal = marshal,
             Topic = topic,
             Columns = columns,

@@ -3,6 +3,7 @@ using XtcpEpoll.Host.Adapters;
 using XtcpEpoll.Host.Cli;
 using XtcpEpoll.Host.Config;
 using XtcpEpoll.Host.Logging;
+using XtcpEpoll.Loop.Parsing;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -10,14 +11,14 @@ using XtcpEpoll.Sinks.Records;
 namespace XtcpEpoll.Host.Replay;
 
 /// <summary>
-/// `replay FILE...`: each capture's datagrams → SockDiagReader → FlatRecords → the SAME sink (batcher,
-/// marshaller, destination) as live collection. One record per complete inet_diag response message;
-/// truncated or damaged messages are counted by the parser and not emitted.
+/// `replay FILE...`: each capture's datagrams go through the live collection path: the parse workers'
+/// <see cref="DumpDecoder"/> (one record per complete inet_diag response message, a cookie once per dump,
+/// nothing after a dump's DONE / ERROR, DumpIncomplete from an NLM_F_DUMP_INTR datagram on) into the SAME
+/// sink (batcher, marshaller, destination). A capture holds one dump after another; each DONE or ERROR ends
+/// one. Truncated or damaged messages are counted by the parser and not emitted.
 /// </summary>
 public static class ReplayCommand
 {
-    private const int BatchSize = 256;
-
     public static int Run(ReplayConfig config, TextWriter stdout, TextWriter stderr)
     {
         if (config.PrintConfig)
@@ -31,7 +32,8 @@ public static class ReplayCommand
         IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
 
         var errors = new ParseErrorCounters();
-        var batch = new FlatRecord[BatchSize];
+        var decoder = new DumpDecoder(sink, errors, netlinkerId: 0, log);
+        var dump = new DumpRecords();
         long total = 0;
         var exitCode = ExitCodes.Ok;
         try
@@ -52,7 +54,7 @@ public static class ReplayCommand
                 long records;
                 try
                 {
-                    records = ReplayFile(file, context, sink, batch, errors);
+                    records = ReplayFile(file, context, decoder, dump);
                 }
                 catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
                 {
@@ -76,30 +78,16 @@ public static class ReplayCommand
         return exitCode;
     }
 
-    private static long ReplayFile(string file, RecordContext context, IRecordSink sink, FlatRecord[] batch, ParseErrorCounters errors)
+    private static long ReplayFile(string file, RecordContext context, DumpDecoder decoder, DumpRecords dump)
     {
         long records = 0;
-        var filled = 0;
+        dump.Reset();
         foreach (var datagram in CaptureBinding.ReadDatagrams(file))
         {
-            var reader = new SockDiagReader(datagram, errors);
-            while (true)
-            {
-                ref var record = ref batch[filled];
-                record = default;
-                var item = reader.Next(ref record.Socket);
-                if (item == SockDiagItem.End) break;
-                if (item != SockDiagItem.Socket) continue; // DONE / ERROR messages carry no socket
-                record.Context = context;
-                record.RecordCounter = (ulong)records++;
-                if (++filled == batch.Length)
-                {
-                    sink.Append(batch);
-                    filled = 0;
-                }
-            }
+            var decoded = decoder.Decode(datagram, dump, context);
+            records += decoded.Appended;
+            if (decoded.Ending != DatagramEnding.None) dump.Reset(); // the next datagram starts the next dump
         }
-        if (filled > 0) sink.Append(batch.AsSpan(0, filled));
         return records;
     }
 

@@ -7,14 +7,11 @@ internal enum FrameKind : int
 {
     /// <summary>One netlink datagram of namespace NsIndex follows (Value = its length).</summary>
     Datagram = 1,
-    /// <summary>Namespace NsIndex's dump is over; Value = <see cref="DumpEnd"/>.</summary>
+    /// <summary>Namespace NsIndex's dump is over; Value = <see cref="Dumps.DumpEnd"/>.</summary>
     NamespaceEnd = 2,
-    /// <summary>The lane is done with poll PollId; Value = 1 if any of its dumps timed out; NsIndex = dumps ended by an error.</summary>
+    /// <summary>The lane is done with poll PollId; a <see cref="Dumps.LaneCounts"/> follows (Value = its size).</summary>
     LaneDone = 3,
 }
-
-/// <summary>How a namespace's dump ended.</summary>
-internal enum DumpEnd : int { Done = 0, Timeout = 1, Abandoned = 2, Error = 3 }
 
 /// <summary>
 /// 16-byte header in front of every frame the lane thread writes into its pipe. The datagram bytes
@@ -29,4 +26,7 @@ internal struct FrameHeader
     public int NsIndex;
     public int PollId;
     public int Value;
+
+    /// <summary>Bytes following the header.</summary>
+    public readonly int PayloadLength => Kind is FrameKind.Datagram or FrameKind.LaneDone ? Value : 0;
 }

@@ -4,21 +4,22 @@ using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Tmds.Linux;
+using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Netlink.Native;
-using XtcpEpoll.Netlink.Parsing;
-using XtcpEpoll.Netlink.Requests;
 
 namespace XtcpEpoll.Loop.Polling;
 
 /// <summary>
 /// One lane's dump thread ("xtcp-lane-i"): owns an epoll fd with the sock_diag sockets of the namespaces
-/// assigned to it, sends their dump requests and recv()s the replies straight into its pipe. The kernel
-/// builds dump batches inside the send/recv calls, so N lanes put the kernel's work on N cores.
+/// assigned to it, sends their requests and recv()s the replies straight into its pipe. The kernel builds
+/// dump batches inside the send/recv calls, so N lanes put the kernel's work on N cores.
+/// The lane does I/O and framing only: what to send and what a reply means is each namespace's
+/// <see cref="NamespaceDump"/>, whose <see cref="DumpStep"/>s the lane carries out.
 /// Sockets are level-triggered: when the lane pauses for backpressure (blocked in FlushAsync) a socket
 /// with unread data is reported again on the next epoll_wait, nothing is lost or needs re-arming.
 /// </summary>
-internal sealed unsafe class Lane : IDisposable
+internal sealed class Lane : IDisposable, ILaneMailbox
 {
     private const ulong CommandKey = ulong.MaxValue, DeadlineKey = ulong.MaxValue - 1, SpreadKey = ulong.MaxValue - 2;
     /// <summary>Netlink dump batches are ≤ ~32 KiB on current kernels; 64 KiB leaves room and never truncates.</summary>
@@ -34,27 +35,18 @@ internal sealed unsafe class Lane : IDisposable
     public const int MaxInFlight = 32;
 
     private readonly int _index;
-    private readonly CollectorOptions _options;
     private readonly ILogger _logger;
     private readonly PipeWriter _writer;
+    private readonly PlanSlot _planSlot;
     private readonly ConcurrentQueue<LaneCommand> _commands = new();
-    private readonly ConcurrentQueue<LanePlan> _plansForParser;
     private readonly Action<Exception> _onFault;
     private readonly Dictionary<ulong, NamespaceHandle> _handles = new();
     private readonly Epoll _epoll;
     private readonly EventFd _commandFd;
     private readonly TimerFd _deadlineFd, _spreadFd;
     private readonly Thread _thread;
-    /// <summary>One dump request plus up to MaxTracked listener lookups, sent in one sendmsg.</summary>
-    private readonly byte[] _request = new byte[DumpRequestBuilder.CompatSize + ListenerTracker.MaxTracked * DumpRequestBuilder.V2Size];
-    /// <summary>LISTEN or BOUND_INACTIVE wanted and --shared-tables-refresh > 0: walk those tables per refresh.</summary>
-    private readonly bool _trackSharedTables;
-    private readonly long _refreshTicks;
-    private uint _sequence;
     private LanePlan? _plan;
     private int _remaining;
-    private bool _anyTimeout;
-    private int _dumpErrors;
     private int _nextSpreadIndex;
     private int _sendCursor;
     private int _inFlight;
@@ -62,22 +54,15 @@ internal sealed unsafe class Lane : IDisposable
     private int _unflushed;
     private bool _stopped;
 
-    public Lane(int index, CollectorOptions options, PipeWriter writer, ConcurrentQueue<LanePlan> plansForParser, Action<Exception> onFault, ILogger logger)
+    public Lane(int index, CollectorOptions options, PipeWriter writer, PlanSlot planSlot, Action<Exception> onFault, ILogger logger)
     {
         _index = index;
-        _options = options;
         _writer = writer;
-        _plansForParser = plansForParser;
+        _planSlot = planSlot;
         _onFault = onFault;
         _logger = logger;
-        _sequence = (uint)(index + 1) << 24;
-        // Lookups ride a dump of the other states; with none of those wanted (e.g. --states listen) every
-        // poll walks.
-        _trackSharedTables = (options.States & TcpStates.InHostWideTables) != 0 && (options.States & ~TcpStates.InHostWideTables & ~1u) != 0
-            && options.SharedTablesRefresh > TimeSpan.Zero;
-        // Due at the first poll starting within half a period of the interval's end, so poll jitter never
-        // pushes a walk a whole period late.
-        _refreshTicks = (long)(Math.Max(0, (options.SharedTablesRefresh - options.Frequency / 2).TotalSeconds) * Stopwatch.Frequency);
+        // Sequence numbers per lane, from (index + 1) << 24: distinct across lanes in logs and captures.
+        Dumps = new DumpContext(DumpSettings.From(options), new RequestBuffer((uint)(index + 1) << 24), logger);
         _epoll = Epoll.Create();
         _commandFd = EventFd.Create();
         _deadlineFd = TimerFd.Create();
@@ -90,8 +75,8 @@ internal sealed unsafe class Lane : IDisposable
 
     public int Index => _index;
 
-    /// <summary>Namespaces assigned (maintained by the control thread, which is the only one assigning).</summary>
-    public int AssignedCount { get; set; }
+    /// <summary>What this lane's namespace dumps share (settings, request buffer, counts); lane thread only once started.</summary>
+    public DumpContext Dumps { get; }
 
     public void Start() => _thread.Start();
 
@@ -122,7 +107,7 @@ internal sealed unsafe class Lane : IDisposable
                 if (n < 0)
                 {
                     if (-n == LibC.EINTR) continue;
-                    throw new InvalidOperationException($"lane {_index}: epoll_wait errno {-n}");
+                    throw new InvalidOperationException($"lane {_index}: epoll_wait {Errno.Describe(-n)}");
                 }
                 for (int i = 0; i < n && !_stopped; i++)
                 {
@@ -162,8 +147,8 @@ internal sealed unsafe class Lane : IDisposable
                     StartPoll(start.Plan);
                     break;
                 case LaneCommand.Stop:
-                    if (_plan != null) OnDeadline();
-                    foreach (var handle in _handles.Values) { _epoll.Remove(handle.SocketFd); handle.SocketFd.Dispose(); handle.Removed = true; }
+                    OnDeadline();
+                    foreach (var handle in _handles.Values) Close(handle);
                     _handles.Clear();
                     _stopped = true;
                     break;
@@ -171,14 +156,16 @@ internal sealed unsafe class Lane : IDisposable
         }
     }
 
+    // ---------------------------------------------------------------- namespaces
+
     private void AddHandle(NamespaceHandle handle)
     {
-        handle.UseV2 = _options.Request == RequestMode.V2;
+        handle.Dump ??= new NamespaceDump(handle.Id, handle.Name, Dumps);
         int errno = _epoll.TryAdd(handle.SocketFd, handle.Id);
         if (errno != 0)
         {
             // e.g. fs.epoll.max_user_watches reached: this namespace cannot be polled; never kill the lane for it.
-            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: errno {Errno}", _index, handle.Name, errno);
+            _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: {Errno}", _index, handle.Name, Errno.Describe(errno));
             LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
             handle.SocketFd.Dispose();
             handle.Removed = true;
@@ -190,46 +177,35 @@ internal sealed unsafe class Lane : IDisposable
     private void RemoveHandle(NamespaceHandle handle)
     {
         if (!_handles.Remove(handle.Id)) return;
-        if (_plan != null && handle.PollIndex >= 0 && handle.State is DumpState.Dumping or DumpState.Scheduled)
-        {
-            LoopMetrics.DumpsAbandoned.Inc();
-            EndDump(handle, DumpEnd.Abandoned);
-        }
+        Apply(handle, handle.Dump!.OnRemoved());
+        Close(handle);
+    }
+
+    private void Close(NamespaceHandle handle)
+    {
         _epoll.Remove(handle.SocketFd);
         handle.SocketFd.Dispose();
         handle.Removed = true;
-        handle.State = DumpState.Idle;
     }
+
+    // ---------------------------------------------------------------- polls
 
     private void StartPoll(LanePlan plan)
     {
         _plan = plan;
-        _anyTimeout = false;
-        _dumpErrors = 0;
         _remaining = 0;
-        _plansForParser.Enqueue(plan);
+        _planSlot.Publish(plan);
         var targets = plan.Targets;
         for (int i = 0; i < targets.Length; i++)
         {
             var handle = targets[i];
-            handle.PollIndex = -1;
-            if (handle.Removed) continue;
-            handle.PollIndex = i;
-            handle.InterruptCounted = false;
-            _remaining++;
-            if (handle.State != DumpState.Discarding) handle.State = DumpState.Scheduled;
+            handle.PollIndex = handle.Removed ? -1 : i;
+            if (!handle.Removed) _remaining++;
         }
         if (_remaining == 0) { FinishLane(); return; }
-        // Only once every target is counted: ending one must not look like the end of the lane's poll.
+        // Only once every target is counted: ending one (still discarding) must not look like the end of the lane's poll.
         for (int i = 0; i < targets.Length && _plan == plan; i++)
-        {
-            var handle = targets[i];
-            if (handle.PollIndex != i || handle.State != DumpState.Discarding) continue;
-            // Still draining a timed-out dump: a second dump on that socket would be refused (EBUSY).
-            LoopMetrics.DumpTimeouts.Inc();
-            _anyTimeout = true;
-            EndDump(handle, DumpEnd.Timeout, keepState: true);
-        }
+            if (targets[i].PollIndex == i) Apply(targets[i], targets[i].Dump!.Schedule());
         if (_plan != plan) return; // every target was still discarding: the lane's poll is already over
 
         long now = Stopwatch.GetTimestamp();
@@ -253,7 +229,7 @@ internal sealed unsafe class Lane : IDisposable
         while (_inFlight < MaxInFlight && _sendCursor < targets.Length && _plan == plan)
         {
             int i = _sendCursor++;
-            if (targets[i].State == DumpState.Scheduled && targets[i].PollIndex == i) SendFirst(targets[i]);
+            if (IsWaiting(targets[i], i)) StartDump(targets[i]);
         }
     }
 
@@ -266,8 +242,7 @@ internal sealed unsafe class Lane : IDisposable
         var targets = plan.Targets;
         while (_nextSpreadIndex < targets.Length && _nextSpreadAt <= now)
         {
-            var handle = targets[_nextSpreadIndex];
-            if (handle.State == DumpState.Scheduled && handle.PollIndex == _nextSpreadIndex) SendFirst(handle);
+            if (IsWaiting(targets[_nextSpreadIndex], _nextSpreadIndex)) StartDump(targets[_nextSpreadIndex]);
             _nextSpreadIndex++;
             _nextSpreadAt += plan.SendInterval;
             if (_plan != plan) return; // the lane finished meanwhile
@@ -275,203 +250,14 @@ internal sealed unsafe class Lane : IDisposable
         if (_nextSpreadIndex < targets.Length) ArmAt(_spreadFd, _nextSpreadAt, now);
     }
 
-    private void SendFirst(NamespaceHandle handle)
+    private static bool IsWaiting(NamespaceHandle handle, int index) => handle.PollIndex == index && handle.Dump!.State == DumpState.Scheduled;
+
+    private void StartDump(NamespaceHandle handle)
     {
-        handle.SecondFamily = false;
-        handle.ListenerPhase = false;
-        handle.MainDumpDone = false;
-        handle.WalkingListeners = false;
-        handle.LookupsPending = handle.LookupsSent = 0;
-        if (!handle.InFlight)
-        {
-            handle.InFlight = true;
-            _inFlight++;
-        }
-        bool lookUp = false;
-        if (_trackSharedTables)
-        {
-            var listeners = handle.Listeners ??= new ListenerTracker();
-            if (listeners.Plan(_plan!.Poll.StartTimestamp, out var reason) == ListenerAction.LookUp) lookUp = true;
-            else BeginListenerWalk(handle, reason);
-        }
-        else if ((_options.States & TcpStates.InHostWideTables) != 0) LoopMetrics.WalksUntracked.Inc();
-        // Between walks: no LISTEN (looked up instead) and no BOUND_INACTIVE (reported at walks only).
-        handle.DumpStates = lookUp ? _options.States & ~TcpStates.InHostWideTables : _options.States;
-        Send(handle, lookUp);
+        handle.InFlight = true;
+        _inFlight++;
+        Apply(handle, handle.Dump!.Start(_plan!.StartTimestamp));
     }
-
-    private static void BeginListenerWalk(NamespaceHandle handle, WalkReason reason)
-    {
-        handle.WalkingListeners = true;
-        handle.Listeners!.BeginWalk();
-        (reason switch { WalkReason.LookupMiss => LoopMetrics.WalksForLookupMiss, WalkReason.Untracked => LoopMetrics.WalksUntracked, _ => LoopMetrics.WalksForRefresh }).Inc();
-    }
-
-    /// <summary>
-    /// Sends the dump request of the current step; with <paramref name="lookUp"/> the same sendmsg carries
-    /// one exact lookup per known listener (the kernel answers each inside the call, in order, one reply
-    /// or one NLMSG_ERROR each, with the following sequence numbers).
-    /// </summary>
-    private void Send(NamespaceHandle handle, bool lookUp = false)
-    {
-        uint seq = ++_sequence;
-        var request = _request.AsSpan();
-        int length = handle.UseV2
-            ? DumpRequestBuilder.WriteV2(request, handle.SecondFamily ? (byte)10 : (byte)2, handle.DumpStates, _options.IdiagExt, seq)
-            : DumpRequestBuilder.WriteCompat(request, handle.DumpStates, _options.IdiagExt, seq);
-        handle.ExpectedSeq = seq;
-        if (lookUp)
-        {
-            var listeners = handle.Listeners!;
-            handle.LookupFirstSeq = seq + 1;
-            for (int i = 0; i < listeners.Count; i++)
-                length += DumpRequestBuilder.WriteExactV2(request.Slice(length), in listeners.Key(i), _options.IdiagExt, ++_sequence);
-            handle.LookupsSent = handle.LookupsPending = listeners.Count;
-        }
-        handle.State = DumpState.Dumping;
-        int sent = NetlinkSocket.Send(handle.SocketFd, request.Slice(0, length));
-        if (sent != length)
-        {
-            _logger.LogWarning("lane {Lane}: send to namespace {Name} failed: errno {Errno}", _index, handle.Name, -sent);
-            LoopMetrics.DumpErrors.Inc();
-            EndDump(handle, DumpEnd.Error);
-        }
-    }
-
-    private void OnReadable(NamespaceHandle handle)
-    {
-        for (int read = 0; read < MaxReadsPerEvent && !handle.Removed; read++)
-        {
-            var memory = _writer.GetMemory(FrameHeader.Size + RecvSize);
-            int n = NetlinkSocket.Receive(handle.SocketFd, memory.Span.Slice(FrameHeader.Size, RecvSize), out bool truncated);
-            if (truncated) n = -LibC.EMSGSIZE; // cut datagram: the dump lost messages
-            if (n < 0)
-            {
-                int errno = -n;
-                if (errno == LibC.EAGAIN) return;
-                // ENOBUFS and friends: the dump is lost; never guess where it stands.
-                _logger.LogWarning("lane {Lane}: recv from namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
-                if (handle.State == DumpState.Dumping) { LoopMetrics.DumpErrors.Inc(); EndDump(handle, DumpEnd.Error); }
-                handle.State = DumpState.Idle;
-                return;
-            }
-            if (n == 0) return;
-            LoopMetrics.DatagramsRead.Inc();
-            LoopMetrics.BytesRead.Inc(n);
-            var datagram = memory.Span.Slice(FrameHeader.Size, (int)n);
-            var summary = SockDiagReader.Summarize(datagram);
-            bool last = summary.Done || summary.ErrorNumber != 0;
-
-            if (handle.State == DumpState.Discarding)
-            {
-                if (last && summary.Sequence == handle.DiscardSeq) handle.State = DumpState.Idle;
-                continue;
-            }
-            if (handle.State != DumpState.Dumping) continue; // stray: drop
-            if (summary.Sequence != handle.ExpectedSeq)
-            {
-                if (handle.LookupsPending > 0 && summary.Sequence - handle.LookupFirstSeq < (uint)handle.LookupsSent)
-                    OnLookupReply(handle, memory.Span, (int)n, summary);
-                continue; // else a stray of an earlier dump: drop
-            }
-
-            if (summary.ErrorNumber != 0 && !handle.UseV2 && IsCompatRefusal(summary.ErrorNumber))
-            {
-                _logger.LogInformation("namespace {Name} refused the compat request (errno {Errno}); using v2 requests", handle.Name, summary.ErrorNumber);
-                LoopMetrics.CompatFallbacks.Inc();
-                handle.UseV2 = true;
-                SendFirst(handle);
-                continue;
-            }
-            if (summary.DumpInterrupted && !handle.InterruptCounted)
-            {
-                handle.InterruptCounted = true;
-                LoopMetrics.DumpInterrupts.Inc();
-            }
-            if (summary.SocketMessages > 0)
-            {
-                if (handle.WalkingListeners) handle.Listeners!.Collect(datagram);
-                Forward(handle, memory.Span, (int)n);
-            }
-            if (summary.ErrorNumber != 0)
-            {
-                _logger.LogDebug("namespace {Name}: dump ended with errno {Errno}", handle.Name, summary.ErrorNumber);
-                LoopMetrics.DumpErrors.Inc();
-                EndDump(handle, DumpEnd.Error);
-            }
-            else if (summary.Done)
-            {
-                if (handle.UseV2 && !handle.SecondFamily)
-                {
-                    handle.SecondFamily = true;
-                    Send(handle); // one dump in flight per socket: AF_INET6 only after AF_INET's DONE
-                }
-                else OnDumpsDone(handle);
-            }
-            if (_unflushed >= FlushEveryBytes) Flush();
-        }
-    }
-
-    private void Forward(NamespaceHandle handle, Span<byte> frame, int length)
-    {
-        WriteHeader(frame, FrameKind.Datagram, handle.PollIndex, length);
-        _writer.Advance(FrameHeader.Size + length);
-        _unflushed += FrameHeader.Size + length;
-    }
-
-    /// <summary>One reply to a listener lookup: the listener's record, or an error (it is gone or unreachable).</summary>
-    private void OnLookupReply(NamespaceHandle handle, Span<byte> frame, int length, DatagramSummary summary)
-    {
-        handle.LookupsPending--;
-        if (summary.SocketMessages > 0)
-        {
-            LoopMetrics.LookupsFound.Inc();
-            Forward(handle, frame, length);
-        }
-        else
-        {
-            LoopMetrics.LookupsMissing.Inc();
-            handle.Listeners!.Missed((int)(summary.Sequence - handle.LookupFirstSeq));
-        }
-        if (handle.LookupsPending == 0 && handle.MainDumpDone) AfterLookups(handle);
-    }
-
-    /// <summary>The dump(s) of the current step sent DONE.</summary>
-    private void OnDumpsDone(NamespaceHandle handle)
-    {
-        if (handle.WalkingListeners)
-        {
-            handle.WalkingListeners = false;
-            handle.Listeners!.EndWalk(_plan!.Poll.StartTimestamp, _refreshTicks, handle.Id, afterMissedLookups: handle.ListenerPhase);
-        }
-        if (handle.ListenerPhase) { EndDump(handle, DumpEnd.Done); return; }
-        handle.MainDumpDone = true;
-        if (handle.LookupsPending == 0) AfterLookups(handle);
-    }
-
-    /// <summary>
-    /// Every reply of the namespace's main step is in. A missed lookup may hide a live listener (a new one
-    /// on the same address, or one the lookup cannot reach), so the listening table is walked now, in this
-    /// poll: no listener goes unreported. Records already sent by lookups are dropped by the cookie dedupe.
-    /// </summary>
-    private void AfterLookups(NamespaceHandle handle)
-    {
-        if (handle.Listeners is { AnyMissed: true })
-        {
-            handle.ListenerPhase = true;
-            handle.MainDumpDone = false;
-            handle.SecondFamily = false;
-            handle.DumpStates = TcpStates.Listen;
-            BeginListenerWalk(handle, WalkReason.LookupMiss);
-            Send(handle);
-            return;
-        }
-        EndDump(handle, DumpEnd.Done);
-    }
-
-    /// <summary>Errors with which a kernel says "no TCPDIAG_GETSOCK here" (then v2 is used).</summary>
-    private static bool IsCompatRefusal(int errno) =>
-        errno == LibC.EINVAL || errno == LibC.EOPNOTSUPP || errno == LibC.ENOENT || errno == LibC.EPROTONOSUPPORT;
 
     private void OnDeadline()
     {
@@ -479,45 +265,61 @@ internal sealed unsafe class Lane : IDisposable
         if (plan == null) return;
         var targets = plan.Targets;
         for (int i = 0; i < targets.Length && _plan == plan; i++)
+            if (targets[i].PollIndex == i) Apply(targets[i], targets[i].Dump!.OnDeadline());
+    }
+
+    private void OnReadable(NamespaceHandle handle)
+    {
+        for (int read = 0; read < MaxReadsPerEvent && !handle.Removed; read++)
         {
-            var handle = targets[i];
-            if (handle.PollIndex != i || handle.Removed) continue;
-            if (handle.State == DumpState.Dumping && handle.MainDumpDone)
+            var frame = _writer.GetMemory(FrameHeader.Size + RecvSize).Span;
+            int n = NetlinkSocket.Receive(handle.SocketFd, frame.Slice(FrameHeader.Size, RecvSize), out bool truncated);
+            if (truncated) n = -LibC.EMSGSIZE; // cut datagram: the dump lost messages
+            if (n < 0)
             {
-                // Only lookup replies were outstanding: no dump runs on the socket, nothing to discard.
-                LoopMetrics.DumpTimeouts.Inc();
-                _anyTimeout = true;
-                EndDump(handle, DumpEnd.Timeout);
+                int errno = -n;
+                if (errno == LibC.EAGAIN) return;
+                _logger.LogWarning("lane {Lane}: recv from namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
+                Apply(handle, handle.Dump!.OnReceiveFailed(errno));
+                return;
             }
-            else if (handle.State == DumpState.Dumping)
-            {
-                LoopMetrics.DumpTimeouts.Inc();
-                _anyTimeout = true;
-                handle.DiscardSeq = handle.ExpectedSeq;
-                handle.State = DumpState.Discarding;
-                EndDump(handle, DumpEnd.Timeout, keepState: true);
-            }
-            else if (handle.State == DumpState.Scheduled)
-            {
-                LoopMetrics.DumpTimeouts.Inc();
-                _anyTimeout = true;
-                EndDump(handle, DumpEnd.Timeout);
-            }
+            if (n == 0) return;
+            Dumps.Counts.Datagrams++;
+            Dumps.Counts.Bytes += n;
+            Apply(handle, handle.Dump!.OnDatagram(frame.Slice(FrameHeader.Size, n)), frame, n);
+            if (_unflushed >= FlushEveryBytes) Flush();
         }
     }
 
-    /// <summary>Writes the namespace's end frame; the lane's poll ends with its last namespace.</summary>
-    private void EndDump(NamespaceHandle handle, DumpEnd how, bool keepState = false)
+    /// <summary>
+    /// Carries out a dump's step: forward the datagram just read into <paramref name="frame"/> (its header
+    /// goes in front of it, no copy), send the requests the dump wrote, end the namespace's part of the poll.
+    /// </summary>
+    private void Apply(NamespaceHandle handle, DumpStep step, Span<byte> frame = default, int length = 0)
     {
-        if (!keepState) handle.State = DumpState.Idle;
-        if (how == DumpEnd.Error) _dumpErrors++;
-        if (handle.WalkingListeners)
+        if (step.Forwards)
         {
-            handle.WalkingListeners = false;
-            handle.Listeners!.AbortWalk();
+            WriteHeader(frame, FrameKind.Datagram, handle.PollIndex, length);
+            _writer.Advance(FrameHeader.Size + length);
+            _unflushed += FrameHeader.Size + length;
         }
-        handle.LookupsPending = 0;
-        handle.MainDumpDone = false;
+        if (step.Sends)
+        {
+            var request = Dumps.Requests.Written;
+            int sent = NetlinkSocket.Send(handle.SocketFd, request);
+            if (sent != request.Length)
+            {
+                int errno = sent < 0 ? -sent : LibC.EMSGSIZE;
+                _logger.LogWarning("lane {Lane}: send to namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
+                step = handle.Dump!.OnSendFailed(errno);
+            }
+        }
+        if (step.Ends) EndDump(handle, step.How);
+    }
+
+    /// <summary>Writes the namespace's end frame; the lane's poll ends with its last namespace.</summary>
+    private void EndDump(NamespaceHandle handle, DumpEnd how)
+    {
         if (handle.InFlight)
         {
             handle.InFlight = false;
@@ -530,10 +332,16 @@ internal sealed unsafe class Lane : IDisposable
         if (--_remaining == 0) FinishLane();
     }
 
+    /// <summary>The lane's last namespace ended: LaneDone with the poll's counts; the parse worker reports it.</summary>
     private void FinishLane()
     {
         ThreadAllocations.RecordCurrentThread();
-        WriteFrame(FrameKind.LaneDone, _dumpErrors, _anyTimeout ? 1 : 0);
+        var counts = Dumps.TakeCounts();
+        var span = _writer.GetSpan(FrameHeader.Size + LaneCounts.Size);
+        WriteHeader(span, FrameKind.LaneDone, 0, LaneCounts.Size);
+        MemoryMarshal.Write(span.Slice(FrameHeader.Size), in counts);
+        _writer.Advance(FrameHeader.Size + LaneCounts.Size);
+        _unflushed += FrameHeader.Size + LaneCounts.Size;
         _deadlineFd.Disarm();
         _spreadFd.Disarm();
         _plan = null;
@@ -551,7 +359,7 @@ internal sealed unsafe class Lane : IDisposable
 
     private void WriteHeader(Span<byte> span, FrameKind kind, int nsIndex, int value)
     {
-        var header = new FrameHeader { Kind = kind, NsIndex = nsIndex, PollId = _plan?.Poll.PollId ?? 0, Value = value };
+        var header = new FrameHeader { Kind = kind, NsIndex = nsIndex, PollId = _plan?.PollId ?? 0, Value = value };
         MemoryMarshal.Write(span, in header);
     }
 

@@ -1,52 +1,45 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
-using XtcpEpoll.Netlink.Parsing;
-using XtcpEpoll.Sinks.Batching;
-using XtcpEpoll.Sinks.Records;
+using XtcpEpoll.Loop.Parsing;
 
 namespace XtcpEpoll.Loop.Polling;
 
 /// <summary>
-/// One lane's parse thread ("xtcp-parse-i"): the single consumer of the lane's pipe. Walks frames, parses
-/// datagrams with SockDiagReader straight into a reusable FlatRecord array, drops duplicate cookies within
-/// a namespace's dump, and appends to the sink. The worker that sees the last lane finish a poll ends it.
+/// One lane's parse thread ("xtcp-parse-i"): the single consumer of the lane's pipe. Walks the frames, hands
+/// each datagram to the <see cref="DumpDecoder"/> with its namespace's <see cref="DumpRecords"/> (dedupe and
+/// numbering per namespace per poll), and at the lane's LaneDone reports the lane's counts, completed with
+/// the records it appended, to the control thread, which alone ends the poll.
 /// </summary>
 internal sealed class ParseWorker
 {
-    /// <summary>A 64 KiB datagram holds at most ~900 minimal messages; records are appended in chunks of this.</summary>
-    private const int RecordChunk = 1024;
-
     private readonly int _laneIndex;
     private readonly PipeReader _reader;
-    private readonly ConcurrentQueue<LanePlan> _plans;
-    private readonly IRecordSink _sink;
-    private readonly ParseErrorCounters _errors;
-    private readonly Action<PollTracker> _onPollEnded;
+    private readonly PlanSlot _plans;
+    private readonly DumpDecoder _decoder;
+    private readonly Action<int, LaneCounts> _onLaneDone;
     private readonly Action<Exception> _onFault;
-    private long _sinkErrors;
     private readonly ILogger _logger;
     private readonly Thread _thread;
-    private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
     private readonly byte[] _scratch = new byte[FrameHeader.Size + Lane.RecvSize];
-    /// <summary>Per-namespace dedupe and counters of the running poll, indexed by NsIndex; pooled.</summary>
-    private DumpProgress?[] _dumps = [];
-    private readonly Stack<DumpProgress> _pool = new();
-    private LanePlan? _plan;
-    private long _pollSockets;
+    /// <summary>Per-namespace progress of the running poll, indexed by NsIndex; pooled.</summary>
+    private DumpRecords?[] _dumps = [];
+    private readonly Stack<DumpRecords> _pool = new();
+    private int _pollId;
+    private long _pollRecords;
 
-    public ParseWorker(int laneIndex, PipeReader reader, ConcurrentQueue<LanePlan> plans, IRecordSink sink,
-        ParseErrorCounters errors, Action<PollTracker> onPollEnded, Action<Exception> onFault, ILogger logger)
+    /// <param name="onLaneDone">Called on this thread with (poll id, the lane's counts) after the lane's last frame of a poll.</param>
+    public ParseWorker(int laneIndex, PipeReader reader, PlanSlot plans, DumpDecoder decoder,
+        Action<int, LaneCounts> onLaneDone, Action<Exception> onFault, ILogger logger)
     {
         _laneIndex = laneIndex;
         _reader = reader;
         _plans = plans;
-        _sink = sink;
-        _errors = errors;
-        _onPollEnded = onPollEnded;
+        _decoder = decoder;
+        _onLaneDone = onLaneDone;
         _onFault = onFault;
         _logger = logger;
         _thread = new Thread(Run) { IsBackground = true, Name = $"xtcp-parse-{laneIndex}" };
@@ -81,95 +74,47 @@ internal sealed class ParseWorker
     private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer)
     {
         if (buffer.Length < FrameHeader.Size) return false;
-        FrameHeader header;
         Span<byte> headerBytes = stackalloc byte[FrameHeader.Size];
         buffer.Slice(0, FrameHeader.Size).CopyTo(headerBytes);
-        header = MemoryMarshal.Read<FrameHeader>(headerBytes);
-        int payload = header.Kind == FrameKind.Datagram ? header.Value : 0;
+        var header = MemoryMarshal.Read<FrameHeader>(headerBytes);
+        int payload = header.PayloadLength;
         if (buffer.Length < FrameHeader.Size + payload) return false;
 
-        var plan = PlanFor(header.PollId);
+        var plan = _plans.For(header.PollId);
+        if (header.PollId != _pollId) BeginPoll(plan);
+        var body = buffer.Slice(FrameHeader.Size, payload);
+        var bytes = body.IsSingleSegment ? body.FirstSpan : CopyToScratch(body);
         switch (header.Kind)
         {
             case FrameKind.Datagram:
-                var body = buffer.Slice(FrameHeader.Size, payload);
-                if (body.IsSingleSegment) ParseDatagram(plan, header.NsIndex, body.FirstSpan);
-                else
-                {
-                    body.CopyTo(_scratch);
-                    ParseDatagram(plan, header.NsIndex, _scratch.AsSpan(0, payload));
-                }
+                var dump = _dumps[header.NsIndex] ??= _pool.Count > 0 ? _pool.Pop() : new DumpRecords();
+                _pollRecords += _decoder.Decode(bytes, dump, plan.Contexts[header.NsIndex]).Appended;
                 break;
             case FrameKind.NamespaceEnd:
-                ReleaseDump(header.NsIndex);
+                Release(header.NsIndex);
                 break;
             case FrameKind.LaneDone:
-                EndLane(plan, header.Value != 0, header.NsIndex);
+                EndLane(header.PollId, MemoryMarshal.Read<LaneCounts>(bytes));
                 break;
         }
         buffer = buffer.Slice(FrameHeader.Size + payload);
         return true;
     }
 
-    /// <summary>Plans arrive in the order the lane started them; frames carry their poll id.</summary>
-    private LanePlan PlanFor(int pollId)
+    private ReadOnlySpan<byte> CopyToScratch(ReadOnlySequence<byte> body)
     {
-        while (_plan == null || _plan.Poll.PollId != pollId)
-        {
-            if (!_plans.TryDequeue(out var next))
-                throw new InvalidOperationException($"lane {_laneIndex}: frame for unknown poll {pollId}");
-            _plan = next;
-            _pollSockets = 0;
-            if (_dumps.Length < next.Targets.Length) _dumps = new DumpProgress?[Math.Max(next.Targets.Length, _dumps.Length * 2)];
-        }
-        return _plan;
+        body.CopyTo(_scratch);
+        return _scratch.AsSpan(0, (int)body.Length);
     }
 
-    private void ParseDatagram(LanePlan plan, int nsIndex, ReadOnlySpan<byte> datagram)
+    private void BeginPoll(LanePlan plan)
     {
-        var dump = _dumps[nsIndex] ??= _pool.Count > 0 ? _pool.Pop() : new DumpProgress();
-        var context = plan.Contexts[nsIndex];
-        var reader = new SockDiagReader(datagram, _errors);
-        int count = 0;
-        while (true)
-        {
-            ref var record = ref _records[count];
-            var item = reader.Next(ref record.Socket);
-            if (item == SockDiagItem.Socket)
-            {
-                if (!dump.Cookies.Add(record.Socket.Cookie)) continue; // seen earlier in this poll's dump
-                record.Context = context;
-                record.RecordCounter = dump.Counter++;
-                record.NetlinkerId = (ulong)_laneIndex;
-                record.DumpIncomplete = dump.Incomplete;
-                if (++count == RecordChunk) { Emit(count); count = 0; }
-                continue;
-            }
-            if (item == SockDiagItem.End || item == SockDiagItem.Done || item == SockDiagItem.Error) break;
-        }
-        if (reader.DumpInterrupted)
-        {
-            // The kernel says the table changed under this dump: this datagram's records and the rest of
-            // the dump are flagged (records already appended from earlier datagrams cannot be recalled).
-            dump.Incomplete = true;
-            for (int i = 0; i < count; i++) _records[i].DumpIncomplete = true;
-        }
-        if (count > 0) Emit(count);
+        _pollId = plan.PollId;
+        _pollRecords = 0;
+        if (_dumps.Length < plan.Targets.Length) _dumps = new DumpRecords?[Math.Max(plan.Targets.Length, _dumps.Length * 2)];
     }
 
-    private void Emit(int count)
-    {
-        try { _sink.Append(new ReadOnlySpan<FlatRecord>(_records, 0, count)); }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // A failing sink must not stop collection (or leave the lane blocked on a dead pipe): log, go on.
-            if (_sinkErrors++ % 1000 == 0) _logger.LogError(ex, "sink rejected {Count} records (lane {Lane})", count, _laneIndex);
-            return;
-        }
-        _pollSockets += count; // xtcp_records_emitted_total is the sink's (records handed to the destination)
-    }
-
-    private void ReleaseDump(int nsIndex)
+    private void Release(int nsIndex)
     {
         if ((uint)nsIndex >= (uint)_dumps.Length) return;
         var dump = _dumps[nsIndex];
@@ -179,34 +124,12 @@ internal sealed class ParseWorker
         _pool.Push(dump);
     }
 
-    private void EndLane(LanePlan plan, bool timedOut, int dumpErrors)
+    private void EndLane(int pollId, LaneCounts counts)
     {
         ThreadAllocations.RecordCurrentThread();
-        for (int i = 0; i < _dumps.Length; i++) ReleaseDump(i);
-        var poll = plan.Poll;
-        Interlocked.Add(ref poll.Sockets, _pollSockets);
-        _pollSockets = 0;
-        if (timedOut) Volatile.Write(ref poll.AnyTimeout, 1);
-        if (dumpErrors > 0) Interlocked.Add(ref poll.DumpErrors, dumpErrors);
-        if (Interlocked.Decrement(ref poll.LanesRemaining) == 0)
-        {
-            try { _sink.EndOfPoll(Volatile.Read(ref poll.AnyTimeout) != 0 ? FlushReason.PollTimeout : FlushReason.PollEnd); }
-            catch (Exception ex) when (ex is not OutOfMemoryException) { _logger.LogError(ex, "sink failed at the end of poll {Poll}", poll.PollId); }
-            _onPollEnded(poll);
-        }
-    }
-
-    private sealed class DumpProgress
-    {
-        public readonly HashSet<ulong> Cookies = new();
-        public ulong Counter;
-        public bool Incomplete;
-
-        public void Reset()
-        {
-            Cookies.Clear();
-            Counter = 0;
-            Incomplete = false;
-        }
+        for (int i = 0; i < _dumps.Length; i++) Release(i);
+        counts.Records = _pollRecords;
+        _pollRecords = 0;
+        _onLaneDone(pollId, counts);
     }
 }

@@ -1,7 +1,7 @@
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Netlink.Requests;
 
-namespace XtcpEpoll.Loop.Polling;
+namespace XtcpEpoll.Loop.Dumps;
 
 /// <summary>What one poll's dump of a namespace does about the states found in host-wide tables.</summary>
 internal enum ListenerAction : byte
@@ -22,7 +22,7 @@ internal enum ListenerAction : byte
 /// --shared-tables-refresh and looking the known listeners up in between is what makes a poll of 1,000
 /// small namespaces cost tens of milliseconds of kernel time instead of hundreds.
 /// </summary>
-internal sealed class ListenerTracker
+internal sealed class ListenerTracker : ILookupSet
 {
     /// <summary>
     /// Lookups per namespace per poll. They go in the same sendmsg as the dump request and the kernel

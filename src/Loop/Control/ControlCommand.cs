@@ -1,0 +1,34 @@
+using XtcpEpoll.Loop.Dumps;
+using XtcpEpoll.Loop.Namespaces;
+
+namespace XtcpEpoll.Loop.Control;
+
+/// <summary>
+/// Everything other threads ask of the control thread (FIFO queue + eventfd). A closed set: the constructor is
+/// private, so the control loop's switch over these cases is exhaustive.
+/// </summary>
+internal abstract record ControlCommand
+{
+    private ControlCommand() { }
+
+    /// <summary>Collector.TriggerPoll: start a poll now (a counted skipped tick if one runs).</summary>
+    public sealed record TriggerPoll : ControlCommand;
+
+    /// <summary>Collector.RequestStop: no new polls; stop after the running one.</summary>
+    public sealed record Stop : ControlCommand;
+
+    /// <summary>Collector.GetNamespacesAsync: a registry snapshot, answered on the control thread.</summary>
+    public sealed record Snapshot(TaskCompletionSource<IReadOnlyList<NamespaceInfo>> Reply) : ControlCommand;
+
+    /// <summary>The opener thread answered one request (a verified socket, or a failure reason).</summary>
+    public sealed record Opened(OpenResult Result) : ControlCommand;
+
+    /// <summary>The opener thread could not return to its namespace: it serves no more; these requests are unserved.</summary>
+    public sealed record OpenerPoisoned(NamespaceOpener Opener, List<OpenRequest> Pending) : ControlCommand;
+
+    /// <summary>A parse worker consumed its lane's last frame of poll <paramref name="PollId"/>.</summary>
+    public sealed record LaneDone(int Lane, int PollId, LaneCounts Counts) : ControlCommand;
+
+    /// <summary>A lane or parse worker died (a bug, not bad input): the collector stops with this fault.</summary>
+    public sealed record StageFailed(Exception Exception) : ControlCommand;
+}

@@ -1,0 +1,284 @@
+using Microsoft.Extensions.Logging;
+using XtcpEpoll.Netlink.Native;
+using XtcpEpoll.Netlink.Parsing;
+using static Tmds.Linux.LibC;
+
+namespace XtcpEpoll.Loop.Dumps;
+
+/// <summary>
+/// The request/reply logic of ONE namespace's sock_diag socket, as a state machine without I/O: its lane feeds
+/// it events (<see cref="Schedule"/> at poll start, <see cref="Start"/> when its send slot comes,
+/// <see cref="OnDatagram"/>, <see cref="OnSendFailed"/>, <see cref="OnReceiveFailed"/>, <see cref="OnDeadline"/>,
+/// <see cref="OnRemoved"/>) and does what each returned <see cref="DumpStep"/> says: forward the datagram to the
+/// parser, send the requests this object wrote into the lane's <see cref="RequestBuffer"/>, end the namespace's
+/// part of the poll. Every path is unit tested on synthetic datagrams (tests/Loop/Dumps), without root.
+/// Lives as long as the namespace's socket; lane thread only.
+/// <para>
+/// What it carries (design/ARCHITECTURE.md, "Polls"): the compat → v2 fallback; v2's second family (AF_INET6
+/// only after AF_INET's DONE: one dump in flight per socket, else EBUSY); lookups riding the dump's sendmsg
+/// and the walk that follows a missed one (the plan, in NamespaceDump.Rounds.cs); sequence numbers (replies
+/// to anything but this poll's requests are dropped); Discarding after a deadline or a recv error while the
+/// kernel still runs the dump; NLM_F_DUMP_INTR counted once per poll.
+/// </para>
+/// </summary>
+internal sealed partial class NamespaceDump
+{
+    private readonly ulong _namespaceId;
+    private readonly string _name;
+    private readonly DumpContext _context;
+
+    // ---- across polls
+    private DumpState _state;
+    private bool _useV2;
+    /// <summary>Discarding: the sequence of the dump whose DONE ends the discard.</summary>
+    private uint _discardSeq;
+
+    // ---- the running poll
+    private long _pollStart;
+    private bool _interruptCounted;
+    private RequestRound _round;
+    /// <summary>v2: the AF_INET6 request of the round's dump is the one sent.</summary>
+    private bool _secondFamily;
+    /// <summary>A dump request of this round was sent and its DONE (or error) has not come yet.</summary>
+    private bool _dumpRunning;
+    private uint _dumpSeq;
+    /// <summary>The round's lookups use sequences _lookupFirstSeq .. + _lookupsSent - 1.</summary>
+    private uint _lookupFirstSeq;
+    private int _lookupsSent;
+    private int _lookupsPending;
+    /// <summary>The round's dump walks the listening table: its listener keys are being collected.</summary>
+    private bool _walking;
+
+    public NamespaceDump(ulong namespaceId, string name, DumpContext context)
+    {
+        _namespaceId = namespaceId;
+        _name = name;
+        _context = context;
+        _useV2 = context.Settings.Mode == RequestMode.V2;
+    }
+
+    public DumpState State => _state;
+
+    /// <summary>The lane-wide context this dump writes its requests and counts into.</summary>
+    public DumpContext Context => _context;
+
+    /// <summary>v2 requests (mode v2, or compat refused by this namespace's kernel).</summary>
+    public bool UsesV2 => _useV2;
+
+    /// <summary>In the running poll and not ended yet (waiting for its slot or dumping).</summary>
+    public bool InPoll => _state is DumpState.Scheduled or DumpState.Dumping;
+
+    private ref LaneCounts Counts => ref _context.Counts;
+
+    /// <summary>
+    /// A poll starts with this namespace in it. Ends it at once (a counted timeout) if the socket still drains a
+    /// timed-out dump: a second dump there would be refused (EBUSY) and its replies mixed with the old ones.
+    /// </summary>
+    public DumpStep Schedule()
+    {
+        if (_state == DumpState.Discarding) return Ended(DumpEnd.Timeout);
+        if (_state != DumpState.Idle) throw new InvalidOperationException($"namespace {_name}: scheduled while {_state}");
+        _state = DumpState.Scheduled;
+        return DumpStep.None;
+    }
+
+    /// <summary>The namespace's send slot came: writes the first round of the poll's plan (then Send).</summary>
+    public DumpStep Start(long pollStart)
+    {
+        if (_state != DumpState.Scheduled) throw new InvalidOperationException($"namespace {_name}: started while {_state}");
+        _pollStart = pollStart;
+        _interruptCounted = false;
+        return BeginRound(FirstRound(pollStart));
+    }
+
+    /// <summary>One datagram read from the socket.</summary>
+    public DumpStep OnDatagram(ReadOnlySpan<byte> datagram)
+    {
+        var summary = SockDiagReader.Summarize(datagram);
+        if (_state == DumpState.Discarding)
+        {
+            if (summary.EndsDump && summary.Sequence == _discardSeq) _state = DumpState.Idle;
+            return DumpStep.None;
+        }
+        if (_state != DumpState.Dumping) return DumpStep.None; // a stray (of an ended dump): drop
+        if (!_dumpRunning || summary.Sequence != _dumpSeq)
+            return IsLookupReply(summary.Sequence) ? OnLookupReply(summary) : DumpStep.None;
+
+        if (summary.ErrorNumber != 0 && !_useV2 && IsCompatRefusal(summary.ErrorNumber))
+        {
+            _context.Logger.LogInformation("namespace {Name} refused the compat request (errno {Errno}); using v2 requests", _name, summary.ErrorNumber);
+            Counts.CompatFallbacks++;
+            _useV2 = true;
+            // The round's lookups were v2 requests already: their answers still come. Only the dump is asked again.
+            return SendDump();
+        }
+        if (summary.DumpInterrupted && !_interruptCounted)
+        {
+            _interruptCounted = true;
+            Counts.Interrupts++;
+        }
+        var step = DumpStep.None;
+        if (summary.SocketMessages > 0)
+        {
+            if (_walking) _listeners!.Collect(datagram);
+            step = DumpStep.Forward;
+        }
+        if (summary.ErrorNumber != 0)
+        {
+            _context.Logger.LogDebug("namespace {Name}: dump ended with errno {Errno}", _name, summary.ErrorNumber);
+            _dumpRunning = false; // the kernel ended it
+            return step.Then(Finish(DumpEnd.Error));
+        }
+        if (!summary.Done) return step;
+        if (_useV2 && !_secondFamily)
+        {
+            _secondFamily = true;
+            return step.Then(SendDump()); // one dump in flight per socket: AF_INET6 only after AF_INET's DONE
+        }
+        _dumpRunning = false;
+        return _lookupsPending == 0 ? step.Then(RoundComplete()) : step;
+    }
+
+    /// <summary>The send of the requests this dump wrote failed: nothing was started on the socket.</summary>
+    public DumpStep OnSendFailed(int errno)
+    {
+        if (_state != DumpState.Dumping) return DumpStep.None;
+        _dumpRunning = false;
+        return Finish(DumpEnd.Error);
+    }
+
+    /// <summary>
+    /// recv failed (ENOBUFS: the socket overflowed and replies were dropped; EMSGSIZE: a datagram was cut).
+    /// Data is lost, so the namespace's poll ends with an error; but a dump the kernel runs goes on after the
+    /// error, to its DONE, so it is discarded, never left to meet the next poll's request (EBUSY).
+    /// (A cut datagram that held the DONE would leave the discard waiting: reads are 64 KiB, batches ≤ 32 KiB.)
+    /// </summary>
+    public DumpStep OnReceiveFailed(int errno)
+    {
+        if (_state != DumpState.Dumping) return DumpStep.None; // Discarding: its DONE still ends the discard
+        return _dumpRunning ? Discard(DumpEnd.Error) : Finish(DumpEnd.Error);
+    }
+
+    /// <summary>The poll's deadline passed: a namespace still in it is a counted timeout.</summary>
+    public DumpStep OnDeadline() => _state switch
+    {
+        DumpState.Scheduled => Finish(DumpEnd.Timeout),
+        // Only lookup answers outstanding: no dump runs on the socket, nothing to discard.
+        DumpState.Dumping => _dumpRunning ? Discard(DumpEnd.Timeout) : Finish(DumpEnd.Timeout),
+        _ => DumpStep.None,
+    };
+
+    /// <summary>The namespace is gone (its lane closes the socket): a dump in the poll is abandoned.</summary>
+    public DumpStep OnRemoved()
+    {
+        if (!InPoll) return DumpStep.None;
+        _dumpRunning = false;
+        return Finish(DumpEnd.Abandoned);
+    }
+
+    // ---------------------------------------------------------------- rounds
+
+    /// <summary>Writes the round's first sendmsg: its dump request (if any), then its lookups.</summary>
+    private DumpStep BeginRound(RequestRound round)
+    {
+        if (round.LookupCount > RequestBuffer.MaxLookups)
+            throw new InvalidOperationException($"namespace {_name}: {round.LookupCount} lookups do not fit one sendmsg ({RequestBuffer.MaxLookups})");
+        _round = round;
+        _walking = round.CollectListeners;
+        _secondFamily = false;
+        _state = DumpState.Dumping;
+        var requests = _context.Requests;
+        requests.Clear();
+        _dumpRunning = round.Dumps;
+        if (_dumpRunning) _dumpSeq = AddDump(requests);
+        _lookupFirstSeq = requests.LastSequence + 1;
+        for (int i = 0; i < round.LookupCount; i++)
+            requests.AddLookup(in round.Lookups!.Key(round.LookupStart + i), _context.Settings.IdiagExt);
+        _lookupsSent = _lookupsPending = round.LookupCount;
+        if (!_dumpRunning && _lookupsPending == 0) return RoundComplete(); // nothing to ask in this round
+        return DumpStep.Send;
+    }
+
+    /// <summary>The round's dump request again (v2's second family, or v2 after a compat refusal), alone.</summary>
+    private DumpStep SendDump()
+    {
+        var requests = _context.Requests;
+        requests.Clear();
+        _dumpSeq = AddDump(requests);
+        _dumpRunning = true;
+        return DumpStep.Send;
+    }
+
+    private uint AddDump(RequestBuffer requests) => _useV2
+        ? requests.AddV2Dump(_secondFamily ? NetlinkConstants.AF_INET6 : NetlinkConstants.AF_INET, _round.DumpStates, _context.Settings.IdiagExt)
+        : requests.AddCompatDump(_round.DumpStates, _context.Settings.IdiagExt);
+
+    private bool IsLookupReply(uint sequence) => _lookupsPending > 0 && sequence - _lookupFirstSeq < (uint)_lookupsSent;
+
+    /// <summary>One answer to a lookup: the socket's record (forwarded), or an error (it is gone or unreachable).</summary>
+    private DumpStep OnLookupReply(in DatagramSummary summary)
+    {
+        _lookupsPending--;
+        var step = DumpStep.None;
+        if (summary.SocketMessages > 0)
+        {
+            Counts.LookupsFound++;
+            step = DumpStep.Forward;
+        }
+        else
+        {
+            Counts.LookupsMissing++;
+            _round.Lookups!.Missed(_round.LookupStart + (int)(summary.Sequence - _lookupFirstSeq));
+        }
+        return _lookupsPending == 0 && !_dumpRunning ? step.Then(RoundComplete()) : step;
+    }
+
+    /// <summary>Every answer of the round is in: the next round of the plan, or the namespace is done.</summary>
+    private DumpStep RoundComplete()
+    {
+        if (_walking)
+        {
+            _walking = false;
+            _listeners!.EndWalk(_pollStart, _context.Settings.RefreshTicks, _namespaceId, afterMissedLookups: _round.Kind == RoundKind.ListenerWalk);
+        }
+        return NextRound(_round) is { } next ? BeginRound(next) : Finish(DumpEnd.Done);
+    }
+
+    // ---------------------------------------------------------------- ends
+
+    /// <summary>Ends the namespace's part of the poll with nothing left running on the socket.</summary>
+    private DumpStep Finish(DumpEnd how)
+    {
+        _state = DumpState.Idle;
+        return Ended(how);
+    }
+
+    /// <summary>Ends it while the kernel still runs the dump: drop its replies until its DONE.</summary>
+    private DumpStep Discard(DumpEnd how)
+    {
+        _discardSeq = _dumpSeq;
+        _dumpRunning = false;
+        _state = DumpState.Discarding;
+        return Ended(how);
+    }
+
+    private DumpStep Ended(DumpEnd how)
+    {
+        if (_walking)
+        {
+            _walking = false;
+            _listeners?.AbortWalk(); // a partial walk is never trusted
+        }
+        _lookupsPending = 0;
+        switch (how)
+        {
+            case DumpEnd.Timeout: Counts.Timeouts++; break;
+            case DumpEnd.Error: Counts.DumpErrors++; break;
+            case DumpEnd.Abandoned: Counts.Abandoned++; break;
+        }
+        return DumpStep.Ended(how);
+    }
+
+    /// <summary>Errors with which a kernel says "no TCPDIAG_GETSOCK here" (then v2 is used).</summary>
+    private static bool IsCompatRefusal(int errno) => errno == EINVAL || errno == EOPNOTSUPP || errno == ENOENT || errno == EPROTONOSUPPORT;
+}

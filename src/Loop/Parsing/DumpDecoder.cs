@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Logging;
+using XtcpEpoll.Netlink.Parsing;
+using XtcpEpoll.Sinks.Batching;
+using XtcpEpoll.Sinks.Records;
+
+namespace XtcpEpoll.Loop.Parsing;
+
+/// <summary>How a datagram left its dump (see <see cref="DumpDecoder.Decode"/>).</summary>
+public enum DatagramEnding : byte
+{
+    /// <summary>More of the dump may follow.</summary>
+    None,
+    /// <summary>NLMSG_DONE: the dump (of this request) is complete.</summary>
+    Done,
+    /// <summary>NLMSG_ERROR, or a DONE carrying a negative code: the dump ended with an error.</summary>
+    Error,
+}
+
+/// <summary>What one datagram produced: records appended to the sink, and whether it ended the dump.</summary>
+public readonly record struct DecodedDatagram(int Appended, DatagramEnding Ending, int ErrorNumber);
+
+/// <summary>
+/// One datagram of a namespace's dump → records in the sink. The single place where collection turns
+/// sock_diag replies into records, used by the parse workers and by `xtcp-epoll replay` (so a capture
+/// replays through exactly the live path): parse in place (SockDiagReader) into a reused FlatRecord chunk,
+/// drop a cookie the dump already emitted, number the records, flag DumpIncomplete from the datagram that
+/// carried NLM_F_DUMP_INTR on, stop at DONE / ERROR (nothing after the end of a dump is data of it), append.
+/// No allocation per socket or per datagram. One per thread (it owns its chunk).
+/// </summary>
+public sealed class DumpDecoder
+{
+    /// <summary>A 64 KiB datagram holds at most ~900 minimal messages; records are appended in chunks of this.</summary>
+    public const int RecordChunk = 1024;
+
+    private readonly IRecordSink _sink;
+    private readonly ParseErrorCounters _errors;
+    private readonly ulong _netlinkerId;
+    private readonly ILogger _logger;
+    private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
+    private long _sinkErrors;
+
+    /// <param name="netlinkerId">The records' netlinker_id (the lane; 0 for replay).</param>
+    public DumpDecoder(IRecordSink sink, ParseErrorCounters errors, ulong netlinkerId, ILogger logger)
+    {
+        _sink = sink;
+        _errors = errors;
+        _netlinkerId = netlinkerId;
+        _logger = logger;
+    }
+
+    /// <summary>Appends the records of <paramref name="datagram"/>, a reply of the dump <paramref name="dump"/> tracks.</summary>
+    public DecodedDatagram Decode(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
+    {
+        var reader = new SockDiagReader(datagram, _errors);
+        int count = 0, appended = 0;
+        var ending = DatagramEnding.None;
+        while (true)
+        {
+            ref var record = ref _records[count];
+            var item = reader.Next(ref record.Socket);
+            if (item == SockDiagItem.Socket)
+            {
+                if (!dump.Cookies.Add(record.Socket.Cookie)) continue; // already emitted by this dump
+                record.Context = context;
+                record.RecordCounter = dump.Counter++;
+                record.NetlinkerId = _netlinkerId;
+                record.DumpIncomplete = dump.Incomplete;
+                record.RecordOrigin = RecordOrigins.PollSnapshot;
+                if (++count == RecordChunk) { appended += Append(count); count = 0; }
+                continue;
+            }
+            if (item == SockDiagItem.Done) ending = DatagramEnding.Done;
+            else if (item == SockDiagItem.Error) ending = DatagramEnding.Error;
+            break; // End of the datagram, or of the dump
+        }
+        if (reader.DumpInterrupted)
+        {
+            // The kernel says the table changed under this dump: this datagram's records and the rest of
+            // the dump are flagged (records already appended from earlier datagrams cannot be recalled).
+            dump.Incomplete = true;
+            for (int i = 0; i < count; i++) _records[i].DumpIncomplete = true;
+        }
+        if (count > 0) appended += Append(count);
+        return new DecodedDatagram(appended, ending, ending == DatagramEnding.Error ? reader.ErrorNumber : 0);
+    }
+
+    private int Append(int count)
+    {
+        try { _sink.Append(new ReadOnlySpan<FlatRecord>(_records, 0, count)); }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A failing sink must not stop collection (or leave the lane blocked on a dead pipe): log, go on.
+            if (_sinkErrors++ % 1000 == 0) _logger.LogError(ex, "sink rejected {Count} records (netlinker {Lane})", count, _netlinkerId);
+            return 0;
+        }
+        return count;
+    }
+}

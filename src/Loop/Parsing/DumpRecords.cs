@@ -1,0 +1,25 @@
+namespace XtcpEpoll.Loop.Parsing;
+
+/// <summary>
+/// What one namespace's dump has produced so far, for <see cref="DumpDecoder"/>: the cookies already emitted
+/// (a socket is reported once per dump even when the kernel sends it twice: a v2 walk after lookups, a
+/// socket moving between hash chains during the walk), the record counter, and whether the kernel flagged
+/// the dump NLM_F_DUMP_INTR. Reused across dumps (<see cref="Reset"/>): its set keeps its capacity.
+/// </summary>
+public sealed class DumpRecords
+{
+    internal readonly HashSet<ulong> Cookies = new();
+
+    /// <summary>Records numbered so far (the next record's RecordCounter).</summary>
+    public ulong Counter { get; internal set; }
+
+    /// <summary>The kernel flagged the dump inconsistent: this and every later record is DumpIncomplete.</summary>
+    public bool Incomplete { get; internal set; }
+
+    public void Reset()
+    {
+        Cookies.Clear();
+        Counter = 0;
+        Incomplete = false;
+    }
+}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using XtcpEpoll.Loop.Parsing;
+using XtcpEpoll.Netlink.Parsing;
+using XtcpEpoll.Sinks.Batching;
+using XtcpEpoll.Sinks.Records;
+using XtcpEpoll.Tests.Netlink;
+using Xunit;
+using static XtcpEpoll.Tests.Loop.Dumps.DumpWire;
+
+namespace XtcpEpoll.Tests.Loop;
+
+/// <summary>The one datagram → records step shared by the parse workers and `replay`, on synthetic datagrams.</summary>
+public sealed class DumpDecoderTests
+{
+    private static readonly RecordContext Context = new() { Hostname = "h", Netns = "ns", NetnsInode = 1, TimestampNs = 1 };
+
+    [Fact]
+    public void A_cookie_is_emitted_once_per_dump_and_records_are_numbered_in_order()
+    {
+        var (decoder, sink) = New();
+        var dump = new DumpRecords();
+
+        Assert.Equal(new DecodedDatagram(2, DatagramEnding.None, 0), decoder.Decode(Sockets(1, 10, 11), dump, Context));
+        Assert.Equal(new DecodedDatagram(1, DatagramEnding.Done, 0), decoder.Decode(SocketsThenDone(1, 11, 12), dump, Context));
+
+        Assert.Equal([10UL, 11UL, 12UL], sink.Records.Select(r => r.Socket.Cookie));
+        Assert.Equal([0UL, 1UL, 2UL], sink.Records.Select(r => r.RecordCounter));
+        Assert.All(sink.Records, r => Assert.Same(Context, r.Context));
+        Assert.All(sink.Records, r => Assert.Equal((3UL, RecordOrigins.PollSnapshot), (r.NetlinkerId, r.RecordOrigin)));
+
+        dump.Reset(); // the next dump
+        decoder.Decode(Sockets(2, 10), dump, Context);
+        Assert.Equal((10UL, 0UL), (sink.Records[^1].Socket.Cookie, sink.Records[^1].RecordCounter));
+    }
+
+    [Fact]
+    public void Nothing_after_a_DONE_is_data_of_the_dump()
+    {
+        var (decoder, sink) = New();
+        var datagram = new DatagramBuilder().Done(1).ToArray().Concat(Sockets(1, 20)).ToArray();
+
+        Assert.Equal(new DecodedDatagram(0, DatagramEnding.Done, 0), decoder.Decode(datagram, new DumpRecords(), Context));
+        Assert.Empty(sink.Records);
+    }
+
+    [Fact]
+    public void An_error_ends_the_dump_with_its_errno()
+    {
+        var (decoder, sink) = New();
+        var datagram = Sockets(1, 30).Concat(Error(1, 16)).Concat(Sockets(1, 31)).ToArray();
+
+        Assert.Equal(new DecodedDatagram(1, DatagramEnding.Error, 16), decoder.Decode(datagram, new DumpRecords(), Context));
+        Assert.Equal([30UL], sink.Records.Select(r => r.Socket.Cookie));
+    }
+
+    [Fact]
+    public void From_an_interrupted_datagram_on_every_record_of_the_dump_is_flagged_incomplete()
+    {
+        var (decoder, sink) = New();
+        var dump = new DumpRecords();
+        decoder.Decode(Sockets(1, 1), dump, Context);
+        decoder.Decode(Sockets(1, 2).Concat(Interrupted(1, 3)).ToArray(), dump, Context);
+        decoder.Decode(Sockets(1, 4), dump, Context);
+
+        Assert.Equal([false, true, true, true], sink.Records.Select(r => r.DumpIncomplete));
+        Assert.True(dump.Incomplete);
+    }
+
+    [Fact]
+    public void A_sink_that_throws_loses_the_chunk_but_not_the_worker()
+    {
+        var decoder = new DumpDecoder(new ThrowingSink(), new ParseErrorCounters(), 0, NullLogger.Instance);
+        Assert.Equal(new DecodedDatagram(0, DatagramEnding.None, 0), decoder.Decode(Sockets(1, 1, 2), new DumpRecords(), Context));
+    }
+
+    private static (DumpDecoder Decoder, KeepingSink Sink) New()
+    {
+        var sink = new KeepingSink();
+        return (new DumpDecoder(sink, new ParseErrorCounters(), netlinkerId: 3, NullLogger.Instance), sink);
+    }
+
+    private sealed class KeepingSink : IRecordSink
+    {
+        public List<FlatRecord> Records { get; } = new();
+        public void Append(ReadOnlySpan<FlatRecord> records) => Records.AddRange(records.ToArray());
+        public void EndOfPoll(FlushReason reason) { }
+        public Task ShutdownAsync(TimeSpan timeout) => Task.CompletedTask;
+    }
+
+    private sealed class ThrowingSink : IRecordSink
+    {
+        public void Append(ReadOnlySpan<FlatRecord> records) => throw new InvalidOperationException("broken");
+        public void EndOfPoll(FlushReason reason) { }
+        public Task ShutdownAsync(TimeSpan timeout) => Task.CompletedTask;
+    }
+}
