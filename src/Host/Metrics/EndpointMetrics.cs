@@ -25,4 +25,23 @@ public static class EndpointMetrics
 
     public static readonly Counter.Child RequestTimeouts = ConnectionsTimedOut.WithLabels("request");
     public static readonly Counter.Child ResponseTimeouts = ConnectionsTimedOut.WithLabels("response");
+
+    /// <summary>Every status the endpoint sends (label values of xtcp_metrics_responses_total{code}).</summary>
+    private static readonly int[] StatusCodes = [200, 400, 404, 405, 408, 431, 500, 503];
+    private static readonly Dictionary<int, Counter.Child> ResponsesByStatus = new();
+
+    // Every known label value is exported at 0 from the start (the convention of LoopMetrics): rate() sees
+    // the first 408 or 500, and dashboards get series on a healthy daemon.
+    static EndpointMetrics()
+    {
+        foreach (var code in StatusCodes)
+            ResponsesByStatus[code] = Responses.WithLabels(code.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Counts one response with <paramref name="status"/> (no string formatted per response).</summary>
+    public static void CountResponse(int status)
+    {
+        if (ResponsesByStatus.TryGetValue(status, out var child)) child.Inc();
+        else Responses.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+    }
 }

@@ -70,6 +70,8 @@ public sealed class MetricsEndpoint : IDisposable
         _epoll.Add(_stopFd.Handle, StopKey);
         _epoll.Add(_listener.Handle, ListenerKey);
         _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-metrics" };
+        // Its series (zeros included) are in the first scrape, not only after the first event.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(EndpointMetrics).TypeHandle);
     }
 
     /// <summary>The bound address (port resolved when 0 was asked for).</summary>
@@ -236,7 +238,7 @@ public sealed class MetricsEndpoint : IDisposable
 
     private void Respond(HttpConnection connection, HttpResponse response)
     {
-        EndpointMetrics.Responses.WithLabels(StatusLabel(response.Status)).Inc();
+        EndpointMetrics.CountResponse(response.Status);
         connection.BeginResponse(response, Stopwatch.GetTimestamp() + _responseTimeoutTicks);
         Interlocked.Increment(ref _responding);
     }
@@ -297,12 +299,6 @@ public sealed class MetricsEndpoint : IDisposable
         if (abort) RawTcpListener.Abort(connection.Fd);
         else RawTcpListener.CloseGracefully(connection.Fd, _scratch);
     }
-
-    private static string StatusLabel(int status) => status switch
-    {
-        200 => "200", 400 => "400", 404 => "404", 405 => "405", 408 => "408", 431 => "431", 500 => "500", 503 => "503",
-        _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
 
     private static long StopwatchTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
