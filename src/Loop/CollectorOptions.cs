@@ -46,15 +46,22 @@ public sealed class CollectorOptions
     public RequestMode Request { get; set; } = RequestMode.Compat;
 
     /// <summary>
-    /// How often each namespace's dump includes LISTEN and BOUND_INACTIVE (--shared-tables-refresh, default
-    /// 60 s). The kernel finds those sockets by walking the listening and bind hash tables, which are
-    /// host-wide even when the namespace owns its established table: every bound socket and listener of the
-    /// host, in every namespace's dump, which dominates the cost of polling many small namespaces. Between
-    /// walks the dump skips both states and the listeners found by the last walk are fetched by exact lookup:
-    /// each still gets its record every poll and a closed one vanishes at once; a new listener, and
-    /// bound-but-inactive sockets, appear at walks. Zero walks at every poll.
+    /// How often each namespace walks in full (--walk-interval, default 60 s; 0 = at every poll): a dump of every
+    /// wanted state, which finds new sockets and rebuilds the namespace's known sockets. Between its walks a
+    /// namespace reports its known sockets at every poll: by exact lookups when it shares the host's TCP table
+    /// (a walk there visits every socket of the host), or by a dump of its own established table plus lookups
+    /// of its listeners when it owns one (cheap to walk: new connections show at every poll). LISTEN and
+    /// BOUND_INACTIVE, found in host-wide tables, are walked only at full walks. Walks are staggered, so each
+    /// poll walks about Frequency / WalkInterval of the namespaces. Replaces --shared-tables-refresh.
     /// </summary>
-    public TimeSpan SharedTablesRefresh { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan WalkInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Subscribe every namespace to the kernel's TCP destroy events (--destroy-events, default on): one record
+    /// (record_origin 1) per TCP socket closed, with its final counters, whether or not a poll saw it. Costs a
+    /// second netlink socket (fd) per namespace.
+    /// </summary>
+    public bool DestroyEvents { get; set; } = true;
 
     /// <summary>Pace sends evenly over (Frequency - Timeout margin) instead of all at the tick.</summary>
     public bool Spread { get; set; }
@@ -86,7 +93,7 @@ public sealed class CollectorOptions
         if (JitterPct is < 0 or > 90) return "--jitter-pct must be between 0 and 90";
         if (MaxLoops < 0) return "--max-loops must be >= 0";
         if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
-        if (SharedTablesRefresh < TimeSpan.Zero) return "--shared-tables-refresh must be >= 0 (0 = walk the shared tables at every poll)";
+        if (WalkInterval < TimeSpan.Zero) return "--walk-interval must be >= 0 (0 = walk every namespace at every poll)";
         if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
         if (Spread && Frequency * (1 - JitterPct / 100.0) - Timeout <= TimeSpan.Zero)
             return $"--spread needs room to pace sends: --timeout ({Timeout.TotalSeconds}s) must be below --frequency x (1 - --jitter-pct/100) ({(Frequency * (1 - JitterPct / 100.0)).TotalSeconds}s)";

@@ -21,9 +21,11 @@ public class ConfigPrecedenceTests
         Assert.Equal("10s", config["shutdown-timeout"]);
         Assert.Equal("compat", config["request"]);
         Assert.Equal(Environment.MachineName, config["hostname"]);
-        Assert.Equal("1m", config["shared-tables-refresh"]);
+        Assert.Equal("1m", config["walk-interval"]);
+        Assert.Equal("true", config["destroy-events"]);
+        Assert.DoesNotContain("shared-tables-refresh", config.Keys); // the deprecated alias is shown as walk-interval
         Assert.Equal("default", config["states"]);
-        Assert.Equal(31, config.Count); // every collect option, one line each
+        Assert.Equal(32, config.Count); // every collect option, one line each (not the deprecated alias)
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public sealed class LaneTests
         NamespaceHandle[] handles, Action<Lane> prepare, Action<Lane> afterStart)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
-        var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new PlanSlot(), _ => { }, NullLogger.Instance);
+        var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
         var frames = new List<(FrameKind Kind, int NsIndex, int Value)>();
         var counts = default(LaneCounts);
         bool started = false;

@@ -19,7 +19,9 @@ public static class OptionCatalog
     public static readonly OptionSpec NetnsDirs = new("netns-dirs", "/run/netns,/run/docker/netns", "Comma-separated directories of netns bind mounts (watched).");
     public static readonly OptionSpec ProcScan = new("proc-scan", "false", "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
     public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", "60s", "Rescan period that repairs missed namespace events.");
-    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "60s", "How often each namespace's dump includes LISTEN and BOUND_INACTIVE, whose kernel tables are host-wide; in between, known listeners are fetched by exact lookup (0 = at every poll).");
+    public static readonly OptionSpec WalkInterval = new("walk-interval", "60s", "How often each namespace's dump walks every wanted state (finds new sockets; staggered over namespaces). In between, known sockets are reported at every poll by exact lookup (own-table namespaces also dump their established table). 0 = walk at every poll.");
+    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "", "Deprecated: the old name of --walk-interval (its value is used as --walk-interval, with a warning).", replacedBy: WalkInterval);
+    public static readonly OptionSpec DestroyEvents = new("destroy-events", "true", "Record every TCP socket of every namespace when it closes, with its final counters (kernel destroy events; a second netlink socket per namespace).", isSwitch: true);
     public static readonly OptionSpec Workers = new("workers", "2", "Worker lanes (1-64).");
     public static readonly OptionSpec Request = new("request", "compat", "Dump request: compat (one walk for IPv4+IPv6) or v2 (one walk per family).");
     public static readonly OptionSpec Spread = new("spread", "false", "Pace namespace dumps over the poll period instead of all at the tick.", isSwitch: true);
@@ -42,9 +44,9 @@ public static class OptionCatalog
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
-        ProcScan, ReconcileInterval, Workers, Request, Spread, SharedTablesRefresh, EnvelopeFlushBytes, EnvelopeFlushRows,
+        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
-        Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
+        Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig, SharedTablesRefresh,
     ];
 
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>

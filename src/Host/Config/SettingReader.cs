@@ -28,7 +28,8 @@ public sealed class SettingReader
         if (index >= 0) _effective[index] = new(spec.Name, display);
     }
 
-    public TimeSpan Duration(OptionSpec spec, TimeSpan minimum)
+    /// <param name="recordAs">The option --print-config shows the value under (a deprecated alias's replacement); default: <paramref name="spec"/>.</param>
+    public TimeSpan Duration(OptionSpec spec, TimeSpan minimum, OptionSpec? recordAs = null)
     {
         var (text, origin) = _source.Resolve(spec);
         if (!GoDuration.TryParse(text, out var value))
@@ -40,7 +41,7 @@ public sealed class SettingReader
                 : $"must be at least {GoDuration.Format(minimum)}";
             throw Invalid(spec, text, origin, $"{rule} ({GoDuration.Allowed})");
         }
-        Record(spec, GoDuration.Format(value));
+        Record(recordAs ?? spec, GoDuration.Format(value));
         return value;
     }
 

@@ -23,6 +23,7 @@ public static class CollectCommand
     {
         if (config.PrintConfig)
         {
+            foreach (var warning in config.Warnings) stderr.WriteLine("xtcp-epoll: warning: " + warning);
             ConfigPrinter.Print(config.Effective, stdout);
             return ExitCodes.Ok;
         }

@@ -68,6 +68,14 @@ public struct FlatRecord
     public bool DumpIncomplete;
     /// <summary>0 = poll snapshot, 1 = destroy event (proto field 3003, <see cref="RecordOrigins"/>).</summary>
     public uint RecordOrigin;
+    /// <summary>
+    /// Unix ns of an event record (a destroy event: when it was read); 0 = the record's poll timestamp
+    /// (<see cref="RecordContext.TimestampNs"/>). Read it through <see cref="TimestampNs"/>.
+    /// </summary>
+    public long EventTimestampNs;
+
+    /// <summary>timestamp_ns of the record: its event's time, else its poll's.</summary>
+    public readonly long TimestampNs => EventTimestampNs != 0 ? EventTimestampNs : Context.TimestampNs;
 }
 
 /// <summary>Values of <see cref="FlatRecord.RecordOrigin"/> (proto field record_origin = 3003).</summary>
