@@ -107,6 +107,35 @@ public class ConfigPrecedenceTests
     }
 
     [Fact]
+    public void The_deprecated_shared_tables_refresh_sets_the_walk_interval_with_a_warning()
+    {
+        foreach (var result in new[]
+        {
+            CliRunner.Run("--shared-tables-refresh", "90s", "--print-config"),
+            CliRunner.Run(new Dictionary<string, string> { ["XTCP_SHARED_TABLES_REFRESH"] = "90s" }, "--print-config"),
+        })
+        {
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal("1m30s", result.Config()["walk-interval"]);
+            Assert.DoesNotContain("shared-tables-refresh", result.Config().Keys);
+            var warning = Assert.Single(result.StderrLines);
+            Assert.Contains("--shared-tables-refresh (XTCP_SHARED_TABLES_REFRESH) is deprecated", warning);
+            Assert.Contains("--walk-interval", warning);
+        }
+    }
+
+    [Fact]
+    public void The_deprecated_name_and_the_new_one_together_are_refused()
+    {
+        var result = CliRunner.Run(new Dictionary<string, string> { ["XTCP_WALK_INTERVAL"] = "2m" }, "--shared-tables-refresh", "90s", "--print-config");
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StderrLines);
+        Assert.Contains("--shared-tables-refresh", line);
+        Assert.Contains("--walk-interval", line);
+    }
+
+    [Fact]
     public void Go_style_durations_are_normalised()
     {
         var config = CliRunner.Run("--frequency", "1m30s", "--timeout", "1500ms", "--reconcile-interval", "2h", "--print-config").Config();

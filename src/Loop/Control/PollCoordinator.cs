@@ -172,7 +172,8 @@ internal sealed class PollCoordinator
         _parseErrors.Export();
         ProcessStats.Publish();
         PollsCompleted++;
-        return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors);
+        return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors,
+            counts.DestroyEvents, counts.DestroyEventsLost);
     }
 
     private static void Publish(in LaneCounts counts)

@@ -29,6 +29,9 @@ internal sealed partial class NamespaceDump
     /// <summary>Asks for a full walk at the next poll (lost destroy events: the lane heard ENOBUFS).</summary>
     public void RequestWalk(WalkReason reason) => _schedule.Request(reason);
 
+    /// <summary>A full walk asked for and not done yet (for tests and logs).</summary>
+    public WalkReason? RequestedWalk => _schedule.Requested;
+
     private RequestRound FirstRound(long pollStart)
     {
         var settings = _context.Settings;

@@ -73,6 +73,9 @@ internal sealed class WalkSchedule
         if (_walked) _incomplete = true;
     }
 
+    /// <summary>A walk asked for by <see cref="Request"/> and not done yet.</summary>
+    public WalkReason? Requested => _requested;
+
     /// <summary>Asks for a full walk at the next poll (e.g. destroy events were lost).</summary>
     public void Request(WalkReason reason) => _requested ??= reason;
 
