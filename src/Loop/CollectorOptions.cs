@@ -36,7 +36,7 @@ public sealed class CollectorOptions
     /// <summary>Also discover every distinct /proc/&lt;pid&gt;/ns/net (anonymous namespaces).</summary>
     public bool ProcScan { get; set; }
 
-    /// <summary>Include the daemon's own namespace as "host" (always on in the daemon; tests may turn it off).</summary>
+    /// <summary>Include the daemon's own namespace, named "default" as in xtcp2 (always on in the daemon; tests may turn it off).</summary>
     public bool IncludeHost { get; set; } = true;
 
     /// <summary>Periodic rescan repairing missed inotify events (default 60 s).</summary>

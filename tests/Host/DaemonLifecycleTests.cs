@@ -23,8 +23,11 @@ public class DaemonLifecycleTests
         daemon.WaitUntil(() =>
         {
             metrics = HttpGet.Get(port, "/metrics").Body;
-            return HttpGet.MetricSum(metrics, "xtcp_polls_total") >= 2;
-        }, Patience, "two polls");
+            // Records are counted by the sink thread when it marshals a flushed envelope, which may trail the
+            // poll's end under load: wait for both.
+            return HttpGet.MetricSum(metrics, "xtcp_polls_total") >= 2
+                && HttpGet.Metric(metrics, "xtcp_records_emitted_total") >= 2 * 2 * TestNamespaces.SocketsPerNamespace(Listeners);
+        }, Patience, "two polls and their records");
 
         // The two namespaces the test created + the daemon's own (host) namespace.
         Assert.Equal(3, HttpGet.Metric(metrics, "xtcp_namespaces_open"));

@@ -50,6 +50,39 @@ public class ReplayCommandTests
     }
 
     [Fact]
+    public void Replay_to_a_file_twice_gives_the_same_file_unless_file_append()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.jsonl");
+        var fixture = TestPaths.Fixture("6_6_44/ss_tcp_info_a_4.pcap");
+        try
+        {
+            for (var run = 0; run < 2; run++)
+            {
+                var result = CliRunner.Run("replay", fixture, "--marshal", "jsonl", "--dest", "file:" + output);
+                Assert.True(result.ExitCode == 0, result.Stderr);
+                Assert.Equal(15, File.ReadLines(output).Count()); // truncated at start: idempotent
+            }
+            var appended = CliRunner.Run("replay", fixture, "--marshal", "jsonl", "--dest", "file:" + output, "--file-append");
+            Assert.True(appended.ExitCode == 0, appended.Stderr);
+            Assert.Equal(30, File.ReadLines(output).Count());
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
+    [InlineData("collect")]
+    [InlineData("replay")]
+    public void Help_says_that_file_truncates_and_how_to_append(string command)
+    {
+        var help = CliRunner.Run(command, "--help").Stdout;
+        Assert.Contains("file:PATH (truncated at start; see --file-append)", help);
+        Assert.Contains("--file-append", help);
+    }
+
+    [Fact]
     public void Replay_protobufList_round_trips_through_the_protobuf_parser()
     {
         var output = Path.Combine(Path.GetTempPath(), $"xt-host-replay-{Guid.NewGuid():N}.pb");
@@ -61,6 +94,7 @@ public class ReplayCommandTests
             Assert.True(result.ExitCode == 0, result.Stderr);
             var rows = 0;
             var envelopes = 0;
+            var ipv4 = 0;
             using (var stream = File.OpenRead(output))
             {
                 while (stream.Position < stream.Length)
@@ -71,11 +105,21 @@ public class ReplayCommandTests
                     {
                         Assert.Equal("replayhost", row.Hostname);
                         Assert.Equal("replay", row.Netns);
+                        // Addresses are the kernel's 16-byte fields, as xtcp2 writes them; IPv4: 12 zero bytes after the address.
+                        Assert.Equal(16, row.InetDiagMsgSocketSource.Length);
+                        Assert.Equal(16, row.InetDiagMsgSocketDestination.Length);
+                        if (row.InetDiagMsgFamily == 2)
+                        {
+                            ipv4++;
+                            Assert.All(row.InetDiagMsgSocketSource.Span[4..].ToArray(), b => Assert.Equal(0, b));
+                            Assert.All(row.InetDiagMsgSocketDestination.Span[4..].ToArray(), b => Assert.Equal(0, b));
+                        }
                         rows++;
                     }
                 }
             }
             Assert.Equal(1200, rows);
+            Assert.True(ipv4 > 0, "the capture holds IPv4 sockets");
             Assert.True(envelopes >= 3, $"rows cap 500 must split 1200 rows into >= 3 envelopes, got {envelopes}");
         }
         finally

@@ -29,14 +29,14 @@ public sealed class DiscoveryTests
 
             var namespaces = await harness.Collector.GetNamespacesAsync();
             var hostInode = Files.Stat("/proc/self/ns/net").Inode;
-            Assert.Contains(namespaces, n => n.Name == "host" && n.Inode == hostInode && n.Open);
+            Assert.Contains(namespaces, n => n.Name == "default" && n.Inode == hostInode && n.Open);
             Assert.Single(namespaces, n => n.Inode == ns.Inode);
             Assert.Contains(namespaces, n => n.Inode == ns.Inode && n.Open && (n.Name == ns.Name || n.Name == "zz-alias"));
             Assert.Contains(namespaces, n => n.Inode == anonymousInode && n.Name == $"netns:[{anonymousInode}]" && n.Open);
 
             var poll = harness.Sink.Poll(0);
             Assert.Single(poll, r => r.NetnsInode == ns.Inode); // one listener, reported once despite two mounts
-            Assert.All(poll.Where(r => r.NetnsInode == hostInode), r => Assert.Equal("host", r.Netns));
+            Assert.All(poll.Where(r => r.NetnsInode == hostInode), r => Assert.Equal("default", r.Netns));
         }
         finally
         {

@@ -30,7 +30,7 @@ public sealed class NamespaceRegistryTests
 
         Assert.Equal(1, actions.InitialDone);
         Assert.False(registry.WaitingForInitialOpens);
-        Assert.Equal(["host", "b"], actions.Attached.Select(a => a.Entry.Name));
+        Assert.Equal(["default", "b"], actions.Attached.Select(a => a.Entry.Name));
         Assert.Equal((2, 0), registry.CountOpen());
     }
 

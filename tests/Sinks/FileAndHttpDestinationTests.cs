@@ -12,21 +12,29 @@ namespace XtcpEpoll.Tests.Sinks;
 
 public class FileAndHttpDestinationTests
 {
-    [Fact]
-    public async Task File_appends_every_payload()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task File_is_truncated_at_open_unless_append_and_later_sends_append(bool append)
     {
         var path = Path.Combine(Path.GetTempPath(), $"xt-sinks-{Guid.NewGuid():N}.bin");
         try
         {
-            File.WriteAllBytes(path, []);
             var records = SampleRecords.Many(90);
-            using (var d = StreamWriteDestination.File(path, NullLogger.Instance))
+            // An earlier run's output: 2 envelopes of 30 rows.
+            using (var d = StreamWriteDestination.File(path, append: false, NullLogger.Instance))
                 await SinkTestSupport.SendThroughBatcher(new SinkOptions { EnvelopeFlushRows = 30 }, d, records[..60]);
-            using (var d = StreamWriteDestination.File(path, NullLogger.Instance))
+            Assert.Equal(2, SinkTestSupport.DecodeProtobufList(File.ReadAllBytes(path)).Count);
+
+            using (var d = StreamWriteDestination.File(path, append, NullLogger.Instance))
+            {
+                // Truncation happens when the destination opens, before anything is sent.
+                Assert.Equal(append ? 2 : 0, SinkTestSupport.DecodeProtobufList(File.ReadAllBytes(path)).Count);
                 await SinkTestSupport.SendThroughBatcher(new SinkOptions { EnvelopeFlushRows = 30 }, d, records[60..]);
+            }
             var envelopes = SinkTestSupport.DecodeProtobufList(File.ReadAllBytes(path));
-            Assert.Equal(3, envelopes.Count);
-            Assert.Equal(SinkTestSupport.Range(90), SinkTestSupport.Counters(envelopes));
+            Assert.Equal(append ? 3 : 1, envelopes.Count);
+            Assert.Equal(append ? SinkTestSupport.Range(90) : Enumerable.Range(60, 30).Select(i => (ulong)i).ToList(), SinkTestSupport.Counters(envelopes));
         }
         finally
         {
@@ -35,12 +43,20 @@ public class FileAndHttpDestinationTests
     }
 
     [Fact]
+    public void File_that_cannot_be_opened_fails_at_start_with_the_path()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"xt-sinks-missing-{Guid.NewGuid():N}", "out.bin");
+        var e = Assert.Throws<InvalidOperationException>(() => StreamWriteDestination.File(path, append: false, NullLogger.Instance));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
     public void File_write_error_is_counted_and_does_not_throw()
     {
         // /dev/full: every write fails with ENOSPC, like a full disk.
         var errors = SinkMetrics.SinkErrors.WithLabels("file");
         var before = errors.Value;
-        using var destination = StreamWriteDestination.File("/dev/full", NullLogger.Instance);
+        using var destination = StreamWriteDestination.File("/dev/full", append: false, NullLogger.Instance);
         var marshaller = new ProtobufListMarshaller();
         var records = SampleRecords.Many(3);
         var payload = SinkTestSupport.Marshal(marshaller, records);

@@ -50,9 +50,13 @@ public class ProtobufEncodingTests
         Assert.Equal(records.Length, parsed.Row.Count);
         Assert.Equal(envelope, parsed);
         Assert.Equal("cubic", parsed.Row[0].CongestionAlgorithmString);
-        Assert.Equal(CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
-        Assert.Equal(4, parsed.Row[0].InetDiagMsgSocketSource.Length);
-        Assert.Equal(16, parsed.Row[1].InetDiagMsgSocketSource.Length);
+        Assert.Equal(XtcpFlatRecord.Types.CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
+        // IPv4 as xtcp2 writes it: the kernel's 16-byte field, address first, then 12 zero bytes.
+        Assert.Equal(2u, parsed.Row[0].InetDiagMsgFamily);
+        Assert.Equal(new byte[] { 10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, parsed.Row[0].InetDiagMsgSocketSource.ToByteArray());
+        Assert.Equal(new byte[] { 192, 168, 100, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, parsed.Row[0].InetDiagMsgSocketDestination.ToByteArray());
+        Assert.Equal(10u, parsed.Row[1].InetDiagMsgFamily);
+        Assert.Equal(System.Net.IPAddress.Parse("2001:db8::1:0:1").GetAddressBytes(), parsed.Row[1].InetDiagMsgSocketSource.ToByteArray());
         Assert.Equal(3001u, parsed.Row[0].Mark);
         Assert.True(parsed.Row[9].DumpIncomplete);
         Assert.Equal(0x20u, parsed.Row[1].TrafficClass);
@@ -66,7 +70,7 @@ public class ProtobufEncodingTests
         var payload = SinkTestSupport.Marshal(new ProtobufListMarshaller(), records);
         var parsed = Envelope.Parser.ParseDelimitedFrom(new MemoryStream(payload));
         Assert.Equal("", parsed.Row[0].CongestionAlgorithmString);
-        Assert.Equal(CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
+        Assert.Equal(XtcpFlatRecord.Types.CongestionAlgorithm.Cubic, parsed.Row[0].CongestionAlgorithmEnum);
         Assert.Equal("bbr", parsed.Row[1].CongestionAlgorithmString);
         Assert.Equal(2, System.Text.Encoding.UTF8.GetString(SinkTestSupport.Marshal(new JsonlMarshaller(), records)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }

@@ -29,12 +29,13 @@ public class TextMarshallerTests
             Assert.Equal(m.CongestionAlgorithmString, o.GetProperty("congestionAlgorithmString").GetString());
             Assert.Equal(m.TimestampNs.ToString(), o.GetProperty("timestampNs").GetString()); // 64-bit as string
             Assert.Equal(m.InetDiagMsgSocketCookie.ToString(), o.GetProperty("inetDiagMsgSocketCookie").GetString());
-            Assert.Equal(new IPAddress(m.InetDiagMsgSocketSource.ToByteArray()).ToString(), o.GetProperty("inetDiagMsgSocketSource").GetString());
-            Assert.Equal(new IPAddress(m.InetDiagMsgSocketDestination.ToByteArray()).ToString(), o.GetProperty("inetDiagMsgSocketDestination").GetString());
+            // The proto field is the raw 16 bytes; the text is the address of the record's family.
+            Assert.Equal(AddressText(m.InetDiagMsgFamily, m.InetDiagMsgSocketSource), o.GetProperty("inetDiagMsgSocketSource").GetString());
+            Assert.Equal(AddressText(m.InetDiagMsgFamily, m.InetDiagMsgSocketDestination), o.GetProperty("inetDiagMsgSocketDestination").GetString());
             Assert.Equal(SampleRecords.Context.Hostname, o.GetProperty("hostname").GetString());
-            if (m.CongestionAlgorithmEnum == CongestionAlgorithm.Cubic)
+            if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Cubic)
                 Assert.Equal("CONGESTION_ALGORITHM_CUBIC", o.GetProperty("congestionAlgorithmEnum").GetString());
-            if (m.CongestionAlgorithmEnum == CongestionAlgorithm.Unspecified)
+            if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Unspecified)
                 Assert.False(o.TryGetProperty("congestionAlgorithmEnum", out _)); // default omitted
 
             // Every name and numeric value agrees with Google.Protobuf's own proto3 JSON of the same record
@@ -48,6 +49,13 @@ public class TextMarshallerTests
             }
             Assert.Equal(reference.RootElement.EnumerateObject().Count(), o.EnumerateObject().Count());
         }
+    }
+
+    private static string AddressText(uint family, Google.Protobuf.ByteString raw16)
+    {
+        Assert.Equal(16, raw16.Length);
+        var bytes = raw16.ToByteArray();
+        return new IPAddress(family == 2 ? bytes[..4] : bytes).ToString();
     }
 
     private static XtcpFlatRecord FlatRecordMapper_ToMessage(in XtcpEpoll.Sinks.Records.FlatRecord r) => XtcpEpoll.Sinks.Records.FlatRecordMapper.ToMessage(r);

@@ -37,7 +37,7 @@ out = open(a.dest[5:], "a") if a.dest and a.dest.startswith("file:") else None
 loops = 0
 while not stop.is_set():
     t0 = time.time(); ts = time.time_ns()
-    nss = [("host", None)]
+    nss = [("default", None)]
     for d in (a.netns_dirs or "").split(","):
         if os.path.isdir(d):
             nss += [(f, os.path.join(d, f)) for f in sorted(os.listdir(d))]

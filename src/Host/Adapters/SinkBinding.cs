@@ -34,6 +34,7 @@ public static class SinkBinding
         {
             Marshal = output.Marshal,
             Dest = output.Dest,
+            FileAppend = output.FileAppend,
             Topic = output.Topic,
             Columns = Nullable(output.Columns),
             EnvelopeFlushBytes = output.EnvelopeFlushBytes,

@@ -10,7 +10,8 @@ public static class OptionCatalog
     public static readonly OptionSpec Timeout = new("timeout", "5s", "Poll-wide deadline for every namespace's dump; must be below --frequency.");
     public static readonly OptionSpec JitterPct = new("jitter-pct", "20", "+/- jitter of each tick, percent of --frequency (0-90).");
     public static readonly OptionSpec MaxLoops = new("max-loops", "0", "Stop after this many polls (0 = run until signalled).");
-    public static readonly OptionSpec Dest = new("dest", "stdout", "Destination: null, stdout, file:PATH, tcp:HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH, http(s)://..., kafka:BROKER[,BROKER].");
+    public static readonly OptionSpec Dest = new("dest", "stdout", "Destination: null, stdout, file:PATH (truncated at start; see --file-append), tcp:HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH, http(s)://..., kafka:BROKER[,BROKER].");
+    public static readonly OptionSpec FileAppend = new("file-append", "false", "file:PATH destination: append to an existing file instead of truncating it at start (the default, so a rerun replaces its output).", isSwitch: true);
     public static readonly OptionSpec Marshal = new("marshal", "protobufList", "Encoding: protobufList, jsonl, protoJson, csv, tsv.");
     public static readonly OptionSpec Topic = new("topic", "xtcp", "Kafka topic.");
     public static readonly OptionSpec Columns = new("columns", "", "csv/tsv: comma-separated lowerCamelCase field names (empty = all).");
@@ -43,7 +44,7 @@ public static class OptionCatalog
     /// <summary>Options of `collect` (and of the root command, since collect is the default).</summary>
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
-        Frequency, Timeout, JitterPct, MaxLoops, Dest, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
+        Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
         ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
         Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig, SharedTablesRefresh,
@@ -52,7 +53,7 @@ public static class OptionCatalog
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>
     public static readonly IReadOnlyList<OptionSpec> Replay =
     [
-        Dest, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
+        Dest, FileAppend, Marshal, Topic, Columns, EnvelopeFlushBytes, EnvelopeFlushRows, KafkaCompression,
         KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag, Location, LogLevel, ShutdownTimeout, PrintConfig,
     ];
 }

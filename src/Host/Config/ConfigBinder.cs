@@ -138,6 +138,7 @@ public static class ConfigBinder
     private static OutputSettings BindOutput(SettingReader r, bool includeDest)
     {
         var dest = includeDest ? r.Parsed<string>(O.Dest, SinkBinding.TryValidateDestination) : "stdout";
+        var fileAppend = r.Switch(O.FileAppend);
         var marshal = r.Choice(O.Marshal, SinkBinding.MarshalNames);
         var topic = r.Text(O.Topic, 249);
         if (topic.Length == 0) throw r.Reject(O.Topic, "must not be empty (1-249 characters)");
@@ -157,6 +158,7 @@ public static class ConfigBinder
         return new OutputSettings
         {
             Dest = dest,
+            FileAppend = fileAppend,
             Marshal = marshal,
             Topic = topic,
             Columns = columns,

@@ -8,6 +8,7 @@ namespace XtcpEpoll.Host.Config;
 public sealed class OutputSettings
 {
     public required string Dest { get; init; }
+    public required bool FileAppend { get; init; }
     public required string Marshal { get; init; }
     public required string Topic { get; init; }
     public required string Columns { get; init; }

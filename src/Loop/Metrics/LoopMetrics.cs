@@ -1,4 +1,5 @@
 using Prometheus;
+using XtcpEpoll.Netlink.Parsing;
 
 namespace XtcpEpoll.Loop.Metrics;
 
@@ -72,4 +73,18 @@ public static class LoopMetrics
         "xtcp_open_fds", "Open file descriptors (/proc/self/fd).");
     public static readonly Gauge ResidentMemory = Prometheus.Metrics.CreateGauge(
         "xtcp_resident_memory_bytes", "Resident memory (/proc/self/status VmRSS).");
+
+    /// <summary>Label values of xtcp_namespace_open_failures_total{reason} (OpenResult.FailureReason, Lane's epoll).</summary>
+    public static readonly string[] OpenFailureReasons = ["open", "not_netns", "vanished", "inode_changed", "setns", "socket", "restore", "verify", "epoll"];
+
+    // Every known label value is exported at 0 from the start, so a series exists before its first event:
+    // rate()/increase() then see the first failure (a series born at 1 has no increase), and alert rules and
+    // dashboards (deploy/) get series on a healthy daemon instead of "no data".
+    static LoopMetrics()
+    {
+        Polls.WithLabels("complete");
+        Polls.WithLabels("timeout");
+        foreach (var kind in ParseErrorCounters.Kinds) ParseErrors.WithLabels(kind.ToString());
+        foreach (var reason in OpenFailureReasons) NamespaceOpenFailures.WithLabels(reason);
+    }
 }

@@ -5,6 +5,12 @@ namespace XtcpEpoll.Loop.Namespaces;
 /// <summary>The control thread's record of one namespace (keyed by nsfs inode).</summary>
 internal sealed class NamespaceEntry
 {
+    /// <summary>
+    /// Record name (netns) of the daemon's own namespace: "default", the name xtcp2 gives it, so xtcp2's
+    /// queries (its self-test counts netns != 'default' as container namespaces) read our records alike.
+    /// </summary>
+    public const string HostName = "default";
+
     public required ulong Inode { get; init; }
     public required string Name { get; set; }
     public bool IsHost { get; init; }

@@ -68,7 +68,7 @@ internal sealed class NamespaceRegistry
         _initialWaiting = new HashSet<ulong>();
         if (hostInode is { } inode)
         {
-            var host = new NamespaceEntry { Inode = inode, Name = "host", IsHost = true, OpenPath = "/proc/self/ns/net" };
+            var host = new NamespaceEntry { Inode = inode, Name = NamespaceEntry.HostName, IsHost = true, OpenPath = "/proc/self/ns/net" };
             _byInode[inode] = host;
             RequestOpen(host);
             _initialWaiting.Add(inode);

@@ -50,7 +50,7 @@ public unsafe struct ParsedSocket
     public byte Retrans;
     public ushort SourcePort;        // host order
     public ushort DestinationPort;   // host order
-    /// <summary>Network-order address bytes; 4 used for AF_INET, 16 for AF_INET6.</summary>
+    /// <summary>The kernel's 16 network-order address bytes: for AF_INET the address is the first 4, the rest zero.</summary>
     public fixed byte Source[16];
     public fixed byte Destination[16];
     public uint Interface;
@@ -111,6 +111,16 @@ public unsafe struct ParsedSocket
     /// <summary>Destination address as a span of 4 (IPv4) or 16 (IPv6) bytes.</summary>
     [UnscopedRef]
     public ReadOnlySpan<byte> DestinationAddress => MemoryMarshal_CreateSpan(ref Destination[0], Family == 2 ? 4 : 16);
+
+    /// <summary>
+    /// The kernel's whole 16-byte idiag_src field (IPv4: the address then 12 zero bytes), as xtcp2 records it.
+    /// </summary>
+    [UnscopedRef]
+    public ReadOnlySpan<byte> SourceField => MemoryMarshal_CreateSpan(ref Source[0], 16);
+
+    /// <summary>The kernel's whole 16-byte idiag_dst field (see <see cref="SourceField"/>).</summary>
+    [UnscopedRef]
+    public ReadOnlySpan<byte> DestinationField => MemoryMarshal_CreateSpan(ref Destination[0], 16);
 
     [UnscopedRef]
     public ReadOnlySpan<byte> CongestionNameBytes => MemoryMarshal_CreateSpan(ref CongestionName[0], CongestionNameLength);

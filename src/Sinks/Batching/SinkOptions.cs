@@ -10,6 +10,11 @@ public sealed class SinkOptions
     public string Marshal { get; set; } = ProtobufListMarshaller.MarshalName;
     /// <summary>--dest (see <see cref="DestinationSpec.Usage"/>).</summary>
     public string Dest { get; set; } = "null";
+    /// <summary>
+    /// --file-append (file: destination only): keep an existing file's contents and append. Default false:
+    /// the file is truncated when the destination opens, so rerunning a command (a replay) is idempotent.
+    /// </summary>
+    public bool FileAppend { get; set; }
     /// <summary>--topic (Kafka).</summary>
     public string Topic { get; set; } = "xtcp";
     /// <summary>--columns (csv/tsv only): comma-separated lowerCamelCase field names; null = all.</summary>

@@ -11,7 +11,7 @@ public static class DestinationFactory
     {
         DestinationKind.Null => new NullDestination(),
         DestinationKind.Stdout => StreamWriteDestination.Stdout(logger),
-        DestinationKind.File => StreamWriteDestination.File(spec.Path, logger),
+        DestinationKind.File => StreamWriteDestination.File(spec.Path, options.FileAppend, logger),
         DestinationKind.Tcp => StreamSocketDestination.Tcp(spec.Host, spec.Port, options.ReconnectBackoffMax, logger),
         DestinationKind.Unix => StreamSocketDestination.Unix(spec.Path, options.ReconnectBackoffMax, logger),
         DestinationKind.Udp => DatagramDestination.Udp(spec.Host, spec.Port, options.UdpDatagramMaxBytes, logger),

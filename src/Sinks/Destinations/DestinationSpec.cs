@@ -20,8 +20,8 @@ public sealed class DestinationSpec
 
     /// <summary>
     /// Parses and validates <paramref name="text"/>. On failure <paramref name="error"/> is one line naming
-    /// what to fix. A file destination is opened for append once here, so an unwritable path fails at
-    /// start-up rather than at the first flush.
+    /// what to fix. A file destination is opened once here (for append, so validation never truncates), so
+    /// an unwritable path fails at start-up rather than at the first flush.
     /// </summary>
     public static bool TryParse(string? text, out DestinationSpec spec, out string error)
     {
@@ -94,7 +94,7 @@ public sealed class DestinationSpec
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            error = $"--dest {text}: cannot open {path} for append: {e.Message}";
+            error = $"--dest {text}: cannot open {path} for writing: {e.Message}";
             return false;
         }
         spec = new DestinationSpec { Kind = DestinationKind.File, Text = text, Path = path };

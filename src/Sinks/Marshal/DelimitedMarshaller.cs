@@ -194,10 +194,10 @@ public sealed class DelimitedMarshaller : IEnvelopeMarshaller
 
         public void String(int field, ReadOnlySpan<byte> utf8) => m.Text(field, utf8, true);
 
-        public void Address(int field, ReadOnlySpan<byte> address)
+        public void Address(int field, byte family, ReadOnlySpan<byte> raw16)
         {
             Span<byte> text = stackalloc byte[IpText.MaxLength];
-            m.Text(field, text.Slice(0, IpText.Format(address, text)), false);
+            m.Text(field, text.Slice(0, IpText.Format(family, raw16, text)), false);
         }
     }
 }

@@ -10,6 +10,15 @@ public static class IpText
     /// <summary>Longest text: 45 bytes (ffff:...:255.255.255.255 forms stay below).</summary>
     public const int MaxLength = 46;
 
+    /// <summary>
+    /// Formats a record's raw 16-byte address field by its family: AF_INET (2) prints the first 4 bytes as a
+    /// dotted quad, anything else the 16 bytes as IPv6.
+    /// </summary>
+    public static int Format(byte family, ReadOnlySpan<byte> raw16, Span<byte> destination)
+        => Format(family == AfInet ? raw16.Slice(0, 4) : raw16, destination);
+
+    private const byte AfInet = 2;
+
     public static int Format(ReadOnlySpan<byte> address, Span<byte> destination)
     {
         if (address.Length == 4)

@@ -10,7 +10,8 @@ namespace XtcpEpoll.Sinks.Marshal;
 /// One proto3-JSON object per socket per line (NDJSON). Names are the proto3 JSON names
 /// (inetDiagMsgFamily, tcpInfoRtt, congestionAlgorithmString), default values are omitted, 64-bit
 /// integers are JSON strings and the enum is its value name, as proto3 JSON specifies; addresses are
-/// text (dotted quad / RFC 5952) rather than base64 because people and log tools read this format.
+/// text (dotted quad / RFC 5952) rather than base64 because people and log tools read this format
+/// (xtcp2's jsonl writes base64 of the raw 16 bytes; --marshal protoJson does here too).
 /// One Utf8JsonWriter is reused: no allocation per record.
 /// </summary>
 public sealed class JsonlMarshaller : IEnvelopeMarshaller
@@ -82,11 +83,10 @@ public sealed class JsonlMarshaller : IEnvelopeMarshaller
             if (utf8.Length != 0) writer.WriteString(RecordSchema.JsonName(field), utf8);
         }
 
-        public void Address(int field, ReadOnlySpan<byte> address)
+        public void Address(int field, byte family, ReadOnlySpan<byte> raw16)
         {
-            if (address.Length == 0) return;
             Span<byte> text = stackalloc byte[IpText.MaxLength];
-            var n = IpText.Format(address, text);
+            var n = IpText.Format(family, raw16, text);
             writer.WriteString(RecordSchema.JsonName(field), text.Slice(0, n));
         }
     }

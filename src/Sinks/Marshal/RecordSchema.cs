@@ -25,7 +25,7 @@ public static class RecordSchema
         JsonNamesByNumber = new JsonEncodedText[MaxFieldNumber + 1];
         foreach (var f in Fields)
             JsonNamesByNumber[f.FieldNumber] = JsonEncodedText.Encode(f.JsonName);
-        var values = XtcpFlatRecordReflection.Descriptor.EnumTypes[0].Values;
+        var values = XtcpFlatRecord.Descriptor.EnumTypes[0].Values;
         CongestionEnumNames = new JsonEncodedText[values.Count];
         foreach (var v in values)
             CongestionEnumNames[v.Number] = JsonEncodedText.Encode(v.Name);

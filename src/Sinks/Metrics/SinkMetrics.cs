@@ -33,6 +33,13 @@ public static class SinkMetrics
     private static readonly Counter.Child[] FlushesByReason = Array.ConvertAll(
         Enum.GetValues<FlushReason>(), reason => EnvelopeFlushes.WithLabels(LabelOf(reason)));
 
+    // Both delivery outcomes exist at 0 from the start, so the first failure is an increase that alerts see.
+    static SinkMetrics()
+    {
+        KafkaDeliveries.WithLabels("persisted");
+        KafkaDeliveries.WithLabels("failed");
+    }
+
     public static Counter.Child Flushes(FlushReason reason) => FlushesByReason[(int)reason];
 
     public static string LabelOf(FlushReason reason) => reason switch

@@ -26,7 +26,7 @@ public static class FlatRecordEncoder
 
     /// <summary>
     /// Bound on the non-string part of a record: at most ~130 fields of at most 3 tag + 10 varint bytes,
-    /// and three short byte fields (two addresses, the congestion name) of at most 3 + 1 + 16 bytes.
+    /// and three short byte fields (two 16-byte addresses, the congestion name) of at most 3 + 1 + 16 bytes.
     /// </summary>
     public const int MaxFixedPartSize = 2048;
 
@@ -102,7 +102,7 @@ public static class FlatRecordEncoder
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Address(int field, ReadOnlySpan<byte> address) => String(field, address);
+        public void Address(int field, byte family, ReadOnlySpan<byte> raw16) => String(field, raw16);
     }
 
     /// <summary>Writes at a ref without bounds checks; only created after the destination was checked against the record's bound.</summary>
@@ -160,6 +160,6 @@ public static class FlatRecordEncoder
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Address(int field, ReadOnlySpan<byte> address) => String(field, address);
+        public void Address(int field, byte family, ReadOnlySpan<byte> raw16) => String(field, raw16);
     }
 }

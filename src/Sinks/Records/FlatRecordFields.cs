@@ -40,8 +40,8 @@ public static class FlatRecordFields
         v.UInt32(1004, s.Retrans);
         v.UInt32(1005, s.SourcePort);
         v.UInt32(1006, s.DestinationPort);
-        v.Address(1007, s.SourceAddress);
-        v.Address(1008, s.DestinationAddress);
+        v.Address(1007, s.Family, s.SourceField);
+        v.Address(1008, s.Family, s.DestinationField);
         v.UInt32(1009, s.Interface);
         v.UInt64(1010, s.Cookie);
         v.UInt32(1013, s.Expires);

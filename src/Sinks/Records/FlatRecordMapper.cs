@@ -35,8 +35,8 @@ public static class FlatRecordMapper
             InetDiagMsgRetrans = s.Retrans,
             InetDiagMsgSocketSourcePort = s.SourcePort,
             InetDiagMsgSocketDestinationPort = s.DestinationPort,
-            InetDiagMsgSocketSource = ByteString.CopyFrom(s.SourceAddress),
-            InetDiagMsgSocketDestination = ByteString.CopyFrom(s.DestinationAddress),
+            InetDiagMsgSocketSource = ByteString.CopyFrom(s.SourceField),
+            InetDiagMsgSocketDestination = ByteString.CopyFrom(s.DestinationField),
             InetDiagMsgSocketInterface = s.Interface,
             InetDiagMsgSocketCookie = s.Cookie,
             InetDiagMsgExpires = s.Expires,
@@ -61,7 +61,7 @@ public static class FlatRecordMapper
         {
             var name = s.CongestionNameBytes;
             m.CongestionAlgorithmString = System.Text.Unicode.Utf8.IsValid(name) ? System.Text.Encoding.UTF8.GetString(name) : "";
-            m.CongestionAlgorithmEnum = (Proto.CongestionAlgorithm)(int)s.CongestionAlgorithm;
+            m.CongestionAlgorithmEnum = (XtcpFlatRecord.Types.CongestionAlgorithm)(int)s.CongestionAlgorithm;
         }
         if ((p & AttributeSet.Tos) != 0) m.TypeOfService = s.TypeOfService;
         if ((p & AttributeSet.TClass) != 0) m.TrafficClass = s.TrafficClass;

@@ -16,6 +16,10 @@ public interface IRecordFieldVisitor
     void Enum(int field, int value);
     /// <summary>A proto string, given as UTF-8.</summary>
     void String(int field, ReadOnlySpan<byte> utf8);
-    /// <summary>A proto bytes field holding an IP address (4 or 16 bytes, network order).</summary>
-    void Address(int field, ReadOnlySpan<byte> address);
+    /// <summary>
+    /// A proto bytes field holding an IP address: the kernel's raw 16-byte field (network order; IPv4 in the
+    /// first 4 bytes, then zeros), which the protobuf encoders write whole, as xtcp2 does, and
+    /// <paramref name="family"/> (AF_INET = 2, AF_INET6 = 10), which the text encoders print it by.
+    /// </summary>
+    void Address(int field, byte family, ReadOnlySpan<byte> raw16);
 }
