@@ -63,6 +63,27 @@ public sealed class CollectorOptions
     /// </summary>
     public bool DestroyEvents { get; set; } = true;
 
+    /// <summary>
+    /// Stamp every record with the container and Kubernetes pod owning its socket (container_id,
+    /// container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace
+    /// (--container-attribution, default true).
+    /// </summary>
+    public bool ContainerAttribution { get; set; } = true;
+
+    /// <summary>
+    /// Mount point of the cgroup v2 hierarchy that socket cgroup ids (INET_DIAG_CGROUP_ID) refer to
+    /// (--cgroup-root): null = found in /proc/self/mountinfo (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
+    /// hybrid hosts); "none" = attribute by namespace only.
+    /// </summary>
+    public string? CgroupRoot { get; set; }
+
+    /// <summary>
+    /// Smallest interval between two walks of the cgroup hierarchy (--cgroup-refresh, default 5 s). A walk is
+    /// asked for by a socket whose cgroup is unknown (a container started since the last walk) or by a new
+    /// namespace; sockets of a container started since are attributed by namespace until it runs.
+    /// </summary>
+    public TimeSpan CgroupRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Pace sends evenly over (Frequency - Timeout margin) instead of all at the tick.</summary>
     public bool Spread { get; set; }
 
@@ -95,6 +116,8 @@ public sealed class CollectorOptions
         if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
         if (WalkInterval < TimeSpan.Zero) return "--walk-interval must be >= 0 (0 = walk every namespace at every poll)";
         if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
+        if (CgroupRefresh < TimeSpan.FromMilliseconds(100)) return "--cgroup-refresh must be >= 100ms";
+        if (CgroupRoot is { Length: 0 }) return "--cgroup-root must be a directory, \"auto\" or \"none\"";
         if (Spread && Frequency * (1 - JitterPct / 100.0) - Timeout <= TimeSpan.Zero)
             return $"--spread needs room to pace sends: --timeout ({Timeout.TotalSeconds}s) must be below --frequency x (1 - --jitter-pct/100) ({(Frequency * (1 - JitterPct / 100.0)).TotalSeconds}s)";
         if (PipeBytesPerLane < 256 * 1024) return "pipe memory per lane must be >= 256 KiB";

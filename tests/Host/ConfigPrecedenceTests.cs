@@ -25,6 +25,9 @@ public class ConfigPrecedenceTests
         Assert.Equal("true", config["destroy-events"]);
         Assert.DoesNotContain("shared-tables-refresh", config.Keys); // the deprecated alias is shown as walk-interval
         Assert.Equal("default", config["states"]);
+        Assert.Equal("true", config["container-attribution"]);
+        Assert.Equal("auto", config["cgroup-root"]);
+        Assert.Equal("5s", config["cgroup-refresh"]);
         Assert.Equal("false", config["file-append"]);
         // every collect option, one line each (not the deprecated alias: it is shown as walk-interval)
         Assert.Equal(XtcpEpoll.Host.Cli.OptionCatalog.Collect.Count - 1, config.Count);

@@ -23,6 +23,9 @@ public static class OptionCatalog
     public static readonly OptionSpec WalkInterval = new("walk-interval", "60s", "How often each namespace's dump walks every wanted state (finds new sockets; staggered over namespaces). In between, known sockets are reported at every poll by exact lookup (own-table namespaces also dump their established table). 0 = walk at every poll.");
     public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "", "Deprecated: the old name of --walk-interval (its value is used as --walk-interval, with a warning).", replacedBy: WalkInterval);
     public static readonly OptionSpec DestroyEvents = new("destroy-events", "true", "Record every TCP socket of every namespace when it closes, with its final counters (kernel destroy events; a second netlink socket per namespace).", isSwitch: true);
+    public static readonly OptionSpec ContainerAttribution = new("container-attribution", "true", "Stamp records with the container and pod owning each socket (container_id, container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace.");
+    public static readonly OptionSpec CgroupRoot = new("cgroup-root", "auto", "Mount point of the cgroup v2 hierarchy socket cgroup ids refer to: auto (from /proc/self/mountinfo: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts), a directory, or none (attribute by namespace only).");
+    public static readonly OptionSpec CgroupRefresh = new("cgroup-refresh", "5s", "Smallest interval between two walks of the cgroup hierarchy (asked for by sockets of unknown cgroups and by new namespaces); >= 100ms.");
     public static readonly OptionSpec Workers = new("workers", "2", "Worker lanes (1-64).");
     public static readonly OptionSpec Request = new("request", "compat", "Dump request: compat (one walk for IPv4+IPv6) or v2 (one walk per family).");
     public static readonly OptionSpec Spread = new("spread", "false", "Pace namespace dumps over the poll period instead of all at the tick.", isSwitch: true);
@@ -45,7 +48,8 @@ public static class OptionCatalog
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
-        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, EnvelopeFlushBytes, EnvelopeFlushRows,
+        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
+        EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes, Hostname, Label, Tag,
         Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig, SharedTablesRefresh,
     ];

@@ -42,6 +42,9 @@ public static class ConfigBinder
         var spread = r.Switch(O.Spread);
         var walkInterval = ReadWalkInterval(r, out var deprecation);
         var destroyEvents = r.Switch(O.DestroyEvents);
+        var containerAttribution = r.Switch(O.ContainerAttribution);
+        var cgroupRoot = r.Parsed<string?>(O.CgroupRoot, TryParseCgroupRoot, static root => root ?? "auto");
+        var cgroupRefresh = r.Duration(O.CgroupRefresh, TimeSpan.FromMilliseconds(100));
         var metrics = r.Parsed<System.Net.IPEndPoint?>(O.MetricsListen, ListenAddress.TryParse);
         var logLevel = ToLogLevel(r.Choice(O.LogLevel, LogLevelNames));
         var shutdown = r.Duration(O.ShutdownTimeout, TimeSpan.FromMilliseconds(1));
@@ -61,6 +64,9 @@ public static class ConfigBinder
             Spread = spread,
             WalkInterval = walkInterval,
             DestroyEvents = destroyEvents,
+            ContainerAttribution = containerAttribution,
+            CgroupRoot = cgroupRoot,
+            CgroupRefresh = cgroupRefresh,
             States = states,
             IdiagExt = idiagExt,
             Hostname = output.Hostname,
@@ -187,6 +193,27 @@ public static class ConfigBinder
             }
         }
         error = "";
+        return true;
+    }
+
+    /// <summary>"auto" (or empty) = null (found in mountinfo at start), "none", or an absolute directory.</summary>
+    private static bool TryParseCgroupRoot(string text, out string? value, out string error)
+    {
+        var trimmed = text.Trim();
+        error = "";
+        value = null;
+        if (trimmed.Length == 0 || trimmed.Equals("auto", StringComparison.OrdinalIgnoreCase)) return true;
+        if (trimmed.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            value = "none";
+            return true;
+        }
+        if (!Path.IsPathRooted(trimmed))
+        {
+            error = "must be auto, none or an absolute directory (where cgroup2 is mounted)";
+            return false;
+        }
+        value = trimmed;
         return true;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -37,17 +38,28 @@ public sealed class DumpDecoder
     private readonly ulong _netlinkerId;
     private readonly ILogger _logger;
     private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
+    private readonly SocketAttributor _attributor;
     private long _sinkErrors;
     private ulong _eventCounter;
 
     /// <param name="netlinkerId">The records' netlinker_id (the lane; 0 for replay).</param>
     public DumpDecoder(IRecordSink sink, ParseErrorCounters errors, ulong netlinkerId, ILogger logger)
+        : this(sink, errors, netlinkerId, logger, new SocketAttributor(null))
+    {
+    }
+
+    /// <param name="attributor">The socket-cgroup attribution step (container/pod of each socket; off for replay).</param>
+    internal DumpDecoder(IRecordSink sink, ParseErrorCounters errors, ulong netlinkerId, ILogger logger, SocketAttributor attributor)
     {
         _sink = sink;
         _errors = errors;
         _netlinkerId = netlinkerId;
         _logger = logger;
+        _attributor = attributor;
     }
+
+    /// <summary>Adds the attribution counts since the last call to the metrics (once per poll, by the parse worker).</summary>
+    internal void PublishAttributionCounts() => _attributor.PublishCounts();
 
     /// <summary>Appends the records of <paramref name="datagram"/>, a reply of the dump <paramref name="dump"/> tracks.</summary>
     public DecodedDatagram Decode(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
@@ -63,6 +75,7 @@ public sealed class DumpDecoder
             {
                 if (!dump.Cookies.Add(record.Socket.Cookie)) continue; // already emitted by this dump
                 record.Context = context;
+                record.Attribution = _attributor.ForSocket(ref record.Socket, context); // null = the namespace's
                 record.RecordCounter = dump.Counter++;
                 record.NetlinkerId = _netlinkerId;
                 record.DumpIncomplete = dump.Incomplete;
@@ -101,6 +114,7 @@ public sealed class DumpDecoder
         {
             ref var record = ref _records[count];
             record.Context = context;
+            record.Attribution = null; // no INET_DIAG_CGROUP_ID in a destroy event: the namespace's owner
             record.RecordCounter = _eventCounter++;
             record.NetlinkerId = _netlinkerId;
             record.DumpIncomplete = false;

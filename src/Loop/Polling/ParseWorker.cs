@@ -152,6 +152,7 @@ internal sealed class ParseWorker
     {
         ThreadAllocations.RecordCurrentThread();
         for (int i = 0; i < _dumps.Length; i++) Release(i);
+        _decoder.PublishAttributionCounts();
         counts.Records = _pollRecords;
         counts.DestroyEvents = _destroyRecords;
         _pollRecords = 0;

@@ -15,6 +15,7 @@ public static class FlatRecordMapper
     {
         var c = record.Context;
         var s = record.Socket;
+        var owner = record.AttributionOrContext;
         var m = new XtcpFlatRecord
         {
             SchemaVersion = FlatRecordFields.SchemaVersion,
@@ -24,6 +25,9 @@ public static class FlatRecordMapper
             Location = c.Location,
             Netns = c.Netns,
             NetnsInode = c.NetnsInode,
+            ContainerId = owner.ContainerId,
+            ContainerRuntime = owner.ContainerRuntime,
+            PodUid = owner.PodUid,
             Label = c.Label,
             Tag = c.Tag,
             RecordCounter = record.RecordCounter,
