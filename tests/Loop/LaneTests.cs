@@ -82,8 +82,12 @@ public sealed class LaneTests
         long lost = 0;
         int events = first.Frames.Count(f => f.Kind == FrameKind.DestroyEvent), overflowWalks = 0, firstLoss = -1;
         var polls = new List<LaneCounts>();
-        for (int poll = 0; events + lost < closed && poll < 50; poll++)
+        // The kernel sends destroy events from a workqueue, later under load: poll (paced) until each end is
+        // accounted for, or fail after the wait.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (events + lost < closed && DateTime.UtcNow < deadline)
         {
+            Thread.Sleep(20); // pacing, not synchronisation: the condition is checked after every poll
             var (frames, counts) = run.Poll();
             polls.Add(counts);
             events += frames.Count(f => f.Kind == FrameKind.DestroyEvent);

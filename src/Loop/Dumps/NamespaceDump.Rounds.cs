@@ -51,7 +51,7 @@ internal sealed partial class NamespaceDump
         var listeners = _known.ListenersUnreachable ? null : _known.Listeners;
         if (established != 0 && WalksEstablishedTable())
         {
-            CountWalk(_tableBuckets > 0 && !_sharesHostTable ? WalkReason.OwnTable : WalkReason.Dense);
+            CountWalk(_sharesHostTable ? WalkReason.Dense : WalkReason.OwnTable);
             _known.BeginCollect(KeyScope.Connections);
             return Batch(RoundKind.Main, established, listeners, 0, KeyScope.Connections);
         }
