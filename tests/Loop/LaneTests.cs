@@ -116,7 +116,8 @@ public sealed class LaneTests
         public LaneRun(NamespaceHandle[] handles)
         {
             _handles = handles;
-            _lane = new Lane(0, new CollectorOptions(), _pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
+            // Walks on an interval: a loss then shows as a walk of its own reason (with interval 0 every poll walks anyway).
+            _lane = new Lane(0, new CollectorOptions { WalkInterval = TimeSpan.FromMinutes(1) }, _pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
             foreach (var handle in handles) _lane.Post(new LaneCommand.Add(handle));
             _lane.Start();
         }
