@@ -49,15 +49,22 @@ public sealed class CollectorOptions
     public RequestMode Request { get; set; } = RequestMode.Compat;
 
     /// <summary>
-    /// How often each namespace's dump includes LISTEN and BOUND_INACTIVE (--shared-tables-refresh, default
-    /// 60 s). The kernel finds those sockets by walking the listening and bind hash tables, which are
-    /// host-wide even when the namespace owns its established table: every bound socket and listener of the
-    /// host, in every namespace's dump, which dominates the cost of polling many small namespaces. Between
-    /// walks the dump skips both states and the listeners found by the last walk are fetched by exact lookup:
-    /// each still gets its record every poll and a closed one vanishes at once; a new listener, and
-    /// bound-but-inactive sockets, appear at walks. Zero walks at every poll.
+    /// How often each namespace walks in full (--walk-interval, default 60 s; 0 = at every poll): a dump of every
+    /// wanted state, which finds new sockets and rebuilds the namespace's known sockets. Between its walks a
+    /// namespace reports its known sockets at every poll: by exact lookups when it shares the host's TCP table
+    /// (a walk there visits every socket of the host), or by a dump of its own established table plus lookups
+    /// of its listeners when it owns one (cheap to walk: new connections show at every poll). LISTEN and
+    /// BOUND_INACTIVE, found in host-wide tables, are walked only at full walks. Walks are staggered, so each
+    /// poll walks about Frequency / WalkInterval of the namespaces. Replaces --shared-tables-refresh.
     /// </summary>
-    public TimeSpan SharedTablesRefresh { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan WalkInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Subscribe every namespace to the kernel's TCP destroy events (--destroy-events, default on): one record
+    /// (record_origin 1) per TCP socket closed, with its final counters, whether or not a poll saw it. Costs a
+    /// second netlink socket (fd) per namespace.
+    /// </summary>
+    public bool DestroyEvents { get; set; } = true;
 
     /// <summary>
     /// Stamp every record with the container and Kubernetes pod owning its socket (container_id,
@@ -129,7 +136,7 @@ public sealed class CollectorOptions
         error = JitterPctRange.Check("jitter-pct", JitterPct)
             ?? MaxLoopsRange.Check("max-loops", MaxLoops)
             ?? WorkersRange.Check("workers", Workers)
-            ?? DurationFloor.NotNegative.Check("shared-tables-refresh", SharedTablesRefresh)
+            ?? DurationFloor.NotNegative.Check("walk-interval", WalkInterval)
             ?? ReconcileIntervalFloor.Check("reconcile-interval", ReconcileInterval)
             ?? CgroupRefreshFloor.Check("cgroup-refresh", CgroupRefresh)
             ?? CgroupRootError()

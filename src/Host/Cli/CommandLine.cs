@@ -121,7 +121,9 @@ public sealed class CommandLine
                 }
                 : new Option<string>(spec.Flag)
                 {
-                    Description = $"{spec.Description} [default \"{spec.DefaultText}\", env {spec.EnvironmentVariable}]",
+                    Description = spec.ReplacedBy != null
+                        ? $"{spec.Description} [env {spec.EnvironmentVariable}]"
+                        : $"{spec.Description} [default \"{spec.DefaultText}\", env {spec.EnvironmentVariable}]",
                     HelpName = "value",
                 };
             command.Add(option);

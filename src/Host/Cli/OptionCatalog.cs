@@ -33,7 +33,9 @@ public static class OptionCatalog
     public static readonly OptionSpec NetnsDirs = new("netns-dirs", string.Join(",", Loop.NetnsDirs), "Comma-separated directories of netns bind mounts (watched).");
     public static readonly OptionSpec ProcScan = new("proc-scan", Text(Loop.ProcScan), "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
     public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", GoDuration.Format(Loop.ReconcileInterval), "Rescan period that repairs missed namespace events.");
-    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", GoDuration.Format(Loop.SharedTablesRefresh), "How often each namespace's dump includes LISTEN and BOUND_INACTIVE, whose kernel tables are host-wide; in between, known listeners are fetched by exact lookup (0 = at every poll).");
+    public static readonly OptionSpec WalkInterval = new("walk-interval", GoDuration.Format(Loop.WalkInterval), "How often each namespace's dump walks every wanted state (finds new sockets; staggered over namespaces). In between, known sockets are reported at every poll by exact lookup (own-table namespaces also dump their established table). 0 = walk at every poll.");
+    public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "", "Deprecated: the old name of --walk-interval (its value is used as --walk-interval, with a warning).", replacedBy: WalkInterval);
+    public static readonly OptionSpec DestroyEvents = new("destroy-events", Text(Loop.DestroyEvents), "Record every TCP socket of every namespace when it closes, with its final counters (kernel destroy events; a second netlink socket per namespace).", isSwitch: true);
     public static readonly OptionSpec ContainerAttribution = new("container-attribution", Text(Loop.ContainerAttribution), "Stamp records with the container and pod owning each socket (container_id, container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace.");
     public static readonly OptionSpec CgroupRoot = new("cgroup-root", Loop.CgroupRoot ?? "auto", "Mount point of the cgroup v2 hierarchy socket cgroup ids refer to: auto (from /proc/self/mountinfo: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts), a directory, or none (attribute by namespace only).");
     public static readonly OptionSpec CgroupRefresh = new("cgroup-refresh", GoDuration.Format(Loop.CgroupRefresh), $"Smallest interval between two walks of the cgroup hierarchy (asked for by sockets of unknown cgroups and by new namespaces); >= {GoDuration.Format(CollectorOptions.CgroupRefreshFloor.Min)}.");
@@ -78,11 +80,11 @@ public static class OptionCatalog
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
-        ProcScan, ReconcileInterval, Workers, Request, Spread, SharedTablesRefresh, ContainerAttribution, CgroupRoot, CgroupRefresh,
+        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
         EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,
-        Hostname, Label, Tag, Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig,
+        Hostname, Label, Tag, Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig, SharedTablesRefresh,
     ];
 
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>

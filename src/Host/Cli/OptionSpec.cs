@@ -7,14 +7,21 @@ namespace XtcpEpoll.Host.Cli;
 /// </summary>
 public sealed class OptionSpec
 {
-    public OptionSpec(string name, string defaultText, string description, bool isSwitch = false, bool isRepeatable = false)
+    public OptionSpec(string name, string defaultText, string description, bool isSwitch = false, bool isRepeatable = false, OptionSpec? replacedBy = null)
     {
         Name = name;
         DefaultText = defaultText;
         Description = description;
         IsSwitch = isSwitch;
         IsRepeatable = isRepeatable;
+        ReplacedBy = replacedBy;
     }
+
+    /// <summary>
+    /// A deprecated old name: still accepted (flag and environment) with a warning, its value read as this
+    /// option's; never printed by --print-config (the option it names is).
+    /// </summary>
+    public OptionSpec? ReplacedBy { get; }
 
     /// <summary>Name without dashes, e.g. "jitter-pct".</summary>
     public string Name { get; }

@@ -45,7 +45,8 @@ public static class ConfigBinder
         var workers = (int)r.Integer(O.Workers, CollectorOptions.WorkersRange);
         var request = r.Choice(O.Request, O.RequestNames) == "v2" ? RequestMode.V2 : RequestMode.Compat;
         var spread = r.Switch(O.Spread);
-        var sharedTablesRefresh = r.Duration(O.SharedTablesRefresh, DurationFloor.NotNegative);
+        var walkInterval = ReadWalkInterval(r, out var deprecation);
+        var destroyEvents = r.Switch(O.DestroyEvents);
         var containerAttribution = r.Switch(O.ContainerAttribution);
         var cgroupRoot = r.Parsed<string?>(O.CgroupRoot, TryParseCgroupRoot, static root => root ?? "auto");
         var cgroupRefresh = r.Duration(O.CgroupRefresh, CollectorOptions.CgroupRefreshFloor);
@@ -67,7 +68,8 @@ public static class ConfigBinder
             ReconcileInterval = reconcile,
             Request = request,
             Spread = spread,
-            SharedTablesRefresh = sharedTablesRefresh,
+            WalkInterval = walkInterval,
+            DestroyEvents = destroyEvents,
             ContainerAttribution = containerAttribution,
             CgroupRoot = cgroupRoot,
             CgroupRefresh = cgroupRefresh,
@@ -91,8 +93,25 @@ public static class ConfigBinder
             ShutdownTimeout = shutdown,
             PrintConfig = print,
             Effective = r.Effective,
-            Warnings = [.. r.Warnings, .. UnknownVariableWarnings(source)],
+            Warnings = [.. r.Warnings, .. deprecation, .. UnknownVariableWarnings(source)],
         };
+    }
+
+    /// <summary>
+    /// --walk-interval, or its deprecated old name --shared-tables-refresh (accepted with a warning, so an
+    /// environment file of the previous release keeps the daemon running; both set is a contradiction).
+    /// </summary>
+    private static TimeSpan ReadWalkInterval(SettingReader r, out List<string> warnings)
+    {
+        warnings = [];
+        if (r.IsDefault(O.SharedTablesRefresh)) return r.Duration(O.WalkInterval, DurationFloor.NotNegative);
+        if (!r.IsDefault(O.WalkInterval))
+            throw r.Reject(O.SharedTablesRefresh, "it is the deprecated name of --walk-interval, which is set too; keep --walk-interval only");
+        var value = r.Duration(O.SharedTablesRefresh, DurationFloor.NotNegative, recordAs: O.WalkInterval);
+        warnings.Add($"{O.SharedTablesRefresh.Flag} ({O.SharedTablesRefresh.EnvironmentVariable}) is deprecated and will be removed: its value {GoDuration.Format(value)} is used as "
+            + $"{O.WalkInterval.Flag} ({O.WalkInterval.EnvironmentVariable}), which spaces every full walk, not only the listening and bind tables': in namespaces that share the host's TCP table, "
+            + "new connections now show at the namespace's next walk (closed ones as destroy events); rename the setting");
+        return value;
     }
 
     private static List<string> UnknownVariableWarnings(SettingSource source)

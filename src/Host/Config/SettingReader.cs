@@ -38,14 +38,15 @@ public sealed class SettingReader
         if (index >= 0) _effective[index] = new(spec.Name, display);
     }
 
-    public TimeSpan Duration(OptionSpec spec, DurationFloor floor)
+    /// <param name="recordAs">The option --print-config shows the value under (a deprecated alias's replacement); default: <paramref name="spec"/>.</param>
+    public TimeSpan Duration(OptionSpec spec, DurationFloor floor, OptionSpec? recordAs = null)
     {
         var (text, origin) = _source.Resolve(spec);
         if (!GoDuration.TryParse(text, out var value))
             throw Invalid(spec, text, origin, GoDuration.Allowed);
         if (floor.Check(spec.Name, value) is { } error)
             throw Invalid(spec, text, origin, error.Requirement);
-        Record(spec, GoDuration.Format(value));
+        Record(recordAs ?? spec, GoDuration.Format(value));
         return value;
     }
 

@@ -54,6 +54,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
     private TimerFd? _tickFd, _reconcileFd;
     private EventFd? _commandFd;
     private int _openerRestarts;
+    private int _destroySubscriptionWarnings;
     private bool _stopRequested, _shuttingDown, _commandFdClosed;
     private int _namespacesOpen;
     private long _pollsCompleted;
@@ -154,10 +155,11 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                 writerScheduler: PipeScheduler.Inline,
                 useSynchronizationContext: false));
             var plans = new PlanSlot();
+            var eventSources = new EventSources();
             int lane = i;
-            _lanes[i] = new Lane(i, _options, pipe.Writer, plans, OnStageFault, _logger);
+            _lanes[i] = new Lane(i, _options, pipe.Writer, plans, eventSources, OnStageFault, _logger);
             var decoder = new DumpDecoder(_sink, _parseErrors, (ulong)i, _logger, new SocketAttributor(_attribution?.Cgroups));
-            _workers[i] = new ParseWorker(i, pipe.Reader, plans, decoder,
+            _workers[i] = new ParseWorker(i, pipe.Reader, plans, eventSources, decoder,
                 (pollId, counts) => Post(new ControlCommand.LaneDone(lane, pollId, counts)), OnStageFault, _logger);
         }
         _polls = new PollCoordinator(_options, _lanes, _sink, _parseErrors, _logger);
@@ -168,7 +170,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
 
     private NamespaceOpener NewOpener()
     {
-        var opener = new NamespaceOpener(result => Post(new ControlCommand.Opened(result)), _attribution);
+        var opener = new NamespaceOpener(result => Post(new ControlCommand.Opened(result)), _attribution, _options.DestroyEvents);
         opener.PoisonedWithPending += (o, pending) => Post(new ControlCommand.OpenerPoisoned(o, pending));
         return opener;
     }
@@ -328,7 +330,12 @@ internal sealed class ControlLoop : INamespaceRegistryActions
 
     NamespaceHandle INamespaceRegistryActions.Attach(NamespaceEntry entry, OpenResult opened)
     {
-        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries);
+        if (opened.DestroyErrno != 0 && _destroySubscriptionWarnings++ == 0)
+            _logger.LogWarning("cannot subscribe network namespace {Name} to TCP destroy events (errno {Errno}): its closed sockets are not recorded (it is still polled; logged once, debug for the next ones)",
+                entry.Name, opened.DestroyErrno);
+        else if (opened.DestroyErrno != 0)
+            _logger.LogDebug("cannot subscribe network namespace {Name} to TCP destroy events (errno {Errno})", entry.Name, opened.DestroyErrno);
+        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries, opened.DestroyFd);
         entry.Attribution = RecordAttribution.None; // a new handle never inherits an owner (its inode may be reused)
         if (!entry.IsHost) _attribution?.NamespaceOpened(entry.Inode, handle.Id);
         LoopMetrics.NamespaceOpens.Inc();
@@ -344,7 +351,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
         UpdateNamespaceGauges();
     }
 
-    void INamespaceRegistryActions.Discard(OpenResult unwanted) => unwanted.SocketFd?.Dispose();
+    void INamespaceRegistryActions.Discard(OpenResult unwanted) => unwanted.CloseSockets();
 
     void INamespaceRegistryActions.InitialOpensDone()
     {
@@ -438,7 +445,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
             switch (left)
             {
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult([]); break;
-                case ControlCommand.Opened { Result.SocketFd: { } late }: late.Dispose(); break; // opened while stopping
+                case ControlCommand.Opened opened: opened.Result.CloseSockets(); break; // opened while stopping
                 case ControlCommand.LaneDone done when _polls.PollRunning:
                     try { OnLaneDone(done); } // the poll cut short by the fault still gets its EndOfPoll
                     catch (InvalidOperationException ex) { _logger.LogError(ex, "while stopping"); }

@@ -74,6 +74,15 @@ public struct FlatRecord
     /// <summary>0 = poll snapshot, 1 = destroy event (proto field 3003, <see cref="RecordOrigins"/>).</summary>
     public uint RecordOrigin;
     /// <summary>
+    /// Unix ns of an event record (a destroy event: when it was read); 0 = the record's poll timestamp
+    /// (<see cref="RecordContext.TimestampNs"/>). Read it through <see cref="TimestampNs"/>.
+    /// </summary>
+    public long EventTimestampNs;
+
+    /// <summary>timestamp_ns of the record: its event's time, else its poll's.</summary>
+    public readonly long TimestampNs => EventTimestampNs != 0 ? EventTimestampNs : Context.TimestampNs;
+
+    /// <summary>
     /// Container and pod from the socket's own cgroup (INET_DIAG_CGROUP_ID), shared, never allocated per
     /// record; null = the socket's cgroup names no container (or is unknown), and the record carries its
     /// namespace's attribution (<see cref="RecordContext.Attribution"/>). Read it through <see cref="AttributionOrContext"/>.

@@ -26,7 +26,7 @@ public static class FlatRecordFields
         ref var s = ref Unsafe.AsRef(in record.Socket);
         v.UInt32(1, SchemaVersion);
         v.String(2, text.DaemonVersion);
-        v.Int64(10, context.TimestampNs);
+        v.Int64(10, record.TimestampNs);
         v.String(20, text.Hostname);
         v.String(21, text.Location);
         v.String(30, text.Netns);

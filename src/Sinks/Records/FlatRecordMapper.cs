@@ -20,7 +20,7 @@ public static class FlatRecordMapper
         {
             SchemaVersion = FlatRecordFields.SchemaVersion,
             DaemonVersion = c.DaemonVersion,
-            TimestampNs = c.TimestampNs,
+            TimestampNs = record.EventTimestampNs != 0 ? record.EventTimestampNs : c.TimestampNs,
             Hostname = c.Hostname,
             Location = c.Location,
             Netns = c.Netns,
