@@ -13,6 +13,23 @@ public static class MarshalRecords
 {
     public const string Capture = "6_10_3/6_10_3_tcp_2000_sockets_with_netem_bbr_approx_60mins.pcap";
 
+    /// <summary>
+    /// The same records as <see cref="Load"/>, each owned by one of 100 pod containers (64-hex container id,
+    /// runtime, pod uid): what a dense Kubernetes node's records look like after attribution.
+    /// </summary>
+    public static FlatRecord[] LoadAttributed(int count)
+    {
+        var records = Load(count);
+        var owners = new RecordAttribution[100];
+        for (var i = 0; i < owners.Length; i++)
+        {
+            var id = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)));
+            owners[i] = RecordAttribution.Create(id, "containerd", new Guid(System.Security.Cryptography.MD5.HashData(BitConverter.GetBytes(i))).ToString());
+        }
+        for (var i = 0; i < records.Length; i++) records[i].Attribution = owners[i / 100 % owners.Length];
+        return records;
+    }
+
     public static FlatRecord[] Load(int count)
     {
         var context = new RecordContext

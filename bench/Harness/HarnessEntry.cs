@@ -5,7 +5,7 @@ using XtcpEpoll.Bench.Harness.Population;
 namespace XtcpEpoll.Bench;
 
 /// <summary>
-/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, selftest; `hold` is the
+/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, walk-interval, selftest; `hold` is the
 /// hidden socket-holder child. Exit codes: 0 PASS, 1 FAIL (a goal missed or the collector misbehaved),
 /// 2 usage error, 3 harness error.
 /// </summary>
@@ -17,6 +17,7 @@ public static class HarnessEntry
           dense        --sockets 24000 --polls 5
           churn        --ns 1000 --interval 100ms --duration 10m --conns 2 [--grace 1s]
           kernel-cost  --ns 1000 --polls 5
+          walk-interval --ns 1000 --conns 10 --ratio 30 [--frequency 5s] [--cases zero,interval] [--p50-goal 100ms]
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
         common: --collector PATH (published xtcp-epoll; default: dotnet publish src/Host into artifacts/collector)
@@ -47,6 +48,7 @@ public static class HarnessEntry
                 "dense" => c => new DenseMode(c).RunAsync(),
                 "churn" => c => new ChurnMode(c).RunAsync(),
                 "kernel-cost" => c => new KernelCostMode(c).RunAsync(),
+                "walk-interval" => c => new WalkIntervalMode(c).RunAsync(),
                 "selftest" => c => new SelfTestMode(c).RunAsync(),
                 _ => throw new ArgumentException($"unknown verb '{args[0]}'"),
             };

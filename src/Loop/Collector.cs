@@ -22,7 +22,7 @@ public sealed class Collector : IDisposable
     public Collector(CollectorOptions options, IRecordSink sink, ILogger logger)
     {
         var error = options.Validate();
-        if (error != null) throw new ArgumentException(error, nameof(options));
+        if (error != null) throw new ArgumentException(error.Message); // no parameter suffix: the line is for people
         _options = options;
         _control = new ControlLoop(options, sink, logger);
     }
@@ -87,5 +87,10 @@ public sealed class Collector : IDisposable
 /// <summary>One known namespace: Open = has a verified socket; SharesHostTable = tcp_ehash_entries &lt; 0.</summary>
 public readonly record struct NamespaceInfo(string Name, ulong Inode, bool Open, bool SharesHostTable, int Lane);
 
-/// <summary>What one poll did (for events/tests/logs). DumpErrors: namespaces whose dump ended with an error (NLMSG_ERROR, failed send/recv) in this poll.</summary>
-public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut, int DumpErrors);
+/// <summary>
+/// What one poll did (for events/tests/logs). Sockets: poll-snapshot records. DumpErrors: namespaces whose dump
+/// ended with an error (NLMSG_ERROR, failed send/recv) in this poll. DestroyEvents / DestroyEventsLost: destroy
+/// records appended, and destroy events the kernel dropped, since the previous poll's end (they come at any time).
+/// </summary>
+public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut, int DumpErrors,
+    long DestroyEvents = 0, long DestroyEventsLost = 0);

@@ -1,3 +1,6 @@
+using XtcpEpoll.Sinks.Options;
+using XtcpEpoll.Sinks.Records;
+
 namespace XtcpEpoll.Loop;
 
 /// <summary>Which inet_diag request a poll sends per namespace.</summary>
@@ -19,7 +22,7 @@ public sealed class CollectorOptions
     public TimeSpan Frequency { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Poll-wide deadline for every namespace's dump (--timeout, default 5 s).</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Timeout { get; set; } = DefaultTimeout;
 
     /// <summary>+/- jitter applied to each tick, percent of Frequency (--jitter-pct, default 20).</summary>
     public int JitterPct { get; set; } = 20;
@@ -46,15 +49,43 @@ public sealed class CollectorOptions
     public RequestMode Request { get; set; } = RequestMode.Compat;
 
     /// <summary>
-    /// How often each namespace's dump includes LISTEN and BOUND_INACTIVE (--shared-tables-refresh, default
-    /// 60 s). The kernel finds those sockets by walking the listening and bind hash tables, which are
-    /// host-wide even when the namespace owns its established table: every bound socket and listener of the
-    /// host, in every namespace's dump, which dominates the cost of polling many small namespaces. Between
-    /// walks the dump skips both states and the listeners found by the last walk are fetched by exact lookup:
-    /// each still gets its record every poll and a closed one vanishes at once; a new listener, and
-    /// bound-but-inactive sockets, appear at walks. Zero walks at every poll.
+    /// How often each namespace walks in full (--walk-interval, default 60 s; 0 = at every poll): a dump of every
+    /// wanted state, which finds new sockets and rebuilds the namespace's known sockets. Between its walks a
+    /// namespace reports its known sockets at every poll: by exact lookups when it shares the host's TCP table
+    /// (a walk there visits every socket of the host), or by a dump of its own established table plus lookups
+    /// of its listeners when it owns one (cheap to walk: new connections show at every poll). LISTEN and
+    /// BOUND_INACTIVE, found in host-wide tables, are walked only at full walks. Walks are staggered, so each
+    /// poll walks about Frequency / WalkInterval of the namespaces. Replaces --shared-tables-refresh.
     /// </summary>
-    public TimeSpan SharedTablesRefresh { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan WalkInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Subscribe every namespace to the kernel's TCP destroy events (--destroy-events, default on): one record
+    /// (record_origin 1) per TCP socket closed, with its final counters, whether or not a poll saw it. Costs a
+    /// second netlink socket (fd) per namespace.
+    /// </summary>
+    public bool DestroyEvents { get; set; } = true;
+
+    /// <summary>
+    /// Stamp every record with the container and Kubernetes pod owning its socket (container_id,
+    /// container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace
+    /// (--container-attribution, default true).
+    /// </summary>
+    public bool ContainerAttribution { get; set; } = true;
+
+    /// <summary>
+    /// Mount point of the cgroup v2 hierarchy that socket cgroup ids (INET_DIAG_CGROUP_ID) refer to
+    /// (--cgroup-root): null = found in /proc/self/mountinfo (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
+    /// hybrid hosts); "none" = attribute by namespace only.
+    /// </summary>
+    public string? CgroupRoot { get; set; }
+
+    /// <summary>
+    /// Smallest interval between two walks of the cgroup hierarchy (--cgroup-refresh, default 5 s). A walk is
+    /// asked for by a socket whose cgroup is unknown (a container started since the last walk) or by a new
+    /// namespace; sockets of a container started since are attributed by namespace until it runs.
+    /// </summary>
+    public TimeSpan CgroupRefresh { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Pace sends evenly over (Frequency - Timeout margin) instead of all at the tick.</summary>
     public bool Spread { get; set; }
@@ -77,21 +108,61 @@ public sealed class CollectorOptions
     /// </summary>
     public long PipeBytesPerLane { get; set; } = 4L << 20;
 
-    /// <summary>Returns null when valid, else a one-line error naming what to fix.</summary>
-    public string? Validate()
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+    public static readonly IntegerRange JitterPctRange = new(0, 90);
+    public static readonly IntegerRange MaxLoopsRange = new(0, int.MaxValue);
+    public static readonly IntegerRange WorkersRange = new(1, 64);
+    public static readonly DurationFloor ReconcileIntervalFloor = new(TimeSpan.FromMilliseconds(100));
+    public static readonly DurationFloor CgroupRefreshFloor = new(TimeSpan.FromMilliseconds(100));
+    public const long MinPipeBytesPerLane = 256 * 1024;
+
+    /// <summary>
+    /// The deadline when only the period was chosen: <see cref="DefaultTimeout"/>, or half the period when
+    /// that would not fit below it ("--frequency 1s" alone must work).
+    /// </summary>
+    public static TimeSpan DefaultTimeoutFor(TimeSpan frequency) => DefaultTimeout < frequency ? DefaultTimeout : frequency / 2;
+
+    /// <summary>
+    /// Every rule of the loop's options, in one place: the command line, the XTCP_* environment and library
+    /// callers (<see cref="Collector"/>) all get their verdict from here. Null when valid.
+    /// </summary>
+    public OptionError? Validate()
     {
-        if (Frequency <= TimeSpan.Zero) return "--frequency must be > 0";
-        if (Timeout <= TimeSpan.Zero) return "--timeout must be > 0";
-        if (Timeout > Frequency) return $"--timeout ({Timeout.TotalSeconds}s) must not exceed --frequency ({Frequency.TotalSeconds}s)";
-        if (JitterPct is < 0 or > 90) return "--jitter-pct must be between 0 and 90";
-        if (MaxLoops < 0) return "--max-loops must be >= 0";
-        if (Workers is < 1 or > 64) return "--workers must be between 1 and 64";
-        if (SharedTablesRefresh < TimeSpan.Zero) return "--shared-tables-refresh must be >= 0 (0 = walk the shared tables at every poll)";
-        if (ReconcileInterval < TimeSpan.FromMilliseconds(100)) return "reconcile interval must be >= 100ms";
-        if (Spread && Frequency * (1 - JitterPct / 100.0) - Timeout <= TimeSpan.Zero)
-            return $"--spread needs room to pace sends: --timeout ({Timeout.TotalSeconds}s) must be below --frequency x (1 - --jitter-pct/100) ({(Frequency * (1 - JitterPct / 100.0)).TotalSeconds}s)";
-        if (PipeBytesPerLane < 256 * 1024) return "pipe memory per lane must be >= 256 KiB";
-        if (string.IsNullOrEmpty(Hostname)) return "hostname must not be empty";
+        var error = DurationFloor.Positive.Check("frequency", Frequency)
+            ?? DurationFloor.Positive.Check("timeout", Timeout);
+        if (error != null) return error;
+        if (Timeout >= Frequency)
+            return new OptionError("timeout", GoDuration.Format(Timeout), $"must be below --frequency ({GoDuration.Format(Frequency)})");
+        error = JitterPctRange.Check("jitter-pct", JitterPct)
+            ?? MaxLoopsRange.Check("max-loops", MaxLoops)
+            ?? WorkersRange.Check("workers", Workers)
+            ?? DurationFloor.NotNegative.Check("walk-interval", WalkInterval)
+            ?? ReconcileIntervalFloor.Check("reconcile-interval", ReconcileInterval)
+            ?? CgroupRefreshFloor.Check("cgroup-refresh", CgroupRefresh)
+            ?? CgroupRootError()
+            ?? NetnsDirsError()
+            ?? RecordStampRules.Check(Hostname, Label, Tag, Location);
+        if (error != null) return error;
+        var paced = Frequency * (1 - JitterPct / 100.0);
+        if (Spread && paced - Timeout <= TimeSpan.Zero)
+            return new OptionError("spread", "true",
+                $"needs room to pace sends: --timeout ({GoDuration.Format(Timeout)}) must be below --frequency x (1 - --jitter-pct/100) ({GoDuration.Format(paced)})");
+        if (PipeBytesPerLane < MinPipeBytesPerLane)
+            return new OptionError("pipe-bytes-per-lane", PipeBytesPerLane.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be at least 256 KiB");
+        return null;
+    }
+
+    /// <summary>Null (auto: found in mountinfo), "none", or an absolute directory.</summary>
+    private OptionError? CgroupRootError() => CgroupRoot is null or "none" || Path.IsPathRooted(CgroupRoot) ? null
+        : new OptionError("cgroup-root", CgroupRoot, "must be auto, none or an absolute directory (where cgroup2 is mounted)");
+
+    private OptionError? NetnsDirsError()
+    {
+        foreach (var dir in NetnsDirs)
+        {
+            if (!Path.IsPathRooted(dir))
+                return new OptionError("netns-dirs", string.Join(",", NetnsDirs), $"\"{dir}\" is not an absolute path (comma-separated absolute directories, may be empty)");
+        }
         return null;
     }
 }

@@ -21,10 +21,16 @@ public class ConfigPrecedenceTests
         Assert.Equal("10s", config["shutdown-timeout"]);
         Assert.Equal("compat", config["request"]);
         Assert.Equal(Environment.MachineName, config["hostname"]);
-        Assert.Equal("1m", config["shared-tables-refresh"]);
+        Assert.Equal("1m", config["walk-interval"]);
+        Assert.Equal("true", config["destroy-events"]);
+        Assert.DoesNotContain("shared-tables-refresh", config.Keys); // the deprecated alias is shown as walk-interval
         Assert.Equal("default", config["states"]);
+        Assert.Equal("true", config["container-attribution"]);
+        Assert.Equal("auto", config["cgroup-root"]);
+        Assert.Equal("5s", config["cgroup-refresh"]);
         Assert.Equal("false", config["file-append"]);
-        Assert.Equal(XtcpEpoll.Host.Cli.OptionCatalog.Collect.Count, config.Count); // every collect option, one line each
+        // every collect option, one line each (not the deprecated alias: it is shown as walk-interval)
+        Assert.Equal(XtcpEpoll.Host.Cli.OptionCatalog.Collect.Count - 1, config.Count);
     }
 
     [Fact]
@@ -103,6 +109,35 @@ public class ConfigPrecedenceTests
         Assert.Contains("XTCP_JITTER_PCT", line);
         Assert.Contains("--jitter-pct", line);
         Assert.Contains("150", line);
+    }
+
+    [Fact]
+    public void The_deprecated_shared_tables_refresh_sets_the_walk_interval_with_a_warning()
+    {
+        foreach (var result in new[]
+        {
+            CliRunner.Run("--shared-tables-refresh", "90s", "--print-config"),
+            CliRunner.Run(new Dictionary<string, string> { ["XTCP_SHARED_TABLES_REFRESH"] = "90s" }, "--print-config"),
+        })
+        {
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal("1m30s", result.Config()["walk-interval"]);
+            Assert.DoesNotContain("shared-tables-refresh", result.Config().Keys);
+            var warning = Assert.Single(result.StderrLines);
+            Assert.Contains("--shared-tables-refresh (XTCP_SHARED_TABLES_REFRESH) is deprecated", warning);
+            Assert.Contains("--walk-interval", warning);
+        }
+    }
+
+    [Fact]
+    public void The_deprecated_name_and_the_new_one_together_are_refused()
+    {
+        var result = CliRunner.Run(new Dictionary<string, string> { ["XTCP_WALK_INTERVAL"] = "2m" }, "--shared-tables-refresh", "90s", "--print-config");
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StderrLines);
+        Assert.Contains("--shared-tables-refresh", line);
+        Assert.Contains("--walk-interval", line);
     }
 
     [Fact]

@@ -1,9 +1,10 @@
 using Xunit;
+using Xunit.Abstractions;
 
 namespace XtcpEpoll.Tests.Host;
 
 /// <summary>The real xtcp-epoll process: metrics during a run, SIGTERM draining, CLI errors.</summary>
-public class DaemonLifecycleTests
+public class DaemonLifecycleTests(ITestOutputHelper log)
 {
     private const int Listeners = 4;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
@@ -37,7 +38,7 @@ public class DaemonLifecycleTests
         Assert.True(HttpGet.Metric(metrics, "xtcp_resident_memory_bytes") > 0);
         Assert.Equal(200, HttpGet.Get(port, "/readyz").Status);
         // The metrics endpoint is one thread and does not start .NET's socket engine thread.
-        var threadNames = ThreadNames(daemon.Pid);
+        var threadNames = ThreadIds.Of(daemon.Pid).Values;
         Assert.Single(threadNames, n => n == "xtcp-metrics");
         Assert.DoesNotContain(threadNames, n => n.StartsWith(".NET Sockets", StringComparison.Ordinal));
 
@@ -86,6 +87,44 @@ public class DaemonLifecycleTests
             // The drain ends by cancellation or by the daemon closing the connection; either is fine here.
             try { await drain.WaitAsync(TimeSpan.FromSeconds(5)); } catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or TimeoutException) { }
         }
+    }
+
+    [Fact]
+    public void Fifty_stalled_connections_leave_the_daemon_answering_on_the_same_threads()
+    {
+        using var daemon = DaemonProcess.Start("collect", "--dest", "null", "--frequency", "1s", "--netns-dirs", "",
+            "--metrics-listen", "127.0.0.1:0");
+        var port = daemon.WaitForMetricsPort(Patience);
+        daemon.WaitUntil(() => HttpGet.Get(port, "/readyz").Status == 200, Patience, "the first poll");
+        var threadsBefore = ThreadIds.Of(daemon.Pid);
+
+        using var stalled = StalledClients.Open(port, silent: 20, partial: 20, unread: 10);
+        // Silent and partial ones are held until their request deadline (5 s); the unread ones' responses
+        // (~10 KB) fit the socket buffers, so the daemon is done with them. +1: the scrape that reads the gauge.
+        string metrics = "";
+        daemon.WaitUntil(() => HttpGet.Metric(metrics = HttpGet.Get(port, "/metrics").Body, "xtcp_metrics_connections_open") == 41,
+            Patience, "40 stalled connections held");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var readyz = HttpGet.Get(port, "/readyz");
+        var readyzMs = clock.Elapsed.TotalMilliseconds;
+        var threadsUnderStall = ThreadIds.Of(daemon.Pid);
+        log.WriteLine($"daemon under 40 held + 10 unread connections: /readyz {readyzMs:F1} ms; threads {threadsBefore.Count} before, {threadsUnderStall.Count} under the stall");
+
+        Assert.Equal((200, "ready\n"), readyz);
+        Assert.Equal(threadsBefore.Count, threadsUnderStall.Count);
+        Assert.Empty(ThreadIds.Added(threadsBefore, threadsUnderStall));
+
+        foreach (var socket in stalled.Silent.Concat(stalled.Partial))
+            Assert.StartsWith("HTTP/1.1 408 ", StalledClients.ReadUntilClosed(socket));
+        foreach (var socket in stalled.Unread)
+            Assert.StartsWith("HTTP/1.1 200 ", StalledClients.ReadUntilClosed(socket));
+        metrics = HttpGet.Get(port, "/metrics").Body;
+        Assert.Equal(40, HttpGet.MetricSum(metrics, "xtcp_metrics_connections_timed_out_total"));
+        Assert.Equal(1, HttpGet.Metric(metrics, "xtcp_metrics_connections_open"));
+        Assert.Empty(ThreadIds.Added(threadsBefore, ThreadIds.Of(daemon.Pid)));
+
+        daemon.Signal(NativeTest.SIGTERM);
+        Assert.Equal(0, daemon.WaitForExit(Patience));
     }
 
     /// <summary>
@@ -199,17 +238,6 @@ public class DaemonLifecycleTests
 
         Assert.Equal(1, daemon.WaitForExit(Patience));
         Assert.Contains($"--metrics-listen 127.0.0.1:{taken}", Assert.Single(daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
-    }
-
-    private static List<string> ThreadNames(int pid)
-    {
-        var names = new List<string>();
-        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
-        {
-            try { names.Add(File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n')); }
-            catch (IOException) { } // thread ended while listing
-        }
-        return names;
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using XtcpEpoll.Host.Config;
+using XtcpEpoll.Sinks.Options;
 using Xunit;
 
 namespace XtcpEpoll.Tests.Host;

@@ -22,6 +22,30 @@ public static class HttpGet
         return (status, bodyStart < 0 ? "" : text[(bodyStart + 4)..]);
     }
 
+    /// <summary>Sends <paramref name="request"/> as is and returns everything the server sent until it closed.</summary>
+    public static string Exchange(int port, string request)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.ReceiveTimeout = 5000;
+        socket.Connect("127.0.0.1", port);
+        socket.Send(Encoding.ASCII.GetBytes(request));
+        return Encoding.UTF8.GetString(ReadToEnd(socket));
+    }
+
+    /// <summary>Reads until the peer closes (a reset after data counts as the end too).</summary>
+    public static byte[] ReadToEnd(Socket socket)
+    {
+        using var response = new MemoryStream();
+        var buffer = new byte[65536];
+        try
+        {
+            int n;
+            while ((n = socket.Receive(buffer)) > 0) response.Write(buffer, 0, n);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset && response.Length > 0) { }
+        return response.ToArray();
+    }
+
     /// <summary>Value of an unlabelled metric line "name value" in a Prometheus text exposition.</summary>
     public static double? Metric(string exposition, string name)
     {

@@ -42,8 +42,19 @@ public class SystemdUnitTests
         Assert.Equal("multi-user.target", unit["Install.WantedBy"]);
     }
 
-    [FactWhenInstalled("systemd-analyze")]
-    public void Systemd_analyze_verify_reports_nothing()
+    [Fact]
+    public void The_credentials_example_names_files_under_etc_and_credentials_the_daemon_reads()
+    {
+        var text = File.ReadAllText(UnitPath);
+        Assert.Contains("#LoadCredential=kafka-password:/etc/xtcp-epoll/secrets/kafka-password", text);
+        Assert.Contains("sasl.password=@${CREDENTIALS_DIRECTORY}/kafka-password", text);
+        Assert.Contains("XTCP_HTTP_HEADER='Authorization=@${CREDENTIALS_DIRECTORY}/http-auth'", text);
+    }
+
+    [TheoryWhenInstalled("systemd-analyze")]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Systemd_analyze_verify_reports_nothing(bool withCredentials)
     {
         var dir = Directory.CreateTempSubdirectory("xt-host-unit-");
         try
@@ -51,6 +62,8 @@ public class SystemdUnitTests
             // verify insists the ExecStart binary exists: point it at the built apphost.
             var apphost = Path.Combine(AppContext.BaseDirectory, "xtcp-epoll");
             var text = File.ReadAllText(UnitPath).Replace("/opt/xtcp-epoll/xtcp-epoll", apphost, StringComparison.Ordinal);
+            // The LoadCredential= example, as an operator enables it.
+            if (withCredentials) text = text.Replace("#LoadCredential=", "LoadCredential=", StringComparison.Ordinal);
             var copy = Path.Combine(dir.FullName, "xtcp-epoll.service");
             File.WriteAllText(copy, text);
 

@@ -9,14 +9,20 @@ namespace XtcpEpoll.Tests.Loop;
 [Collection(QuietProcessCollection.Name)]
 public sealed class AllocationTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void Steady_state_polls_allocate_per_namespace_not_per_socket()
+    /// <param name="walkIntervalSeconds">60 (the default): after the first poll every socket is looked up (400
+    /// exact requests per namespace, 7 sendmsgs, one reply datagram each); 0: every poll walks.</param>
+    [Theory]
+    [InlineData(60)]
+    [InlineData(0)]
+    public void Steady_state_polls_allocate_per_namespace_not_per_socket(int walkIntervalSeconds)
     {
         const int namespaces = 10, listeners = 400, polls = 5;
         using var farm = new TestNamespaceFarm("loop-alloc");
         for (int i = 0; i < namespaces; i++) farm.CreateWithListeners(listeners);
         var sink = new CountingSink();
-        using var harness = new CollectorHarness(CollectorHarness.OptionsFor(farm), sink);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.FromSeconds(walkIntervalSeconds);
+        using var harness = new CollectorHarness(options, sink);
         harness.Start();
         harness.WaitForPolls(1, TimeSpan.FromSeconds(30));
         for (int i = 0; i < 3; i++) harness.PollOnce(TimeSpan.FromSeconds(30)); // warm-up: pools, JIT, HashSet sizes

@@ -8,18 +8,23 @@ namespace XtcpEpoll.Tests.Loop;
 public readonly record struct SeenRecord(
     string Netns, ulong NetnsInode, long TimestampNs, string Hostname, byte Family, byte State,
     ushort SourcePort, ushort DestinationPort, ulong Cookie, AttributeSet Present, string Congestion,
-    ushort MessageType, bool DumpIncomplete)
+    ushort MessageType, bool DumpIncomplete, ulong CgroupId = 0, string ContainerId = "", string ContainerRuntime = "",
+    string PodUid = "", bool AttributedBySocketCgroup = false, uint Origin = RecordOrigins.PollSnapshot, ulong BytesAcked = 0, ulong BytesReceived = 0)
 {
     public ExpectedSocket Key => new(Family, State, SourcePort, DestinationPort);
 }
 
-/// <summary>Test double for the sink (the kernel side under test is real): keeps records per poll.</summary>
+/// <summary>
+/// Test double for the sink (the kernel side under test is real): keeps poll-snapshot records per poll, and
+/// destroy-event records (which come at any time) in one list of their own.
+/// </summary>
 public class CollectingSink : IRecordSink
 {
     private readonly object _lock = new();
     private List<SeenRecord> _current = new();
     private readonly List<List<SeenRecord>> _polls = new();
     private readonly List<FlushReason> _reasons = new();
+    private readonly List<SeenRecord> _destroyed = new();
 
     /// <summary>Keep only rows whose netns name passes (null = all); keeps memory small in big tests.</summary>
     public Func<string, bool>? Filter { get; init; }
@@ -33,6 +38,25 @@ public class CollectingSink : IRecordSink
 
     public FlushReason Reason(int index) { lock (_lock) return _reasons[index]; }
 
+    /// <summary>Every destroy-event record appended so far (record_origin 1), in order.</summary>
+    public List<SeenRecord> Destroyed() { lock (_lock) return [.. _destroyed]; }
+
+    /// <summary>Blocks until <paramref name="done"/> holds for the destroy records (fails the test after the timeout).</summary>
+    public List<SeenRecord> WaitForDestroyed(Func<List<SeenRecord>, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_lock)
+        {
+            while (!done(_destroyed))
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) throw new TimeoutException($"destroy records not as expected within {timeout}: {_destroyed.Count} so far");
+                Monitor.Wait(_lock, left);
+            }
+            return [.. _destroyed];
+        }
+    }
+
     public virtual unsafe void Append(ReadOnlySpan<FlatRecord> records)
     {
         lock (_lock)
@@ -42,9 +66,15 @@ public class CollectingSink : IRecordSink
                 if (Filter != null && !Filter(r.Context.Netns)) continue;
                 var s = r.Socket;
                 string cong = System.Text.Encoding.ASCII.GetString(new ReadOnlySpan<byte>(s.CongestionName, s.CongestionNameLength));
-                _current.Add(new SeenRecord(r.Context.Netns, r.Context.NetnsInode, r.Context.TimestampNs, r.Context.Hostname,
-                    s.Family, s.State, s.SourcePort, s.DestinationPort, s.Cookie, s.Present, cong, s.MessageType, r.DumpIncomplete));
+                var owner = r.AttributionOrContext;
+                var seen = new SeenRecord(r.Context.Netns, r.Context.NetnsInode, r.TimestampNs, r.Context.Hostname,
+                    s.Family, s.State, s.SourcePort, s.DestinationPort, s.Cookie, s.Present, cong, s.MessageType, r.DumpIncomplete,
+                    s.CGroup, owner.ContainerId, owner.ContainerRuntime, owner.PodUid, r.Attribution != null,
+                    r.RecordOrigin, s.Tcp.BytesAcked, s.Tcp.BytesReceived);
+                if (r.RecordOrigin == RecordOrigins.DestroyEvent) _destroyed.Add(seen);
+                else _current.Add(seen);
             }
+            Monitor.PulseAll(_lock);
         }
     }
 

@@ -62,6 +62,18 @@ public sealed class CollectorHarness : IDisposable
         }
     }
 
+    /// <summary>Waits until <paramref name="condition"/> holds (checked every 20 ms; it has no event to await), or fails.</summary>
+    public void WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"condition not met within {timeout}");
+            if (Collector.Completion.IsFaulted) throw Collector.Completion.Exception!;
+            Thread.Sleep(20);
+        }
+    }
+
     /// <summary>Triggers one poll and waits for it to end.</summary>
     public void PollOnce(TimeSpan timeout)
     {

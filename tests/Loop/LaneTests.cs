@@ -54,6 +54,104 @@ public sealed class LaneTests
         Assert.True(removed.Removed);
     }
 
+    [Fact]
+    public async Task A_removed_namespace_closes_its_destroy_socket_and_tells_the_parse_worker()
+    {
+        var removed = Handle(1, destroyEvents: true);
+        var (frames, _) = await RunOnePoll([removed, Handle(2)], lane => { }, lane => lane.Post(new LaneCommand.Remove(removed)));
+
+        Assert.Contains((FrameKind.NamespaceGone, 0, sizeof(ulong)), frames);
+        Assert.True(removed.DestroyFd!.IsClosed);
+        Assert.True(removed.SocketFd.IsClosed);
+    }
+
+    [Fact]
+    public void Destroy_events_lost_on_a_full_socket_are_counted_exactly_and_make_the_namespace_walk()
+    {
+        using var farm = new TestNamespaceFarm("lane-destroy");
+        var ns = farm.Create(SocketKit.None);
+        var listener = farm.RunInside(ns, () => DestroyEventTests.Listen(ns, System.Net.IPAddress.Loopback));
+        // The smallest receive buffer the kernel allows (~2 KiB): one or two 1,280-byte events fit.
+        var (dumpFd, destroyFd) = farm.RunInside(ns, () => (NetlinkSocket.OpenSockDiag(out _)!, NetlinkSocket.OpenDestroyEvents(1, out _)!));
+        var handle = new NamespaceHandle { Id = 5, Inode = ns.Inode, Name = ns.Name, SocketFd = dumpFd, DestroyFd = destroyFd, Lane = 0, TcpEhashEntries = -1 };
+        const int closed = 2 * 40;
+
+        using var run = new LaneRun([handle]);
+        var first = run.Poll(); // the namespace's first walk
+        farm.RunInside(ns, () => { for (int i = 0; i < closed / 2; i++) DestroyEventTests.ShortConnection(listener, 10, 10); return 0; });
+        long lost = 0;
+        int events = first.Frames.Count(f => f.Kind == FrameKind.DestroyEvent), overflowWalks = 0, firstLoss = -1;
+        var polls = new List<LaneCounts>();
+        // The kernel sends destroy events from a workqueue, later under load: poll (paced) until each end is
+        // accounted for, or fail after the wait.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (events + lost < closed && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20); // pacing, not synchronisation: the condition is checked after every poll
+            var (frames, counts) = run.Poll();
+            polls.Add(counts);
+            events += frames.Count(f => f.Kind == FrameKind.DestroyEvent);
+            lost += counts.DestroyEventsLost;
+            if (firstLoss < 0 && counts.DestroyEventsLost > 0) firstLoss = polls.Count - 1;
+        }
+        if (firstLoss >= 0) // heard before this poll's LaneDone: this poll or the next one walks for it
+        {
+            polls.Add(run.Poll().Counts);
+            overflowWalks = polls[firstLoss].Walks[(int)WalkReason.DestroyOverflow] + polls[firstLoss + 1].Walks[(int)WalkReason.DestroyOverflow];
+        }
+
+        Assert.Equal(closed, events + lost); // each end: a frame, or counted from the kernel's drop count
+        Assert.True(lost > 0, "a 2 KiB buffer cannot hold 80 events");
+        Assert.Equal(1, overflowWalks);
+    }
+
+    /// <summary>A lane kept running over several polls, its frames read by the test.</summary>
+    private sealed class LaneRun : IDisposable
+    {
+        private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
+        private readonly Lane _lane;
+        private readonly NamespaceHandle[] _handles;
+        private int _pollId;
+
+        public LaneRun(NamespaceHandle[] handles)
+        {
+            _handles = handles;
+            // Walks on an interval: a loss then shows as a walk of its own reason (with interval 0 every poll walks anyway).
+            _lane = new Lane(0, new CollectorOptions { WalkInterval = TimeSpan.FromMinutes(1) }, _pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
+            foreach (var handle in handles) _lane.Post(new LaneCommand.Add(handle));
+            _lane.Start();
+        }
+
+        public (List<(FrameKind Kind, int NsIndex, int Value)> Frames, LaneCounts Counts) Poll()
+        {
+            _lane.Post(new LaneCommand.StartPoll(new LanePlan
+            {
+                PollId = ++_pollId,
+                StartTimestamp = Stopwatch.GetTimestamp(),
+                Targets = _handles,
+                Contexts = [.. _handles.Select(Context)],
+                Deadline = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency,
+            }));
+            var frames = new List<(FrameKind Kind, int NsIndex, int Value)>();
+            var counts = default(LaneCounts);
+            while (frames.Count == 0 || frames[^1].Kind != FrameKind.LaneDone)
+            {
+                var result = _pipe.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20)).GetAwaiter().GetResult();
+                var buffer = result.Buffer;
+                TakeFrames(ref buffer, frames, ref counts);
+                _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+            return (frames, counts);
+        }
+
+        public void Dispose()
+        {
+            _lane.Post(new LaneCommand.Stop());
+            _lane.Join();
+            _lane.Dispose();
+        }
+    }
+
     /// <summary>
     /// Adds the handles to a fresh lane (after <paramref name="prepare"/>), starts one poll (then
     /// <paramref name="afterStart"/>), returns the frames up to LaneDone and the counts LaneDone carries.
@@ -62,7 +160,7 @@ public sealed class LaneTests
         NamespaceHandle[] handles, Action<Lane> prepare, Action<Lane> afterStart)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
-        var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new PlanSlot(), _ => { }, NullLogger.Instance);
+        var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
         var frames = new List<(FrameKind Kind, int NsIndex, int Value)>();
         var counts = default(LaneCounts);
         bool started = false;
@@ -113,11 +211,13 @@ public sealed class LaneTests
         }
     }
 
-    private static NamespaceHandle Handle(ulong id)
+    private static NamespaceHandle Handle(ulong id, bool destroyEvents = false)
     {
         var fd = NetlinkSocket.OpenSockDiag(out int errno);
         Assert.True(fd != null, $"OpenSockDiag: errno {errno}");
-        return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, Lane = 0 };
+        var destroyFd = destroyEvents ? NetlinkSocket.OpenDestroyEvents(1 << 16, out errno) : null;
+        Assert.True(!destroyEvents || destroyFd != null, $"OpenDestroyEvents: errno {errno}");
+        return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, DestroyFd = destroyFd, Lane = 0 };
     }
 
     private static RecordContext Context(NamespaceHandle handle) =>

@@ -9,8 +9,10 @@ using Xunit;
 namespace XtcpEpoll.Tests.Loop;
 
 /// <summary>
-/// Listening-table walks once per --shared-tables-refresh, exact lookups in between: against real namespaces,
-/// every live listener is still reported at every poll, once.
+/// Listeners between full walks (--walk-interval): against real namespaces (they share the host's TCP table,
+/// so between walks every known socket is looked up), every live listener is still reported at every poll,
+/// once: a closed one vanishes, a replacement on the same port shows in the same poll (LISTEN walk after a
+/// missed lookup), SO_REUSEPORT members a lookup cannot reach are walked.
 /// </summary>
 public sealed class ListenerTrackingTests
 {
@@ -36,10 +38,10 @@ public sealed class ListenerTrackingTests
         for (int i = 1; i < polls.Count; i++) Assert.Equal(firstListeners.Keys.ToHashSet(), Listeners(polls[i]).Keys.ToHashSet());
         if (mode == RequestMode.Compat)
         {
-            // The walk answers in compat messages (18); lookups are SOCK_DIAG_BY_FAMILY exact replies (20).
-            Assert.All(firstListeners.Values, r => Assert.Equal(18, r.MessageType));
-            Assert.All(Listeners(polls[1]).Values, r => Assert.Equal(20, r.MessageType));
-            Assert.All(polls[1].Where(r => r.State != TcpState.Listen), r => Assert.Equal(18, r.MessageType));
+            // The walk answers in compat messages (18); lookups are SOCK_DIAG_BY_FAMILY exact replies (20):
+            // between walks a namespace on the shared table looks up every known socket and walks nothing.
+            Assert.All(polls[0], r => Assert.Equal(18, r.MessageType));
+            Assert.All(polls[1], r => Assert.Equal(20, r.MessageType));
         }
     }
 
@@ -87,12 +89,12 @@ public sealed class ListenerTrackingTests
             Assert.Equal(group, Listeners(poll).Keys.ToHashSet());
         }
         // A lookup reaches one member only (the kernel picks by hash); the miss makes the same poll walk, and
-        // from then on the namespace is walked at every poll: the third poll's listeners come from a walk.
+        // from then on its listeners are walked at every poll: the third poll's listeners come from a walk.
         Assert.All(polls[2], r => Assert.Equal(18, r.MessageType));
     }
 
     [Fact]
-    public void With_refresh_zero_a_new_listener_shows_at_the_next_poll()
+    public void With_walk_interval_zero_a_new_listener_shows_at_the_next_poll()
     {
         using var farm = new TestNamespaceFarm("loop-refresh0");
         var ns = farm.Create(SocketKit.Listener);
@@ -108,7 +110,7 @@ public sealed class ListenerTrackingTests
     [Theory]
     [InlineData(2.0)]
     [InlineData(0.0)]
-    public void Bound_but_inactive_sockets_are_reported_at_walks(double refreshHours)
+    public void Bound_but_inactive_sockets_are_reported_at_walks(double walkIntervalHours)
     {
         using var farm = new TestNamespaceFarm("loop-bound");
         var ns = farm.Create(SocketKit.Listener);
@@ -119,25 +121,25 @@ public sealed class ListenerTrackingTests
             bound.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // bound, neither listening nor connected
             return (ushort)((IPEndPoint)bound.LocalEndPoint!).Port;
         });
-        var polls = RunPolls(farm, RequestMode.Compat, TimeSpan.FromHours(refreshHours), 2, between: null, TcpStates.All);
+        var polls = RunPolls(farm, RequestMode.Compat, TimeSpan.FromHours(walkIntervalHours), 2, between: null, TcpStates.All);
 
         // Selected by the BOUND_INACTIVE bit; the kernel reports the socket's own state, CLOSE.
         Assert.Contains(polls[0], r => r.State == TcpState.Close && r.SourcePort == boundPort);
         Assert.Contains(polls[1], r => r.State == TcpState.Listen);
-        // Between walks the bind hash (every bound socket of the host) is not walked: the socket shows at
-        // the next walk; with refresh 0 every poll walks.
-        Assert.Equal(refreshHours == 0, polls[1].Any(r => r.State == TcpState.Close && r.SourcePort == boundPort));
+        // Between walks the bind hash (every bound socket of the host) is not walked and a bound-inactive socket
+        // is in no table a lookup searches: the socket shows at the next walk; with interval 0 every poll walks.
+        Assert.Equal(walkIntervalHours == 0, polls[1].Any(r => r.State == TcpState.Close && r.SourcePort == boundPort));
     }
 
     [Theory]
-    [InlineData(ListenerTracker.MaxTracked, 20)]      // every lookup rides one sendmsg; replies fit the receive buffer
-    [InlineData(ListenerTracker.MaxTracked + 8, 18)]  // too many to look up: walked at every poll
-    public void Namespaces_with_many_listeners_report_every_one_at_every_poll(int listeners, int laterMessageType)
+    [InlineData(RequestBuffer.MaxLookups)]          // every lookup rides one sendmsg; replies fit the receive buffer
+    [InlineData(RequestBuffer.MaxLookups * 3 + 8)]  // four sendmsgs, each after the last one's answers
+    public void Namespaces_with_many_listeners_report_every_one_at_every_poll(int listeners)
     {
         using var farm = new TestNamespaceFarm("loop-many");
         var ns = farm.CreateWithListeners(listeners);
         var options = CollectorHarness.OptionsFor(farm);
-        options.SharedTablesRefresh = TimeSpan.FromHours(2);
+        options.WalkInterval = TimeSpan.FromHours(2);
         using var harness = new CollectorHarness(options);
         harness.Start();
         harness.WaitForPolls(1, PollWait);
@@ -149,13 +151,13 @@ public sealed class ListenerTrackingTests
             var poll = harness.Sink.Poll(p);
             Assert.Equal(ns.Expected.ToHashSet(), poll.Select(r => r.Key).ToHashSet());
             Assert.Equal(listeners, poll.Count);
-            if (p > 0) Assert.All(poll, r => Assert.Equal(laterMessageType, r.MessageType));
+            if (p > 0) Assert.All(poll, r => Assert.Equal(20, r.MessageType)); // looked up, never walked
         }
         lock (harness.Summaries) Assert.All(harness.Summaries, s => Assert.Equal((0, false), (s.Summary.DumpErrors, s.Summary.TimedOut)));
     }
 
     [Fact]
-    public void With_only_listen_wanted_every_poll_walks()
+    public void With_only_listen_wanted_listeners_are_looked_up_between_walks()
     {
         using var farm = new TestNamespaceFarm("loop-listenonly");
         var ns = farm.Create(SocketKit.Full);
@@ -166,42 +168,9 @@ public sealed class ListenerTrackingTests
         {
             Assert.Equal(listeners, poll.Select(r => r.Key).ToHashSet());
             Assert.Equal(listeners.Count, poll.Count);
-            Assert.All(poll, r => Assert.Equal(18, r.MessageType)); // no dump for lookups to ride: walked
         }
-    }
-
-    [Fact]
-    public void Walks_come_due_after_the_interval_and_namespaces_opened_together_are_staggered()
-    {
-        const long refresh = 1_000_000;
-        var dueAt = new List<long>();
-        for (ulong id = 1; id <= 64; id++)
-        {
-            var tracker = new ListenerTracker();
-            Assert.Equal(ListenerAction.Walk, tracker.Plan(0, out var reason));
-            Assert.Equal(WalkReason.Refresh, reason);
-            tracker.BeginWalk();
-            tracker.EndWalk(0, refresh, id, afterMissedLookups: false);
-            long t = 1;
-            while (tracker.Plan(t, out _) == ListenerAction.LookUp) t += refresh / 100;
-            Assert.InRange(t, 1, refresh + refresh / 100);
-            dueAt.Add(t / (refresh / 10));
-            // After the first walk the period is the full interval.
-            tracker.BeginWalk();
-            tracker.EndWalk(t, refresh, id, afterMissedLookups: false);
-            Assert.Equal(ListenerAction.LookUp, tracker.Plan(t + refresh - 1, out _));
-            Assert.Equal(ListenerAction.Walk, tracker.Plan(t + refresh, out _));
-        }
-        Assert.True(dueAt.Distinct().Count() >= 8, "first walks spread over the interval");
-
-        var aborted = new ListenerTracker();
-        aborted.Plan(0, out _);
-        aborted.BeginWalk();
-        aborted.EndWalk(0, refresh, 1, afterMissedLookups: false);
-        aborted.Plan(1, out _);
-        aborted.BeginWalk();
-        aborted.AbortWalk();
-        Assert.Equal(ListenerAction.Walk, aborted.Plan(2, out _)); // a partial walk is never trusted
+        Assert.All(polls[0], r => Assert.Equal(18, r.MessageType)); // walked
+        Assert.All(polls[1], r => Assert.Equal(20, r.MessageType)); // looked up: no dump needed for lookups to ride
     }
 
     private static Dictionary<ulong, SeenRecord> Listeners(IReadOnlyList<SeenRecord> poll)
@@ -225,11 +194,11 @@ public sealed class ListenerTrackingTests
         return s;
     }
 
-    private static List<IReadOnlyList<SeenRecord>> RunPolls(TestNamespaceFarm farm, RequestMode mode, TimeSpan refresh, int count,
+    private static List<IReadOnlyList<SeenRecord>> RunPolls(TestNamespaceFarm farm, RequestMode mode, TimeSpan walkInterval, int count,
         Action<IReadOnlyList<SeenRecord>>? between, uint states = TcpStates.Default)
     {
         var options = CollectorHarness.OptionsFor(farm, mode);
-        options.SharedTablesRefresh = refresh;
+        options.WalkInterval = walkInterval;
         options.States = states;
         return CollectorHarness.RunPolls(options, count, PollWait, between);
     }

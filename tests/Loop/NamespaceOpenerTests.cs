@@ -94,4 +94,55 @@ public sealed class NamespaceOpenerTests
         Assert.True(opener.Poisoned);
         opener.Dispose();
     }
+
+    [Fact]
+    public void Side_work_runs_on_the_opener_thread_at_home_when_idle_and_between_opens_of_a_burst()
+    {
+        using var farm = new TestNamespaceFarm("loop-side");
+        var namespaces = farm.CreateMany(40, SocketKit.None);
+        var results = new BlockingCollection<OpenResult>();
+        var work = new RecordingSideWork();
+        using var opener = new NamespaceOpener(results.Add, work);
+
+        // Idle: due work runs at once, on the opener thread, in the opener's own namespace.
+        work.DueNow();
+        Assert.True(work.Ran.TryTake(out var idle, Wait));
+        Assert.Equal(("xtcp-nsopen", opener.HomeInode), idle);
+
+        // A burst of opens (each one a setns out and back): work due meanwhile still runs, never away from home.
+        foreach (var ns in namespaces) opener.Enqueue(new OpenRequest(ns.Path, ns.Inode));
+        work.DueNow();
+        Assert.True(work.Ran.TryTake(out var duringBurst, Wait));
+        Assert.Equal(("xtcp-nsopen", opener.HomeInode), duringBurst);
+        for (int i = 0; i < namespaces.Count; i++)
+        {
+            Assert.True(results.TryTake(out var result, Wait));
+            Assert.True(result.Succeeded, result.FailureReason);
+            result.SocketFd?.Dispose();
+        }
+        Assert.Empty(work.Ran); // ran once per time it was due, not in a loop
+    }
+
+    /// <summary>Side work that records where it ran; due only when the test says so.</summary>
+    private sealed class RecordingSideWork : IOpenerSideWork
+    {
+        private Action? _wake;
+        private long _due = long.MaxValue;
+        public BlockingCollection<(string? Thread, ulong Inode)> Ran { get; } = new();
+
+        public void DueNow()
+        {
+            Interlocked.Exchange(ref _due, 0);
+            _wake?.Invoke();
+        }
+
+        public void Attach(Action wake) => _wake = wake;
+        public long DueAt() => Interlocked.Read(ref _due);
+
+        public void Run()
+        {
+            Interlocked.Exchange(ref _due, long.MaxValue);
+            Ran.Add((Thread.CurrentThread.Name, NetNamespace.InodeOfThread()));
+        }
+    }
 }

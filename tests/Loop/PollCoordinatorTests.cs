@@ -65,6 +65,37 @@ public sealed class PollCoordinatorTests
     }
 
     [Fact]
+    public void Destroy_events_and_walks_are_summed_and_the_next_plan_carries_the_polls_socket_count()
+    {
+        var (polls, lanes, _) = New(lanes: 2);
+        polls.TryStart([]);
+        var one = new LaneCounts { Records = 70, DestroyEvents = 3, DestroyEventsLost = 1 };
+        one.Walks[(int)WalkReason.Interval] = 2;
+        var two = new LaneCounts { Records = 30, DestroyEvents = 4 };
+        two.Walks[(int)WalkReason.Interval] = 1;
+        polls.OnLaneDone(0, 1, one);
+        var summary = polls.OnLaneDone(1, 1, two)!.Value;
+
+        Assert.Equal((100, 7, 1), (summary.Sockets, summary.DestroyEvents, summary.DestroyEventsLost));
+        polls.TryStart([]);
+        Assert.All(lanes, l => Assert.Equal(100, Assert.IsType<LaneCommand.StartPoll>(l.Commands[^1]).Plan.HostSockets));
+    }
+
+    [Fact]
+    public void Destroy_records_carry_their_namespaces_identity_before_its_first_poll_and_its_latest_context_after()
+    {
+        var (polls, lanes, _) = New(lanes: 1);
+        var entry = Entry(3);
+        entry.Handle = polls.Attach(entry, NoFd, entry.Inode, -1, destroySocket: NoFd);
+        Assert.Equal(("ns-3", 3UL, 0L), (entry.Handle.EventContext!.Netns, entry.Handle.EventContext.NetnsInode, entry.Handle.EventContext.TimestampNs));
+
+        polls.TryStart([entry]);
+        var plan = Assert.IsType<LaneCommand.StartPoll>(lanes[0].Commands[^1]).Plan;
+        Assert.Same(plan.Contexts[0], entry.Handle.EventContext);
+        Assert.NotNull(entry.Handle.DestroyFd);
+    }
+
+    [Fact]
     public void A_poll_with_a_timed_out_namespace_ends_as_a_timeout()
     {
         var (polls, _, sink) = New(lanes: 1);

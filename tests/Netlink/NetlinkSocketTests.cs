@@ -39,6 +39,23 @@ public class NetlinkSocketTests
     }
 
     [Fact]
+    public void The_destroy_event_socket_joins_both_TCP_destroy_groups_with_a_forced_receive_buffer()
+    {
+        using var socket = NetlinkSocket.OpenDestroyEvents(1 << 20, out int errno);
+        Assert.True(socket != null, $"errno {errno}");
+        string inode = new FileInfo($"/proc/self/fd/{socket.Number}").LinkTarget!;
+        string number = inode[(inode.IndexOf('[') + 1)..^1];
+        var row = File.ReadLines("/proc/net/netlink").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Single(c => c[^1] == number);
+        Assert.Equal("4", row[1]);                                   // NETLINK_SOCK_DIAG
+        Assert.Equal(0b101u, Convert.ToUInt32(row[3], 16));          // groups 1 (inet TCP destroy) and 3 (inet6 TCP destroy)
+        Assert.Equal(2L << 20, NetlinkSocket.ReceiveBufferLimit(socket)); // SO_RCVBUFFORCE past rmem_max, doubled by the kernel
+        Assert.Equal(0, NetlinkSocket.Drops(socket));
+        Assert.Equal(-LibC.EAGAIN, NetlinkSocket.Receive(socket, new byte[64]));
+    }
+
+    [Fact]
     public void A_closed_socket_is_never_used_and_a_close_racing_a_call_waits_for_it()
     {
         var socket = NetlinkSocket.OpenSockDiag(out int errno)!;

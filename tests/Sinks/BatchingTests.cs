@@ -84,12 +84,7 @@ public class BatchingTests
     [Fact]
     public async Task Full_envelope_pool_blocks_workers_not_end_of_poll_and_loses_nothing()
     {
-        var destination = new GatedDestination();
-        var options = new SinkOptions { EnvelopeFlushRows = 1, SinkQueueEnvelopes = 1 };
-        var batcher = new EnvelopeBatcher(options, new ProtobufListMarshaller(), destination, NullLogger.Instance);
-        var records = SampleRecords.Many(10);
-        var appending = Task.Run(() => batcher.Append(records));
-        Assert.True(destination.Entered.Wait(TimeSpan.FromSeconds(10)), "sink thread never sent");
+        var (destination, batcher, appending) = WorkerBlockedOnTheEnvelopePool();
         // The worker is now stuck waiting for a free envelope; EndOfPoll must still return.
         var endOfPoll = Task.Run(() => batcher.EndOfPoll(FlushReason.PollEnd));
         await endOfPoll.WaitAsync(TimeSpan.FromSeconds(10)); // throws TimeoutException if EndOfPoll blocked behind the waiting worker
@@ -114,6 +109,40 @@ public class BatchingTests
         Assert.Single(destination.Payloads);
         Assert.Equal(4, System.Text.Encoding.UTF8.GetString(destination.Payloads[0]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.True(SinkMetrics.Flushes(FlushReason.Shutdown).Value > before);
+    }
+
+    [Fact]
+    public async Task Append_woken_by_shutdown_without_an_envelope_counts_every_record_it_could_not_place()
+    {
+        // Shutdown wakes the blocked worker with no current envelope: records 2..9 can no longer be sent
+        // and every one of them must be counted (the defect dropped record 2 uncounted).
+        var (destination, batcher, appending) = WorkerBlockedOnTheEnvelopePool();
+
+        var shutdown = batcher.ShutdownAsync(TimeSpan.FromSeconds(10));
+        await appending.WaitAsync(TimeSpan.FromSeconds(10)); // shutdown wakes the waiting worker
+        destination.Release.Set();
+        await shutdown;
+
+        var envelopes = new List<XtcpEpoll.Sinks.Proto.Envelope>();
+        foreach (var p in destination.Payloads) envelopes.AddRange(SinkTestSupport.DecodeProtobufList(p));
+        Assert.Equal(new ulong[] { 0, 1 }, SinkTestSupport.Counters(envelopes));
+        Assert.Equal(8, batcher.RecordsRefused); // delivered + counted = appended: none vanished
+    }
+
+    /// <summary>
+    /// Ten one-row records into a pool of two envelopes behind a gated sink: record 0 is held by the sink
+    /// thread, record 1 waits in the ready queue, and the worker is blocked for a free envelope at record 2.
+    /// </summary>
+    private static (GatedDestination, EnvelopeBatcher, Task) WorkerBlockedOnTheEnvelopePool()
+    {
+        var destination = new GatedDestination();
+        var options = new SinkOptions { EnvelopeFlushRows = 1, SinkQueueEnvelopes = 1 };
+        var batcher = new EnvelopeBatcher(options, new ProtobufListMarshaller(), destination, NullLogger.Instance);
+        var records = SampleRecords.Many(10);
+        var appending = Task.Run(() => batcher.Append(records));
+        Assert.True(destination.Entered.Wait(TimeSpan.FromSeconds(10)), "sink thread never sent");
+        Assert.True(SpinWait.SpinUntil(() => batcher.WaitingAppends == 1, TimeSpan.FromSeconds(10)), "worker never waited for an envelope");
+        return (destination, batcher, appending);
     }
 
     private sealed class GatedDestination : IDestination

@@ -117,31 +117,110 @@ public class FileAndHttpDestinationTests
         }
     }
 
-    [Fact]
-    public async Task Http_non_2xx_and_unreachable_are_counted_as_errors()
+    /// <summary>An HttpListener on 127.0.0.1:port answering each POST with the next status of <paramref name="statuses"/> (then 204), keeping the bodies.</summary>
+    private static (HttpListener Listener, List<byte[]> Bodies) Endpoint(int port, params int[] statuses)
     {
-        var port = FreePort();
-        using var listener = new HttpListener();
+        var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
-        var serve = Task.Run(async () =>
+        var bodies = new List<byte[]>();
+        _ = Task.Run(async () =>
         {
-            var ctx = await listener.GetContextAsync();
-            ctx.Response.StatusCode = 503;
-            ctx.Response.Close();
+            for (var i = 0; ; i++)
+            {
+                HttpListenerContext ctx;
+                try { ctx = await listener.GetContextAsync(); }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+                var body = new MemoryStream();
+                await ctx.Request.InputStream.CopyToAsync(body);
+                lock (bodies) bodies.Add(body.ToArray());
+                ctx.Response.StatusCode = i < statuses.Length ? statuses[i] : 204;
+                ctx.Response.Close();
+            }
         });
-        var errors = SinkMetrics.SinkErrors.WithLabels("http");
-        var before = errors.Value;
-        var marshaller = new JsonlMarshaller();
-        var records = SampleRecords.Many(2);
-        var payload = SinkTestSupport.Marshal(marshaller, records);
-        using (var destination = new HttpDestination(new Uri($"http://127.0.0.1:{port}/"), marshaller.ContentType, TimeSpan.FromSeconds(5), NullLogger.Instance))
-            destination.Send(new OutgoingEnvelope(payload, records, default, marshaller));
-        await serve.WaitAsync(TimeSpan.FromSeconds(10));
-        listener.Stop();
-        using (var destination = new HttpDestination(new Uri($"http://127.0.0.1:{FreePort()}/"), marshaller.ContentType, TimeSpan.FromSeconds(5), NullLogger.Instance))
-            destination.Send(new OutgoingEnvelope(payload, records, default, marshaller));
-        // Process-wide metric: other tests' HTTP destinations may count at the same time.
-        Assert.True(errors.Value >= before + 2, $"http errors moved by {errors.Value - before}, expected >= 2");
+        return (listener, bodies);
+    }
+
+    private static HttpDestination Destination(int port)
+        => new(new Uri($"http://127.0.0.1:{port}/"), "application/octet-stream", new SinkOptions { ReconnectBackoffMax = TimeSpan.FromMilliseconds(200) }, NullLogger.Instance);
+
+    private static void Send(HttpDestination destination, int counter)
+    {
+        var marshaller = new ProtobufListMarshaller();
+        var records = SampleRecords.Many(1, seed: counter);
+        records[0].RecordCounter = (ulong)counter;
+        destination.Send(new OutgoingEnvelope(SinkTestSupport.Marshal(marshaller, records), records, default, marshaller));
+    }
+
+    [Fact]
+    public void Http_5xx_is_counted_and_the_envelope_retried_until_accepted()
+    {
+        var port = FreePort();
+        var (listener, bodies) = Endpoint(port, 503, 503);
+        using (listener)
+        using (var destination = Destination(port))
+        {
+            var errorsBefore = SinkMetrics.SinkErrors.WithLabels("http").Value;
+            Send(destination, 1);
+            Assert.True(destination.Flush(TimeSpan.FromSeconds(20)));
+            Assert.Equal(2, destination.Errors);
+            Assert.Contains("POST returned 503", destination.LastError);
+            Assert.True(SinkMetrics.SinkErrors.WithLabels("http").Value - errorsBefore >= 2);
+            Assert.Equal(1, destination.Delivered);
+            lock (bodies) Assert.Equal(3, bodies.Count); // the same envelope, posted three times
+            lock (bodies) Assert.All(bodies, b => Assert.Equal(bodies[0], b));
+        }
+    }
+
+    [Fact]
+    public void Http_400_drops_that_envelope_counted_and_delivers_the_next()
+    {
+        var port = FreePort();
+        var (listener, bodies) = Endpoint(port, 400);
+        using (listener)
+        using (var destination = Destination(port))
+        {
+            Send(destination, 1);
+            Send(destination, 2);
+            Assert.True(destination.Flush(TimeSpan.FromSeconds(20)));
+            Assert.Equal(1, destination.Errors);
+            Assert.Contains("dropped", destination.LastError);
+            Assert.Equal(1, destination.Delivered);
+            lock (bodies) Assert.Equal(2, bodies.Count);
+        }
+    }
+
+    [Fact]
+    public void Http_envelopes_are_held_while_the_endpoint_is_unreachable_and_all_arrive_in_order_when_it_listens()
+    {
+        var port = FreePort();
+        using var destination = Destination(port);
+        for (var i = 1; i <= 5; i++) Send(destination, i);
+        Assert.True(SpinWait.SpinUntil(() => destination.Errors >= 2, TimeSpan.FromSeconds(20)), "no failed attempt counted");
+        Assert.Contains("127.0.0.1", destination.LastError);
+        Assert.Equal(5, destination.Depth);
+
+        var (listener, bodies) = Endpoint(port);
+        using (listener)
+        {
+            Assert.True(destination.Flush(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, destination.Dropped);
+            List<ulong> counters;
+            lock (bodies) counters = bodies.Select(b => SinkTestSupport.DecodeProtobufList(b)[0].Row[0].RecordCounter).ToList();
+            Assert.Equal(new ulong[] { 1, 2, 3, 4, 5 }, counters);
+        }
+    }
+
+    [Fact]
+    public void Http_queue_bound_drops_the_oldest_envelopes_counted()
+    {
+        using var destination = new HttpDestination(new Uri($"http://127.0.0.1:{FreePort()}/"), "application/x-ndjson",
+            new SinkOptions { HttpQueueMaxEnvelopes = 3, ReconnectBackoffMax = TimeSpan.FromSeconds(30) }, NullLogger.Instance);
+        var droppedBefore = SinkMetrics.HttpDroppedEnvelopes.Value;
+        for (var i = 0; i < 10; i++) Send(destination, i);
+        // One may be in flight (outside the bound); the queue holds the newest three.
+        Assert.InRange(destination.Dropped, 6, 7);
+        Assert.InRange(destination.Depth, 3, 4);
+        Assert.True(SinkMetrics.HttpDroppedEnvelopes.Value - droppedBefore >= destination.Dropped);
     }
 }

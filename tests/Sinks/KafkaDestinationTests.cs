@@ -32,12 +32,15 @@ public class KafkaDestinationTests
         return (KafkaDestination)DestinationFactory.Create(spec, options, new ProtobufListMarshaller(), NullLogger.Instance);
     }
 
-    /// <summary>Reads every message of partition 0 until <paramref name="expected"/> arrived (or 30 s).</summary>
     private static List<Envelope> ConsumeAll(KafkaMockCluster cluster, string topic, int expected)
+        => ConsumeAll(cluster.BootstrapServers, topic, expected);
+
+    /// <summary>Reads every message of partition 0 until <paramref name="expected"/> arrived (or 30 s); <paramref name="properties"/> for a secured listener.</summary>
+    internal static List<Envelope> ConsumeAll(string bootstrapServers, string topic, int expected, IEnumerable<KeyValuePair<string, string>>? properties = null)
     {
-        var config = new ConsumerConfig
+        var config = new ConsumerConfig(properties?.ToDictionary() ?? [])
         {
-            BootstrapServers = cluster.BootstrapServers,
+            BootstrapServers = bootstrapServers,
             GroupId = "xt-sinks-" + Guid.NewGuid().ToString("N"),
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,

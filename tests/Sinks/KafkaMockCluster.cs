@@ -5,13 +5,12 @@ namespace XtcpEpoll.Tests.Sinks;
 
 /// <summary>
 /// librdkafka's built-in mock Kafka cluster, driven by P/Invoke so tests can take brokers down and up.
-/// The functions are resolved in the very librdkafka file Confluent.Kafka loaded (found in
-/// /proc/self/maps: the default build needs libsasl2 and Confluent falls back to another one), so
-/// our handle and Confluent's clients share one library instance.
+/// The functions are resolved in the very librdkafka file Confluent.Kafka loaded (<see cref="XtcpEpoll.Sinks.Destinations.Librdkafka"/>),
+/// so our handle and Confluent's clients share one library instance.
 /// </summary>
 public sealed unsafe class KafkaMockCluster : IDisposable
 {
-    private static readonly nint Library = LoadConfluentsLibrdkafka();
+    private static readonly nint Library = XtcpEpoll.Sinks.Destinations.Librdkafka.Handle;
     private static readonly delegate* unmanaged<nint> ConfNew = (delegate* unmanaged<nint>)Export("rd_kafka_conf_new");
     private static readonly delegate* unmanaged<int, nint, byte*, nuint, nint> KafkaNew = (delegate* unmanaged<int, nint, byte*, nuint, nint>)Export("rd_kafka_new");
     private static readonly delegate* unmanaged<nint, void> KafkaDestroy = (delegate* unmanaged<nint, void>)Export("rd_kafka_destroy");
@@ -21,6 +20,7 @@ public sealed unsafe class KafkaMockCluster : IDisposable
     private static readonly delegate* unmanaged<nint, byte*, int, int, int> TopicCreate = (delegate* unmanaged<nint, byte*, int, int, int>)Export("rd_kafka_mock_topic_create");
     private static readonly delegate* unmanaged<nint, int, int> BrokerSetDown = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_down");
     private static readonly delegate* unmanaged<nint, int, int> BrokerSetUp = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_up");
+    private static readonly delegate* unmanaged<nint, int, byte*, int, void> BrokerSetHostPort = (delegate* unmanaged<nint, int, byte*, int, void>)Export("rd_kafka_mock_broker_set_host_port");
 
     private nint _rk;
     private nint _cluster;
@@ -49,6 +49,17 @@ public sealed unsafe class KafkaMockCluster : IDisposable
         }
     }
 
+    /// <summary>
+    /// The address clients are told to use for broker <paramref name="id"/> (in Metadata responses); the
+    /// broker itself keeps listening where <see cref="BootstrapServers"/> says. Lets a TLS/SASL front
+    /// stand before a plaintext mock broker.
+    /// </summary>
+    public void AdvertiseBroker(int id, string host, int port)
+    {
+        var name = Encoding.UTF8.GetBytes(host + "\0");
+        fixed (byte* p = name) BrokerSetHostPort(_cluster, id, p, port);
+    }
+
     public void AllBrokersDown()
     {
         for (var id = 1; id <= BrokerCount; id++) Check(BrokerSetDown(_cluster, id), "set_down");
@@ -73,16 +84,4 @@ public sealed unsafe class KafkaMockCluster : IDisposable
     }
 
     private static nint Export(string name) => NativeLibrary.GetExport(Library, name);
-
-    private static nint LoadConfluentsLibrdkafka()
-    {
-        _ = Confluent.Kafka.Library.Version; // makes Confluent.Kafka load its native library
-        foreach (var line in File.ReadLines("/proc/self/maps"))
-        {
-            var slash = line.IndexOf('/');
-            if (slash < 0 || !line.Contains("librdkafka")) continue;
-            return NativeLibrary.Load(line[slash..].Trim());
-        }
-        throw new InvalidOperationException("librdkafka is not mapped after Confluent.Kafka initialised");
-    }
 }

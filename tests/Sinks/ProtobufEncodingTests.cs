@@ -23,6 +23,42 @@ public class ProtobufEncodingTests
     }
 
     [Fact]
+    public void Attribution_comes_from_the_socket_else_the_namespace_and_is_omitted_when_none()
+    {
+        var records = SampleRecords.Many(8);
+        var docker = XtcpFlatRecord.Parser.ParseFrom(Encode(records[0]));
+        Assert.Equal((new string('d', 64), "docker", ""), (docker.ContainerId, docker.ContainerRuntime, docker.PodUid));
+        var pod = XtcpFlatRecord.Parser.ParseFrom(Encode(records[1]));
+        Assert.Equal((new string('e', 64), "containerd", "5e3a9c0d-1f2b-4a6c-8e0f-1a2b3c4d5e6f"), (pod.ContainerId, pod.ContainerRuntime, pod.PodUid));
+        var fromNamespace = XtcpFlatRecord.Parser.ParseFrom(Encode(records[2])); // no socket attribution, pod namespace
+        Assert.Equal((new string('c', 64), "crio", "0b6ad24e-7a3c-4e35-9a7f-1f3c2d4e5f60"), (fromNamespace.ContainerId, fromNamespace.ContainerRuntime, fromNamespace.PodUid));
+        var none = Encode(records[3]);
+        var parsed = XtcpFlatRecord.Parser.ParseFrom(none);
+        Assert.Equal(("", "", ""), (parsed.ContainerId, parsed.ContainerRuntime, parsed.PodUid));
+        // Omitted, not empty: no field 40 (tag 0xC2 0x02) in the bytes.
+        Assert.DoesNotContain(none.Select((b, i) => (b, i)), x => x.b == 0xC2 && x.i + 1 < none.Length && none[x.i + 1] == 0x02);
+    }
+
+    [Fact]
+    public void Longest_attribution_fits_the_encoders_size_bound()
+    {
+        var record = SampleRecords.One(0);
+        record.Attribution = RecordAttribution.Create(new string('f', RecordAttribution.MaxContainerIdLength),
+            new string('r', RecordAttribution.MaxRuntimeLength), new string('9', RecordAttribution.MaxPodUidLength));
+        int size = FlatRecordEncoder.ComputeSize(record);
+        Assert.True(size <= FlatRecordEncoder.MaxEncodedSize(record.Context), $"{size} > bound {FlatRecordEncoder.MaxEncodedSize(record.Context)}");
+        Assert.Equal(FlatRecordMapper.ToMessage(record).ToByteArray(), Encode(record));
+        Assert.Throws<ArgumentException>(() => RecordAttribution.Create(new string('f', 65), "docker", ""));
+    }
+
+    private static byte[] Encode(in FlatRecord record)
+    {
+        var bytes = new byte[FlatRecordEncoder.ComputeSize(record)];
+        FlatRecordEncoder.Write(record, bytes);
+        return bytes;
+    }
+
+    [Fact]
     public void Minimal_record_omits_defaults_and_keeps_schema_version()
     {
         var record = new FlatRecord { Context = new RecordContext { Hostname = "", Netns = "", NetnsInode = 0, TimestampNs = -5 } };

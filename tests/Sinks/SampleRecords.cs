@@ -20,6 +20,27 @@ public static class SampleRecords
         SocketFd = 17,
     };
 
+    /// <summary>A namespace owned by a pod's container (records without a socket-level attribution carry it).</summary>
+    public static readonly RecordContext PodNamespaceContext = new()
+    {
+        Hostname = "host-ü1",
+        Netns = "cni-0b6ad24e-7a3c-4e35-9a7f-1f3c2d4e5f60",
+        NetnsInode = 4026532999,
+        TimestampNs = 1_763_900_000_123_456_789,
+        DaemonVersion = "0.1.0-test",
+        SocketFd = 18,
+        Attribution = RecordAttribution.Create(new string('c', 64), "crio", "0b6ad24e-7a3c-4e35-9a7f-1f3c2d4e5f60"),
+    };
+
+    /// <summary>Socket-level attributions the samples cycle through (null = the namespace's).</summary>
+    public static readonly RecordAttribution?[] SocketAttributions =
+    [
+        RecordAttribution.Create(new string('d', 64), "docker", ""),
+        RecordAttribution.Create(new string('e', 64), "containerd", "5e3a9c0d-1f2b-4a6c-8e0f-1a2b3c4d5e6f"),
+        null,
+        null,
+    ];
+
     public static FlatRecord[] Many(int count, int seed = 1)
     {
         var records = new FlatRecord[count];
@@ -102,7 +123,8 @@ public static class SampleRecords
         return new FlatRecord
         {
             Socket = s,
-            Context = Context,
+            Context = i % 8 == 2 ? PodNamespaceContext : Context,
+            Attribution = SocketAttributions[i % SocketAttributions.Length],
             RecordCounter = (ulong)i,
             NetlinkerId = (ulong)(i % 3),
             DumpIncomplete = i % 10 == 9,

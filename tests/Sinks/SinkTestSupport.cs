@@ -70,6 +70,26 @@ public static class SinkTestSupport
         await batcher.ShutdownAsync(TimeSpan.FromSeconds(20));
     }
 
+    /// <summary>The batcher a daemon would build from <paramref name="options"/> (validated, destination created).</summary>
+    public static EnvelopeBatcher CreateBatcher(SinkOptions options)
+    {
+        Assert(EnvelopeBatcher.TryCreate(options, NullLoggerFactory.Instance, out var batcher, out var error), error);
+        return batcher;
+    }
+
+    /// <summary>Polls of <paramref name="perPoll"/> records each, record counters continuing from <paramref name="next"/>.</summary>
+    public static void RunPolls(EnvelopeBatcher batcher, ref int next, int polls, int perPoll)
+    {
+        for (var p = 0; p < polls; p++)
+        {
+            var records = SampleRecords.Many(perPoll, seed: next);
+            for (var i = 0; i < records.Length; i++) records[i].RecordCounter = (ulong)(next + i);
+            next += records.Length;
+            batcher.Append(records);
+            batcher.EndOfPoll(FlushReason.PollEnd);
+        }
+    }
+
     /// <summary>The record counters of decoded rows, sorted.</summary>
     public static List<ulong> Counters(IEnumerable<Envelope> envelopes)
     {

@@ -33,7 +33,10 @@ public class TextMarshallerTests
             Assert.Equal(AddressText(m.InetDiagMsgFamily, m.InetDiagMsgSocketSource), o.GetProperty("inetDiagMsgSocketSource").GetString());
             Assert.Equal(AddressText(m.InetDiagMsgFamily, m.InetDiagMsgSocketDestination), o.GetProperty("inetDiagMsgSocketDestination").GetString());
             Assert.Equal(SampleRecords.Context.Hostname, o.GetProperty("hostname").GetString());
-            if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Cubic)
+            Assert.Equal(m.PodUid.Length > 0, o.TryGetProperty("podUid", out var podUid));
+            if (m.PodUid.Length > 0) Assert.Equal(m.PodUid, podUid.GetString());
+            Assert.Equal(m.ContainerId.Length > 0, o.TryGetProperty("containerId", out _));
+                        if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Cubic)
                 Assert.Equal("CONGESTION_ALGORITHM_CUBIC", o.GetProperty("congestionAlgorithmEnum").GetString());
             if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Unspecified)
                 Assert.False(o.TryGetProperty("congestionAlgorithmEnum", out _)); // default omitted

@@ -28,6 +28,14 @@ internal sealed class PollMeasurement
     public int OpenFds { get; set; }
     public long RssKb { get; set; }
     public string? Error { get; set; }
+    /// <summary>/metrics right before and right after the CPU window (counter deltas over exactly its polls).</summary>
+    public MetricsSnapshot? WindowStart { get; set; }
+    public MetricsSnapshot? WindowEnd { get; set; }
+
+    /// <summary>How much a counter series grew over the CPU window, per poll of it.</summary>
+    public double PerPollInWindow(string name, string? label = null, string? value = null) =>
+        WindowStart == null || WindowEnd == null || Polls <= 0 ? double.NaN
+            : (WindowEnd.GetOrZero(name, label, value) - WindowStart.GetOrZero(name, label, value)) / Polls;
 
     public double PollP50 => Percentile(0.50);
     public double PollP99 => Percentile(0.99);

@@ -56,6 +56,8 @@ internal static class PollMeter
         var afterWindow = await collector.Metrics.TryScrapeAsync(ct);
         if (b == null || afterWindow == null) { result.Error = "collector stopped during the CPU window"; return result; }
         result.Polls = (int)(CollectorProcess.AllPolls(afterWindow) - CollectorProcess.AllPolls(aligned));
+        result.WindowStart = aligned;
+        result.WindowEnd = afterWindow;
         result.TimeoutPolls = (int)(afterWindow.GetOrZero("xtcp_polls_total", "outcome", "timeout") - aligned.GetOrZero("xtcp_polls_total", "outcome", "timeout"));
         double histCount = afterWindow.GetOrZero("xtcp_poll_duration_seconds_count") - aligned.GetOrZero("xtcp_poll_duration_seconds_count");
         result.PollMeanSec = histCount > 0 ? (afterWindow.GetOrZero("xtcp_poll_duration_seconds_sum") - aligned.GetOrZero("xtcp_poll_duration_seconds_sum")) / histCount : double.NaN;

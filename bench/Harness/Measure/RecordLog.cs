@@ -4,18 +4,21 @@ namespace XtcpEpoll.Bench.Harness.Measure;
 
 /// <summary>
 /// Reads the collector's jsonl output (one record per socket per line) and keeps only what the churn check
-/// needs: per poll (timestampNs) the set of namespaces seen, by name and inode, and whether a record was
-/// marked dumpIncomplete.
+/// needs: per poll (timestampNs) the namespaces seen, by name (with their record counts) and inode, and
+/// whether a record was marked dumpIncomplete. Destroy-event records (recordOrigin 1) are stamped with the
+/// time they were read, not a poll's: they are counted apart and belong to no poll.
 /// </summary>
 internal sealed class RecordLog
 {
     public SortedDictionary<long, PollSeen> Polls { get; } = new();
     public long Records { get; private set; }
+    public long DestroyRecords { get; private set; }
     public long Unparsable { get; private set; }
 
     internal sealed class PollSeen
     {
-        public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+        /// <summary>Records per namespace name in this poll.</summary>
+        public Dictionary<string, int> Names { get; } = new(StringComparer.Ordinal);
         public HashSet<ulong> Inodes { get; } = new();
         public bool Incomplete { get; set; }
     }
@@ -49,7 +52,7 @@ internal sealed class RecordLog
     private void ParseLine(ReadOnlySpan<byte> line)
     {
         if (line.Trim((byte)' ').Length == 0) return;
-        string? name = null; ulong inode = 0; long ts = 0; bool incomplete = false;
+        string? name = null; ulong inode = 0; long ts = 0; bool incomplete = false; ulong origin = 0;
         try
         {
             var reader = new Utf8JsonReader(line);
@@ -60,13 +63,15 @@ internal sealed class RecordLog
                 else if (reader.ValueTextEquals("netnsInode")) { reader.Read(); inode = ReadUInt64(ref reader); }
                 else if (reader.ValueTextEquals("timestampNs")) { reader.Read(); ts = (long)ReadUInt64(ref reader); }
                 else if (reader.ValueTextEquals("dumpIncomplete")) { reader.Read(); incomplete = reader.TokenType == JsonTokenType.True; }
+                else if (reader.ValueTextEquals("recordOrigin")) { reader.Read(); origin = ReadUInt64(ref reader); }
                 else { reader.Read(); reader.Skip(); }
             }
         }
         catch (JsonException) { Unparsable++; return; }
         Records++;
+        if (origin == 1) { DestroyRecords++; return; }
         if (!Polls.TryGetValue(ts, out var poll)) Polls[ts] = poll = new PollSeen();
-        if (name != null) poll.Names.Add(name);
+        if (name != null) poll.Names[name] = poll.Names.GetValueOrDefault(name) + 1;
         if (inode != 0) poll.Inodes.Add(inode);
         poll.Incomplete |= incomplete;
     }

@@ -120,8 +120,9 @@ internal sealed class ChurnMode(HarnessContext c)
         double growth = rssEnd / rssStart - 1;
 
         var timedOutPolls = proc.TimedOutPolls();
-        var (expected, missing, reportedMisses, incompleteMisses, pollsChecked, timedOutChecked, records) =
+        var (expected, missing, reportedMisses, incompleteMisses, pollsChecked, timedOutChecked, records, socketsExpected, socketsSeen, destroyRecords) =
             CheckCompleteness(recordsPath, bed, churnStartNs, churnEndNs, grace, timeout, timedOutPolls, failures);
+        double socketShare = socketsExpected > 0 ? socketsSeen / (double)socketsExpected : double.NaN;
 
         var checks = new List<(string Check, string Value, bool Pass)>
         {
@@ -131,6 +132,7 @@ internal sealed class ChurnMode(HarnessContext c)
             ("RSS growth <= 10 % after warm-up", $"{Fmt.Mb((long)rssStart)} -> {Fmt.Mb((long)rssEnd)} MB ({Fmt.Pct(growth)})", !double.IsNaN(growth) && growth <= 0.10),
             ("every namespace alive for a whole poll was collected in it", $"{expected - missing - reportedMisses}/{expected} namespace-polls over {pollsChecked} polls; {missing} unreported misses ({reportedMisses} in {timedOutChecked} polls the collector logged as timed out, {incompleteMisses} in polls marked incomplete)", expected > 0 && missing == 0),
             ("at most half the polls timed out (else completeness is not judged)", $"{timedOutChecked} of {pollsChecked}", pollsChecked > 0 && timedOutChecked * 2 <= pollsChecked),
+            ($"known sockets of those namespaces in each such poll >= {Fmt.Pct(SocketCompletenessGoal, 1)}", $"{socketsSeen:N0}/{socketsExpected:N0} ({Fmt.Pct(socketShare, 2)})", socketsExpected > 0 && socketShare >= SocketCompletenessGoal),
         };
         var table = new ResultTable($"churn: {n} namespaces x {listeners + 2 * conns} sockets, +1/-1 every {interval.TotalMilliseconds:F0} ms for {duration.TotalSeconds:F0} s, polling every {frequency.TotalSeconds:F1} s into jsonl",
             "check", "measured", "result");
@@ -144,9 +146,10 @@ internal sealed class ChurnMode(HarnessContext c)
         table.Print(Console.Out);
         var notes = new List<string>
         {
-            $"{added} namespaces added and {deleted} deleted during churn; {records:N0} records read from the jsonl output.",
+            $"{added} namespaces added and {deleted} deleted during churn; {records:N0} records read from the jsonl output, {destroyRecords:N0} of them destroy events (closed sockets, stamped when read: in no poll).",
+            "Known sockets: a namespace's listeners and connections exist from before it is mounted until it is deleted, so each of its polls must report all of them (by walk or lookup); records beyond that count (TIME_WAIT of the harness's own traffic) are not credited.",
             $"A namespace counts as alive for poll P when its file and sockets existed {grace.TotalMilliseconds:F0} ms (--grace, discovery latency) before P's timestamp and it was deleted no earlier than P + timeout ({timeout.TotalMilliseconds:F0} ms).",
-            "A miss is excused only in a poll the collector logged as timed out (\"poll NS timed out\": a dump unfinished at --timeout is partial or absent, and counted); on a loaded machine a dump can outlast the timeout.",
+            "A poll the collector logged as timed out (\"poll NS timed out\": a dump unfinished at --timeout is partial or absent, and counted; on a loaded machine a dump can outlast the timeout) excuses its misses and is left out of the socket share.",
             "Thread/fd/RSS samples: /proc/PID/status and /proc/PID/fd every second; the fd baseline is taken with the collector started on an empty watched directory.",
             "xtcp2 anchor: crash-loops under churn at its 2,000-thread cap (threads ~ namespaces x 5).",
         };
@@ -162,18 +165,23 @@ internal sealed class ChurnMode(HarnessContext c)
         return failures.Count == 0;
     }
 
+    /// <summary>Issue 13: of the sockets of namespaces alive for a whole poll, the share each such poll reports.</summary>
+    private const double SocketCompletenessGoal = 0.999;
+
     /// <summary>
     /// Namespace-polls expected, and the misses: unreported ones fail the run; those in polls the collector
-    /// logged as timed out (<paramref name="timedOutPolls"/>) are counted apart.
+    /// logged as timed out (<paramref name="timedOutPolls"/>) are counted apart, and those polls' sockets are
+    /// not judged.
     /// </summary>
-    private static (int Expected, int Missing, int ReportedMisses, int IncompleteMisses, int Polls, int TimedOutPolls, long Records) CheckCompleteness(
+    private static (int Expected, int Missing, int ReportedMisses, int IncompleteMisses, int Polls, int TimedOutPolls, long Records, long SocketsExpected, long SocketsSeen, long DestroyRecords) CheckCompleteness(
         string path, Testbed bed, long fromNs, long toNs, TimeSpan grace, TimeSpan timeout, HashSet<long> timedOutPolls, List<string> failures)
     {
-        if (!File.Exists(path)) { failures.Add($"no records file {path}"); return (0, 0, 0, 0, 0, 0, 0); }
+        if (!File.Exists(path)) { failures.Add($"no records file {path}"); return (0, 0, 0, 0, 0, 0, 0, 0, 0, 0); }
         var log = RecordLog.Read(path);
         if (log.Unparsable > 0) failures.Add($"{log.Unparsable} unparsable jsonl lines in {path}");
         var everyNs = bed.EverCreated;
         int expected = 0, missing = 0, reportedMisses = 0, incompleteMisses = 0, polls = 0, timedOut = 0;
+        long socketsExpected = 0, socketsSeen = 0;
         var examples = new List<string>();
         foreach (var (pollNs, seen) in log.Polls)
         {
@@ -187,7 +195,12 @@ internal sealed class ChurnMode(HarnessContext c)
                     && (ns.DeletedNs == 0 || ns.DeletedNs >= pollNs + timeout.Ticks * 100);
                 if (!aliveWholePoll) continue;
                 expected++;
-                if (seen.Names.Contains(ns.Name) || seen.Inodes.Contains(ns.Inode)) continue;
+                if (!reported)
+                {
+                    socketsExpected += ns.Sockets;
+                    socketsSeen += Math.Min(ns.Sockets, seen.Names.GetValueOrDefault(ns.Name));
+                }
+                if (seen.Names.ContainsKey(ns.Name) || seen.Inodes.Contains(ns.Inode)) continue;
                 if (seen.Incomplete) incompleteMisses++;
                 if (reported) { reportedMisses++; continue; }
                 missing++;
@@ -196,7 +209,7 @@ internal sealed class ChurnMode(HarnessContext c)
         }
         if (polls == 0) failures.Add($"no poll timestamps inside the churn window in {path} (timestampNs must be Unix ns)");
         failures.AddRange(examples);
-        return (expected, missing, reportedMisses, incompleteMisses, polls, timedOut, log.Records);
+        return (expected, missing, reportedMisses, incompleteMisses, polls, timedOut, log.Records, socketsExpected, socketsSeen, log.DestroyRecords);
     }
 
     private static double Median(IEnumerable<long> values)

@@ -35,7 +35,7 @@ internal sealed class KernelCostMode(HarnessContext c)
             {
                 if (!cases.Contains(label.Substring(1, 1))) continue;
                 await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(30), c.Token);
-                rows.Add((label, await MeasureAsync(collector, shared, request, frequencyOpt ?? FrequencyFor(n), polls, warmup, label, failures)));
+                rows.Add((label, await MeasureAsync(collector, shared, request, frequencyOpt ?? FrequencyFor(n), polls, warmup, label, ownTables: false, failures)));
             }
         }
         if (cases.Contains("c"))
@@ -49,7 +49,7 @@ internal sealed class KernelCostMode(HarnessContext c)
             CheckTable(own, ownTable: true, failures);
             await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(30), c.Token);
             const string label = "(c) own tables (tcp_child_ehash_entries=1024), compat";
-            rows.Add((label, await MeasureAsync(collector, own, "compat", frequencyOpt ?? TimeSpan.FromSeconds(1), polls, warmup, label, failures)));
+            rows.Add((label, await MeasureAsync(collector, own, "compat", frequencyOpt ?? TimeSpan.FromSeconds(1), polls, warmup, label, ownTables: true, failures)));
         }
         }
 
@@ -74,7 +74,8 @@ internal sealed class KernelCostMode(HarnessContext c)
         {
             "sys/user: the collector's CPU over K poll periods without /metrics scrapes (schedstat total, split by utime/stime ticks), per poll. Poll wall: xtcp_last_poll_duration_seconds sampled after each poll.",
             $"Reference (shared/reference/kernel-costs.md): an empty namespace on the shared table costs ~0.95 ms of kernel CPU per v2 dump per family, ~1.0 ms per compat dump, ~0.016 ms with its own table.",
-            $"Every case runs with --shared-tables-refresh = {SharedTablesRefreshPolls} x --frequency (the defaults' ratio, 60 s / 10 s): each namespace walks the host-wide listening table every {SharedTablesRefreshPolls}th poll, its listeners are looked up in between; walks are staggered, so each poll walks about 1/{SharedTablesRefreshPolls} of the namespaces.",
+            "(a) and (b) run with --walk-interval 0: every namespace walks every wanted state at every poll, which is what these cases compare (the request that walks; between walks a shared-table namespace would look its sockets up instead, see the walk-interval verb). Before issue 13 they ran with the listening table walked at every 6th poll only.",
+            $"(c) runs with --walk-interval = {OwnTableWalkPolls} x --frequency (the defaults' ratio, 60 s / 10 s): each own-table namespace dumps its established table at every poll with its listeners looked up, and walks the host-wide listening table at every {OwnTableWalkPolls}th poll (staggered).",
             $"Namespaces in (c) were created while net.ipv4.tcp_child_ehash_entries=1024; the previous value was restored right after.",
         };
         foreach (var note in notes) Console.WriteLine("note: " + note);
@@ -87,13 +88,14 @@ internal sealed class KernelCostMode(HarnessContext c)
         return failures.Count == 0;
     }
 
-    private async Task<PollMeasurement> MeasureAsync(string collector, Testbed bed, string request, TimeSpan frequency, int polls, int warmup, string label, List<string> failures)
+    private async Task<PollMeasurement> MeasureAsync(string collector, Testbed bed, string request, TimeSpan frequency, int polls, int warmup, string label, bool ownTables, List<string> failures)
     {
-        // The defaults walk each namespace's listening table every 6th poll (--shared-tables-refresh 60s at
-        // --frequency 10s); the short frequency here keeps that ratio so the walks are in the figures.
-        var extra = c.CollectorArgs.Any(a => a.StartsWith("--shared-tables-refresh", StringComparison.Ordinal))
+        // Shared tables: every poll walks (what (a) and (b) compare). Own tables: the defaults' ratio (--walk-interval
+        // 60s at --frequency 10s), kept at the short frequency here so the listening-table walks are in the figures.
+        var walkInterval = ownTables ? $"{(int)(frequency.TotalMilliseconds * OwnTableWalkPolls)}ms" : "0";
+        var extra = c.CollectorArgs.Any(a => a.StartsWith("--walk-interval", StringComparison.Ordinal))
             ? c.CollectorArgs
-            : [.. c.CollectorArgs, "--shared-tables-refresh", $"{(int)(frequency.TotalMilliseconds * SharedTablesRefreshPolls)}ms"];
+            : [.. c.CollectorArgs, "--walk-interval", walkInterval];
         var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = extra, Request = request };
         using var proc = CollectorProcess.Start(collector, settings, c.LogPrefix("kc-" + request + "-" + Path.GetFileName(bed.WatchDir)));
         Console.Error.WriteLine($"harness: {label}: {proc.CommandLine}");
@@ -126,8 +128,8 @@ internal sealed class KernelCostMode(HarnessContext c)
         if (!pass) failures.Add($"goal missed: {goal}: {measured}");
     }
 
-    /// <summary>Default --shared-tables-refresh / default --frequency (60 s / 10 s).</summary>
-    private const int SharedTablesRefreshPolls = 6;
+    /// <summary>Default --walk-interval / default --frequency (60 s / 10 s).</summary>
+    private const int OwnTableWalkPolls = 6;
 
     private static TimeSpan FrequencyFor(int namespaces) => TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(namespaces * 3 / 1000.0)));
 }

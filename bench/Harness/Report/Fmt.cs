@@ -10,7 +10,7 @@ internal static class Fmt
     public static string Sec(double seconds) => double.IsNaN(seconds) ? "n/a" : seconds.ToString("F2", CultureInfo.InvariantCulture);
     public static string Num(double v, int decimals = 0) => !double.IsFinite(v) ? "n/a" : v.ToString("F" + decimals, CultureInfo.InvariantCulture);
     public static string Mb(long kb) => (kb / 1024.0).ToString("F1", CultureInfo.InvariantCulture);
-    public static string Pct(double ratio) => !double.IsFinite(ratio) ? "n/a" : (ratio * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
+    public static string Pct(double ratio, int decimals = 0) => !double.IsFinite(ratio) ? "n/a" : (ratio * 100).ToString("F" + decimals, CultureInfo.InvariantCulture) + "%";
 
     /// <summary>PASS / FAIL, or n/a when the goal does not apply or the value is unknown.</summary>
     public static string Verdict(bool? pass) => pass switch { true => "PASS", false => "FAIL", null => "n/a" };

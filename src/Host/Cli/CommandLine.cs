@@ -104,16 +104,26 @@ public sealed class CommandLine
         {
             // Switches take an optional value ("--proc-scan" or "--proc-scan false") read as text, so a bad
             // value ("--proc-scan maybe") gets the same one-line error as every other option.
-            var option = spec.IsSwitch
+            Option option = spec.IsSwitch
                 ? new Option<string>(spec.Flag)
                 {
                     Description = $"{spec.Description} [env {spec.EnvironmentVariable}]",
                     Arity = ArgumentArity.ZeroOrOne,
                     HelpName = "true|false",
                 }
+                : spec.IsRepeatable
+                ? new Option<string[]>(spec.Flag)
+                {
+                    Description = $"{spec.Description} [repeatable; env {spec.EnvironmentVariable}, items separated by '{OptionSpec.ItemSeparator}']",
+                    HelpName = "value",
+                    Arity = ArgumentArity.OneOrMore,
+                    AllowMultipleArgumentsPerToken = false,
+                }
                 : new Option<string>(spec.Flag)
                 {
-                    Description = $"{spec.Description} [default \"{spec.DefaultText}\", env {spec.EnvironmentVariable}]",
+                    Description = spec.ReplacedBy != null
+                        ? $"{spec.Description} [env {spec.EnvironmentVariable}]"
+                        : $"{spec.Description} [default \"{spec.DefaultText}\", env {spec.EnvironmentVariable}]",
                     HelpName = "value",
                 };
             command.Add(option);
@@ -122,15 +132,16 @@ public sealed class CommandLine
         return map;
     }
 
-    /// <summary>The text of each option as given on the command line, or null when not given.</summary>
-    private static Func<OptionSpec, string?> FlagValues(ParseResult parse, IReadOnlyDictionary<OptionSpec, Option> options)
+    /// <summary>The texts of each option as given on the command line (one per occurrence), or null when not given.</summary>
+    private static Func<OptionSpec, IReadOnlyList<string>?> FlagValues(ParseResult parse, IReadOnlyDictionary<OptionSpec, Option> options)
         => spec =>
         {
             if (!options.TryGetValue(spec, out var option)) return null;
             var result = parse.GetResult(option);
             if (result == null || result.Implicit) return null;
-            if (spec.IsSwitch && result.Tokens.Count == 0) return "true";
-            return parse.GetValue((Option<string>)option) ?? "";
+            if (spec.IsRepeatable) return parse.GetValue((Option<string[]>)option) ?? [];
+            if (spec.IsSwitch && result.Tokens.Count == 0) return ["true"];
+            return [parse.GetValue((Option<string>)option) ?? ""];
         };
 
     private static string OneLine(string text) => text.Replace('\r', ' ').Replace('\n', ' ').Trim();

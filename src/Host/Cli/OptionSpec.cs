@@ -7,13 +7,21 @@ namespace XtcpEpoll.Host.Cli;
 /// </summary>
 public sealed class OptionSpec
 {
-    public OptionSpec(string name, string defaultText, string description, bool isSwitch = false)
+    public OptionSpec(string name, string defaultText, string description, bool isSwitch = false, bool isRepeatable = false, OptionSpec? replacedBy = null)
     {
         Name = name;
         DefaultText = defaultText;
         Description = description;
         IsSwitch = isSwitch;
+        IsRepeatable = isRepeatable;
+        ReplacedBy = replacedBy;
     }
+
+    /// <summary>
+    /// A deprecated old name: still accepted (flag and environment) with a warning, its value read as this
+    /// option's; never printed by --print-config (the option it names is).
+    /// </summary>
+    public OptionSpec? ReplacedBy { get; }
 
     /// <summary>Name without dashes, e.g. "jitter-pct".</summary>
     public string Name { get; }
@@ -29,4 +37,12 @@ public sealed class OptionSpec
 
     /// <summary>A boolean switch: "--proc-scan" alone means true; "--proc-scan false" is accepted too.</summary>
     public bool IsSwitch { get; }
+
+    /// <summary>
+    /// May be given several times ("--http-header A=1 --http-header B=2"); its environment variable holds the
+    /// items separated by <see cref="ItemSeparator"/>. Flags replace the environment as a whole.
+    /// </summary>
+    public bool IsRepeatable { get; }
+
+    public const char ItemSeparator = ';';
 }

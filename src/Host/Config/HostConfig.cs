@@ -1,23 +1,21 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Loop;
+using XtcpEpoll.Sinks.Batching;
 
 namespace XtcpEpoll.Host.Config;
 
-/// <summary>Where records go and how they are encoded (shared by collect and replay).</summary>
+/// <summary>Where records go, how they are encoded, and what is stamped on them (shared by collect and replay).</summary>
 public sealed class OutputSettings
 {
-    public required string Dest { get; init; }
-    public required bool FileAppend { get; init; }
-    public required string Marshal { get; init; }
-    public required string Topic { get; init; }
-    public required string Columns { get; init; }
-    public required long EnvelopeFlushBytes { get; init; }
-    public required int EnvelopeFlushRows { get; init; }
-    public required string KafkaCompression { get; init; }
-    public required int KafkaQueueMaxEnvelopes { get; init; }
-    public required long KafkaQueueMaxBytes { get; init; }
-    public required int SinkQueueEnvelopes { get; init; }
+    /// <summary>Validated by its own rules (<see cref="SinkOptions.Validate"/>) before it gets here.</summary>
+    public required SinkOptions Sink { get; init; }
+    public required RecordStamp Stamp { get; init; }
+}
+
+/// <summary>The free text stamped on every record (limits: <see cref="Sinks.Records.RecordStampRules"/>).</summary>
+public sealed class RecordStamp
+{
     public required string Hostname { get; init; }
     public required string Label { get; init; }
     public required string Tag { get; init; }
@@ -48,4 +46,6 @@ public sealed class ReplayConfig
     public required TimeSpan ShutdownTimeout { get; init; }
     public required bool PrintConfig { get; init; }
     public required IReadOnlyList<KeyValuePair<string, string>> Effective { get; init; }
+    /// <summary>Not errors, but worth one log line each at start (e.g. a secret file readable by others).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }

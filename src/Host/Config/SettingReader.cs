@@ -1,5 +1,6 @@
 using System.Globalization;
 using XtcpEpoll.Host.Cli;
+using XtcpEpoll.Sinks.Options;
 
 namespace XtcpEpoll.Host.Config;
 
@@ -18,6 +19,15 @@ public sealed class SettingReader
     /// <summary>Effective values in read order, formatted canonically (for --print-config).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Effective => _effective;
 
+    /// <summary>Worth one log line each at start (unknown variables, secret files readable by others...).</summary>
+    public List<string> Warnings { get; } = [];
+
+    /// <summary>A variable of the environment the options come from (CREDENTIALS_DIRECTORY).</summary>
+    public string? Variable(string name) => _source.Variable(name);
+
+    /// <summary>True when the option was given as a flag.</summary>
+    public bool FromFlag(OptionSpec spec) => _source.Resolve(spec).Origin == SettingOrigin.Flag;
+
     /// <summary>True when neither a flag nor the environment set the option.</summary>
     public bool IsDefault(OptionSpec spec) => _source.Resolve(spec).Origin == SettingOrigin.Default;
 
@@ -28,28 +38,24 @@ public sealed class SettingReader
         if (index >= 0) _effective[index] = new(spec.Name, display);
     }
 
-    public TimeSpan Duration(OptionSpec spec, TimeSpan minimum)
+    /// <param name="recordAs">The option --print-config shows the value under (a deprecated alias's replacement); default: <paramref name="spec"/>.</param>
+    public TimeSpan Duration(OptionSpec spec, DurationFloor floor, OptionSpec? recordAs = null)
     {
         var (text, origin) = _source.Resolve(spec);
         if (!GoDuration.TryParse(text, out var value))
             throw Invalid(spec, text, origin, GoDuration.Allowed);
-        if (value < minimum)
-        {
-            var rule = minimum == TimeSpan.Zero ? "must not be negative"
-                : minimum <= TimeSpan.FromMilliseconds(1) ? "must be greater than 0"
-                : $"must be at least {GoDuration.Format(minimum)}";
-            throw Invalid(spec, text, origin, $"{rule} ({GoDuration.Allowed})");
-        }
-        Record(spec, GoDuration.Format(value));
+        if (floor.Check(spec.Name, value) is { } error)
+            throw Invalid(spec, text, origin, error.Requirement);
+        Record(recordAs ?? spec, GoDuration.Format(value));
         return value;
     }
 
-    public long Integer(OptionSpec spec, long minimum, long maximum)
+    public long Integer(OptionSpec spec, IntegerRange range)
     {
         var (text, origin) = _source.Resolve(spec);
-        if (!long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-            || value < minimum || value > maximum)
-            throw Invalid(spec, text, origin, $"must be an integer from {minimum} to {maximum}");
+        if (!long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            || !range.Contains(value))
+            throw Invalid(spec, text, origin, range.Requirement);
         Record(spec, value.ToString(CultureInfo.InvariantCulture));
         return value;
     }
@@ -69,28 +75,42 @@ public sealed class SettingReader
     }
 
     /// <summary>One of a fixed set of names (case-insensitive); returns the canonical spelling.</summary>
-    public string Choice(OptionSpec spec, IReadOnlyList<string> allowed)
+    public string Choice(OptionSpec spec, NameSet allowed)
     {
         var (text, origin) = _source.Resolve(spec);
-        foreach (var name in allowed)
-        {
-            if (string.Equals(name, text.Trim(), StringComparison.OrdinalIgnoreCase))
-            {
-                Record(spec, name);
-                return name;
-            }
-        }
-        throw Invalid(spec, text, origin, "allowed: " + string.Join(", ", allowed));
+        var name = allowed.Find(text) ?? throw Invalid(spec, text, origin, allowed.Requirement);
+        Record(spec, name);
+        return name;
     }
 
-    public string Text(OptionSpec spec, int maxLength)
+    /// <summary>One line of free text; its length and content rules belong to the layer that uses it.</summary>
+    public string Text(OptionSpec spec)
     {
         var (text, origin) = _source.Resolve(spec);
-        if (text.Length > maxLength) throw Invalid(spec, text, origin, $"must be at most {maxLength} characters");
         if (text.AsSpan().IndexOfAny('\n', '\r') >= 0) throw Invalid(spec, text, origin, "must be a single line");
         Record(spec, text);
         return text;
     }
+
+    /// <summary>
+    /// The items of a repeatable option (see <see cref="SettingSource.ResolveItems"/>), recorded for
+    /// --print-config as <paramref name="display"/> shows them (secrets masked), separated by ';'.
+    /// </summary>
+    public (IReadOnlyList<string> Items, SettingOrigin Origin) Items(OptionSpec spec, Func<string, string> display)
+    {
+        var (items, origin) = _source.ResolveItems(spec);
+        var shown = new List<string>(items.Count);
+        foreach (var item in items) shown.Add(display(item));
+        Record(spec, string.Join(OptionSpec.ItemSeparator, shown));
+        return (items, origin);
+    }
+
+    /// <summary>One item of a repeatable option is refused (<paramref name="shown"/> has its secrets masked).</summary>
+    public static ConfigException RejectItem(OptionSpec spec, SettingOrigin origin, string shown, string requirement)
+        => Invalid(spec, shown, origin, requirement);
+
+    /// <summary>An effective value that is not an option of its own (kafka.* properties), for --print-config.</summary>
+    public void Show(string key, string display) => _effective.Add(new(key, display));
 
     /// <summary>A value checked by another layer's parser (destinations, attributes, states...).</summary>
     public T Parsed<T>(OptionSpec spec, TryParser<T> parser, Func<T, string>? display = null)
@@ -108,19 +128,26 @@ public sealed class SettingReader
         return Invalid(spec, text, origin, requirement);
     }
 
+    /// <summary>
+    /// An options type's verdict (see <see cref="OptionError"/>), phrased for where the value came from: the
+    /// flag, or the XTCP_* variable. An option the command line does not have keeps the library's line.
+    /// </summary>
+    public ConfigException Reject(OptionError error, IReadOnlyList<OptionSpec> options)
+    {
+        foreach (var spec in options)
+            if (spec.Name == error.Option) return Reject(spec, error.Requirement);
+        return new ConfigException(error.Message);
+    }
+
     public delegate bool TryParser<T>(string text, out T value, out string error);
 
     private void Record(OptionSpec spec, string display) => _effective.Add(new(spec.Name, display));
 
     private static ConfigException Invalid(OptionSpec spec, string text, SettingOrigin origin, string requirement)
     {
-        // Another layer's message that already names the option and value ("--dest foo:bar: unknown scheme").
-        if (requirement.StartsWith(spec.Flag, StringComparison.Ordinal))
-        {
-            if (requirement.Contains(text.Trim(), StringComparison.Ordinal))
-                return new ConfigException(origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable}: {requirement}" : requirement);
-            requirement = requirement[spec.Flag.Length..].TrimStart(':', ' ');
-        }
+        // Another layer's message may already name the option and value ("--dest foo:bar: unknown scheme"):
+        // keep only its rule, so every refusal reads the same way.
+        requirement = OptionError.FromMessage(spec.Name, text.Trim(), requirement).Requirement;
         var where = origin == SettingOrigin.Environment ? $"{spec.EnvironmentVariable} ({spec.Flag})" : spec.Flag;
         return new ConfigException($"invalid {where} value \"{Printable(text)}\": {requirement}");
     }

@@ -11,15 +11,19 @@ public enum SettingOrigin { Default, Environment, Flag }
 /// </summary>
 public sealed class SettingSource
 {
-    private readonly Func<OptionSpec, string?> _flagValue;
+    private readonly Func<OptionSpec, IReadOnlyList<string>?> _flagValues;
     private readonly IReadOnlyDictionary<string, string> _environment;
 
-    /// <param name="flagValue">The text given on the command line for an option, or null when absent.</param>
-    public SettingSource(Func<OptionSpec, string?> flagValue, IReadOnlyDictionary<string, string> environment)
+    /// <param name="flagValues">The texts given on the command line for an option (one per occurrence), or null when absent.</param>
+    /// <param name="environment">XTCP_* variables (and CREDENTIALS_DIRECTORY, see <see cref="SecretValue"/>).</param>
+    public SettingSource(Func<OptionSpec, IReadOnlyList<string>?> flagValues, IReadOnlyDictionary<string, string> environment)
     {
-        _flagValue = flagValue;
+        _flagValues = flagValues;
         _environment = environment;
     }
+
+    /// <summary>A variable of the environment given (null when unset).</summary>
+    public string? Variable(string name) => _environment.TryGetValue(name, out var value) ? value : null;
 
     /// <summary>
     /// XTCP_* variables that name no option of <paramref name="options"/>: almost always a typo
@@ -41,19 +45,33 @@ public sealed class SettingSource
 
     public (string Text, SettingOrigin Origin) Resolve(OptionSpec spec)
     {
-        var flag = _flagValue(spec);
-        if (flag != null) return (flag, SettingOrigin.Flag);
+        var flags = _flagValues(spec);
+        if (flags is { Count: > 0 }) return (flags[^1], SettingOrigin.Flag);
         if (_environment.TryGetValue(spec.EnvironmentVariable, out var env)) return (env, SettingOrigin.Environment);
         return (spec.DefaultText, SettingOrigin.Default);
     }
 
-    /// <summary>The process environment as a dictionary (what Main passes).</summary>
+    /// <summary>
+    /// The items of a repeatable option: every flag occurrence, else the environment variable split at
+    /// <see cref="OptionSpec.ItemSeparator"/> (empty items dropped), else none.
+    /// </summary>
+    public (IReadOnlyList<string> Items, SettingOrigin Origin) ResolveItems(OptionSpec spec)
+    {
+        var flags = _flagValues(spec);
+        if (flags is { Count: > 0 }) return (flags, SettingOrigin.Flag);
+        if (_environment.TryGetValue(spec.EnvironmentVariable, out var env))
+            return (env.Split(OptionSpec.ItemSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), SettingOrigin.Environment);
+        return ([], SettingOrigin.Default);
+    }
+
+    /// <summary>The process environment as a dictionary (what Main passes): XTCP_* and systemd's CREDENTIALS_DIRECTORY.</summary>
     public static IReadOnlyDictionary<string, string> ProcessEnvironment()
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
         {
-            if (entry.Key is string key && key.StartsWith("XTCP_", StringComparison.Ordinal) && entry.Value is string value)
+            if (entry.Key is string key && (key.StartsWith("XTCP_", StringComparison.Ordinal) || key == SecretValue.CredentialsDirectoryVariable)
+                && entry.Value is string value)
                 result[key] = value;
         }
         return result;

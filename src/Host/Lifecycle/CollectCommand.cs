@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using XtcpEpoll.Host.Adapters;
 using XtcpEpoll.Host.Cli;
 using XtcpEpoll.Host.Config;
+using XtcpEpoll.Sinks.Options;
 using XtcpEpoll.Host.Logging;
 using XtcpEpoll.Host.Metrics;
 using XtcpEpoll.Loop;
@@ -23,7 +24,7 @@ public static class CollectCommand
     {
         if (config.PrintConfig)
         {
-            ConfigPrinter.Print(config.Effective, stdout);
+            ConfigPrinter.Print(config.Effective, config.Warnings, stdout, stderr);
             return ExitCodes.Ok;
         }
 
@@ -76,7 +77,7 @@ public static class CollectCommand
             log.LogInformation(
                 "starting {Version}: frequency {Frequency}, timeout {Timeout}, workers {Workers}, request {Request}, netns dirs [{Dirs}], proc-scan {ProcScan}, dest {Dest}, marshal {Marshal}",
                 HostVersion.Text, GoDuration.Format(options.Frequency), GoDuration.Format(options.Timeout), options.Workers,
-                options.Request, string.Join(",", options.NetnsDirs), options.ProcScan, config.Output.Dest, config.Output.Marshal);
+                options.Request, string.Join(",", options.NetnsDirs), options.ProcScan, config.Output.Sink.Dest, config.Output.Sink.Marshal);
             collector.Start();
 
             var first = Task.WaitAny(collector.Completion, signals.Received);

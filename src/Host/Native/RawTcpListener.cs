@@ -8,20 +8,21 @@ using static Tmds.Linux.LibC;
 namespace XtcpEpoll.Host.Native;
 
 /// <summary>
-/// A blocking TCP listener and its connections as owned fds, through Tmds.LibC. Constructing any
+/// A non-blocking TCP listener and its connections as owned fds, through Tmds.LibC. Constructing any
 /// System.Net.Sockets.Socket starts .NET's socket engine thread (+1 thread for the whole process lifetime);
-/// the metrics endpoint only ever does blocking I/O on its own thread, so raw calls keep it at one thread.
+/// the metrics endpoint drives these fds from its own epoll loop, so raw calls keep it at one thread.
+/// Every call here returns at once: a result, or -errno (EAGAIN = nothing to do until epoll says so).
 /// </summary>
 internal sealed unsafe class RawTcpListener : IDisposable
 {
-    private readonly OwnedFd _fd;
-    private volatile bool _stopped;
-
     private RawTcpListener(OwnedFd fd, IPEndPoint local)
     {
-        _fd = fd;
+        Handle = fd;
         LocalEndPoint = local;
     }
+
+    /// <summary>For <see cref="Epoll.Add"/> (readable = a connection is waiting in the backlog).</summary>
+    public OwnedFd Handle { get; }
 
     public IPEndPoint LocalEndPoint { get; }
 
@@ -29,7 +30,7 @@ internal sealed unsafe class RawTcpListener : IDisposable
     public static RawTcpListener Listen(IPEndPoint endpoint, int backlog)
     {
         var v6 = endpoint.AddressFamily == AddressFamily.InterNetworkV6;
-        var owned = OwnedFd.FromResult(socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), out int errno)
+        var owned = OwnedFd.FromResult(socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), out int errno)
             ?? throw new IOException($"socket for {endpoint}: {Errno.Describe(errno)}");
         try
         {
@@ -58,35 +59,21 @@ internal sealed unsafe class RawTcpListener : IDisposable
         }
     }
 
-    /// <summary>Blocks until a client connects; returns it, or null once the listener is shut down.</summary>
-    public OwnedFd? Accept()
+    /// <summary>
+    /// The next connection of the backlog, non-blocking itself; null with <paramref name="errno"/> set when
+    /// there is none (EAGAIN) or accept failed (EMFILE, ENFILE, ENOBUFS, ECONNABORTED...).
+    /// </summary>
+    public OwnedFd? TryAccept(out int errno)
     {
-        using var listener = _fd.Borrow();
-        while (!_stopped)
+        using var listener = Handle.Borrow();
+        while (true)
         {
-            var client = OwnedFd.FromResult(accept4(listener.Fd, null, null, SOCK_CLOEXEC), out int errno);
-            if (client != null) return client;
-            if (errno == EINTR) continue;
-            if (_stopped) return null;
-            // EMFILE, ECONNABORTED...: transient; the caller logs and goes on.
-            throw new IOException("accept: " + Errno.Describe(errno));
+            var client = OwnedFd.FromResult(accept4(listener.Fd, null, null, SOCK_CLOEXEC | SOCK_NONBLOCK), out errno);
+            if (client != null || errno != EINTR) return client;
         }
-        return null;
     }
 
-    /// <summary>Bounds blocking reads and writes on a client so a stuck peer cannot hold the thread.</summary>
-    public static void SetTimeouts(OwnedFd client, TimeSpan timeout)
-    {
-        // struct timeval: two longs (16 bytes on x86-64 and arm64).
-        long* tv = stackalloc long[2];
-        tv[0] = (long)timeout.TotalSeconds;
-        tv[1] = timeout.Milliseconds * 1000L;
-        using var fd = client.Borrow();
-        setsockopt(fd.Fd, SOL_SOCKET, SO_RCVTIMEO, tv, 2 * sizeof(long));
-        setsockopt(fd.Fd, SOL_SOCKET, SO_SNDTIMEO, tv, 2 * sizeof(long));
-    }
-
-    /// <summary>Bytes read (0 = peer closed); IOException on error or timeout.</summary>
+    /// <summary>Bytes read (0 = the peer closed its side), or -errno (-EAGAIN: nothing buffered now).</summary>
     public static int Receive(OwnedFd client, Span<byte> buffer)
     {
         using var fd = client.Borrow();
@@ -94,58 +81,67 @@ internal sealed unsafe class RawTcpListener : IDisposable
         {
             while (true)
             {
-                long n = recv(fd.Fd, p, (size_t)(ulong)buffer.Length, 0);
+                long n = recv(fd.Fd, p, (size_t)(ulong)buffer.Length, MSG_DONTWAIT);
                 if (n >= 0) return (int)n;
                 var errno = Errno.Last;
-                if (errno != EINTR) throw new IOException("recv: " + Errno.Describe(errno));
+                if (errno != EINTR) return -errno;
             }
         }
     }
 
-    public static void SendAll(OwnedFd client, ReadOnlySpan<byte> data)
+    /// <summary>Bytes the kernel took (possibly fewer than offered), or -errno (-EAGAIN: send buffer full).</summary>
+    public static int Send(OwnedFd client, ReadOnlySpan<byte> data)
     {
         using var fd = client.Borrow();
         fixed (byte* p = data)
         {
-            var offset = 0;
-            while (offset < data.Length)
+            while (true)
             {
-                long n = send(fd.Fd, p + offset, (size_t)(ulong)(data.Length - offset), MSG_NOSIGNAL);
-                if (n < 0)
-                {
-                    var errno = Errno.Last;
-                    if (errno == EINTR) continue;
-                    throw new IOException("send: " + Errno.Describe(errno));
-                }
-                offset += (int)n;
+                // MSG_NOSIGNAL: a peer that has gone away is EPIPE here, not a SIGPIPE for the process.
+                long n = send(fd.Fd, p, (size_t)(ulong)data.Length, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n >= 0) return (int)n;
+                var errno = Errno.Last;
+                if (errno != EINTR) return -errno;
             }
         }
     }
 
-    /// <summary>Half-close after the response, then close.</summary>
-    public static void Close(OwnedFd client)
+    /// <summary>
+    /// Orderly close after a complete response: unread input is discarded first (close() with unread data
+    /// makes Linux answer with RST, which can destroy the response before the client reads it), then FIN.
+    /// </summary>
+    public static void CloseGracefully(OwnedFd client, Span<byte> scratch)
     {
         if (client.TryBorrow(out var fd))
-            using (fd) shutdown(fd.Fd, SHUT_WR);
+        {
+            using (fd)
+            {
+                // Bounded: a client still streaming input is cut off with RST by the close below, as it should be.
+                for (int i = 0; i < 4 && Receive(client, scratch) > 0; i++) { }
+                shutdown(fd.Fd, SHUT_WR);
+            }
+        }
         client.Dispose();
     }
 
     /// <summary>
-    /// Wakes a thread blocked in accept() (Linux returns EINVAL to it, and to every later accept) without
-    /// closing the fd. Dispose closes it; a Dispose racing with that accept is deferred until accept returns.
+    /// Abortive close (SO_LINGER 0: RST): for a client that stopped reading, so the response left in the send
+    /// buffer is freed now instead of staying in an orphaned socket the kernel keeps probing for minutes.
     /// </summary>
-    public void Stop()
+    public static void Abort(OwnedFd client)
     {
-        _stopped = true;
-        if (_fd.TryBorrow(out var fd))
-            using (fd) shutdown(fd.Fd, SHUT_RDWR);
+        if (client.TryBorrow(out var fd))
+        {
+            using (fd)
+            {
+                var abort = new linger { l_onoff = 1, l_linger = 0 };
+                setsockopt(fd.Fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(linger));
+            }
+        }
+        client.Dispose();
     }
 
-    public void Dispose()
-    {
-        Stop();
-        _fd.Dispose();
-    }
+    public void Dispose() => Handle.Dispose();
 
     private static int WriteSockaddr(IPEndPoint endpoint, Span<byte> destination)
     {

@@ -24,12 +24,14 @@ public static class ReplayCommand
     {
         if (config.PrintConfig)
         {
-            ConfigPrinter.Print(config.Effective, stdout);
+            ConfigPrinter.Print(config.Effective, config.Warnings, stdout, stderr);
             return ExitCodes.Ok;
         }
 
         using var loggers = HostLogging.Create(config.LogLevel);
         var log = loggers.CreateLogger("xtcp-epoll.replay");
+        foreach (var warning in config.Warnings)
+            log.LogWarning("{Warning}", warning);
         IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
 
         var errors = new ParseErrorCounters();
@@ -44,13 +46,13 @@ public static class ReplayCommand
             {
                 var context = new RecordContext
                 {
-                    Hostname = config.Output.Hostname,
+                    Hostname = config.Output.Stamp.Hostname,
                     Netns = "replay",
                     NetnsInode = 0,
                     TimestampNs = DateTime.UtcNow.Ticks * 100 - DateTime.UnixEpoch.Ticks * 100,
-                    Label = config.Output.Label,
-                    Tag = config.Output.Tag,
-                    Location = config.Output.Location,
+                    Label = config.Output.Stamp.Label,
+                    Tag = config.Output.Stamp.Tag,
+                    Location = config.Output.Stamp.Location,
                     DaemonVersion = HostVersion.Text,
                 };
                 long records;

@@ -1,3 +1,4 @@
+using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Namespaces;
 
@@ -28,6 +29,12 @@ internal abstract record ControlCommand
 
     /// <summary>A parse worker consumed its lane's last frame of poll <paramref name="PollId"/>.</summary>
     public sealed record LaneDone(int Lane, int PollId, LaneCounts Counts) : ControlCommand;
+
+    /// <summary>An attribution pass found the owners (container/pod) of these namespaces.</summary>
+    public sealed record NamespacesAttributed(List<NamespaceAttribution> Attributed) : ControlCommand;
+
+    /// <summary>The attribution pass asked for before the first poll is done: polling may begin.</summary>
+    public sealed record InitialAttributionDone : ControlCommand;
 
     /// <summary>A lane or parse worker died (a bug, not bad input): the collector stops with this fault.</summary>
     public sealed record StageFailed(Exception Exception) : ControlCommand;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Tmds.Linux;
+using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Namespaces;
@@ -11,6 +12,7 @@ using XtcpEpoll.Loop.Polling;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
+using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Control;
 
@@ -41,6 +43,10 @@ internal sealed class ControlLoop : INamespaceRegistryActions
     /// <summary>Null when inotify is unavailable (e.g. fs.inotify.max_user_instances reached): reconcile-only discovery.</summary>
     private DirectoryWatcher? _watcher;
     private NamespaceOpener _opener = null!;
+    /// <summary>Container/pod attribution (null when off); its work runs on the opener thread.</summary>
+    private AttributionService? _attribution;
+    /// <summary>The first poll waits for the first attribution pass (so that it is attributed too).</summary>
+    private bool _awaitingInitialAttribution;
     private Lane[] _lanes = [];
     private ParseWorker[] _workers = [];
     private Thread _thread = null!;
@@ -48,6 +54,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
     private TimerFd? _tickFd, _reconcileFd;
     private EventFd? _commandFd;
     private int _openerRestarts;
+    private int _destroySubscriptionWarnings;
     private bool _stopRequested, _shuttingDown, _commandFdClosed;
     private int _namespacesOpen;
     private long _pollsCompleted;
@@ -133,6 +140,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
         if (_watcher != null) _epoll.Add(_watcher.Fd, InotifyKey);
         _epoll.Add(_reconcileFd.Handle, ReconcileKey);
 
+        _attribution = AttributionService.Create(_options, attributed => Post(new ControlCommand.NamespacesAttributed(attributed)), _logger);
         _opener = NewOpener();
         _lanes = new Lane[_options.Workers];
         _workers = new ParseWorker[_options.Workers];
@@ -147,9 +155,11 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                 writerScheduler: PipeScheduler.Inline,
                 useSynchronizationContext: false));
             var plans = new PlanSlot();
+            var eventSources = new EventSources();
             int lane = i;
-            _lanes[i] = new Lane(i, _options, pipe.Writer, plans, OnStageFault, _logger);
-            _workers[i] = new ParseWorker(i, pipe.Reader, plans, new DumpDecoder(_sink, _parseErrors, (ulong)i, _logger),
+            _lanes[i] = new Lane(i, _options, pipe.Writer, plans, eventSources, OnStageFault, _logger);
+            var decoder = new DumpDecoder(_sink, _parseErrors, (ulong)i, _logger, new SocketAttributor(_attribution?.Cgroups));
+            _workers[i] = new ParseWorker(i, pipe.Reader, plans, eventSources, decoder,
                 (pollId, counts) => Post(new ControlCommand.LaneDone(lane, pollId, counts)), OnStageFault, _logger);
         }
         _polls = new PollCoordinator(_options, _lanes, _sink, _parseErrors, _logger);
@@ -160,7 +170,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
 
     private NamespaceOpener NewOpener()
     {
-        var opener = new NamespaceOpener(result => Post(new ControlCommand.Opened(result)));
+        var opener = new NamespaceOpener(result => Post(new ControlCommand.Opened(result)), _attribution, _options.DestroyEvents);
         opener.PoisonedWithPending += (o, pending) => Post(new ControlCommand.OpenerPoisoned(o, pending));
         return opener;
     }
@@ -213,6 +223,8 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                 case ControlCommand.Opened opened: OnOpened(opened.Result); break;
                 case ControlCommand.LaneDone done: OnLaneDone(done); break;
                 case ControlCommand.OpenerPoisoned poisoned: OnOpenerPoisoned(poisoned); break;
+                case ControlCommand.NamespacesAttributed attributed: OnNamespacesAttributed(attributed.Attributed); break;
+                case ControlCommand.InitialAttributionDone: _awaitingInitialAttribution = false; BeginPolling(); break;
                 case ControlCommand.TriggerPoll: StartPoll(); break;
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult(_registry.Snapshot()); break;
                 case ControlCommand.StageFailed failed: throw new InvalidOperationException("a collector stage failed", failed.Exception);
@@ -318,7 +330,14 @@ internal sealed class ControlLoop : INamespaceRegistryActions
 
     NamespaceHandle INamespaceRegistryActions.Attach(NamespaceEntry entry, OpenResult opened)
     {
-        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries);
+        if (opened.DestroyErrno != 0 && _destroySubscriptionWarnings++ == 0)
+            _logger.LogWarning("cannot subscribe network namespace {Name} to TCP destroy events (errno {Errno}): its closed sockets are not recorded (it is still polled; logged once, debug for the next ones)",
+                entry.Name, opened.DestroyErrno);
+        else if (opened.DestroyErrno != 0)
+            _logger.LogDebug("cannot subscribe network namespace {Name} to TCP destroy events (errno {Errno})", entry.Name, opened.DestroyErrno);
+        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries, opened.DestroyFd);
+        entry.Attribution = RecordAttribution.None; // a new handle never inherits an owner (its inode may be reused)
+        if (!entry.IsHost) _attribution?.NamespaceOpened(entry.Inode, handle.Id);
         LoopMetrics.NamespaceOpens.Inc();
         UpdateNamespaceGauges();
         return handle;
@@ -327,11 +346,12 @@ internal sealed class ControlLoop : INamespaceRegistryActions
     void INamespaceRegistryActions.Detach(NamespaceHandle handle)
     {
         _polls.Detach(handle);
+        _attribution?.NamespaceRemoved(handle.Inode, handle.Id);
         LoopMetrics.NamespaceDeletes.Inc();
         UpdateNamespaceGauges();
     }
 
-    void INamespaceRegistryActions.Discard(OpenResult unwanted) => unwanted.SocketFd?.Dispose();
+    void INamespaceRegistryActions.Discard(OpenResult unwanted) => unwanted.CloseSockets();
 
     void INamespaceRegistryActions.InitialOpensDone()
     {
@@ -341,8 +361,30 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                 sharing, open);
         else
             _logger.LogInformation("{Open} network namespaces open; none shares the host TCP hash table", open);
+        if (_attribution != null)
+        {
+            // One /proc pass and one cgroup walk first (tens of ms), so the first poll's records are attributed.
+            _awaitingInitialAttribution = true;
+            _attribution.RequestInitialPass(() => Post(new ControlCommand.InitialAttributionDone()));
+            return;
+        }
+        BeginPolling();
+    }
+
+    private void BeginPolling()
+    {
         StartPoll();
         ArmTick();
+    }
+
+    /// <summary>
+    /// Results of an attribution pass: applied to namespaces whose handle is still the one that was looked for
+    /// (not removed, not reopened under a reused inode meanwhile). The contexts of later polls carry them.
+    /// </summary>
+    private void OnNamespacesAttributed(List<NamespaceAttribution> attributed)
+    {
+        foreach (var a in attributed)
+            if (_registry.TryGet(a.Inode, out var entry) && entry.Handle?.Id == a.HandleId) entry.Attribution = a.Attribution;
     }
 
     private void UpdateNamespaceGauges()
@@ -363,7 +405,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
 
     private void StartPoll()
     {
-        if (_stopRequested || _registry.WaitingForInitialOpens) return;
+        if (_stopRequested || _registry.WaitingForInitialOpens || _awaitingInitialAttribution) return;
         _polls.TryStart(_registry.Entries);
     }
 
@@ -403,7 +445,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
             switch (left)
             {
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult([]); break;
-                case ControlCommand.Opened { Result.SocketFd: { } late }: late.Dispose(); break; // opened while stopping
+                case ControlCommand.Opened opened: opened.Result.CloseSockets(); break; // opened while stopping
                 case ControlCommand.LaneDone done when _polls.PollRunning:
                     try { OnLaneDone(done); } // the poll cut short by the fault still gets its EndOfPoll
                     catch (InvalidOperationException ex) { _logger.LogError(ex, "while stopping"); }

@@ -31,6 +31,8 @@ internal sealed class PollCoordinator
     private ulong _nextHandleId;
     private int _pollId;
     private RunningPoll? _running;
+    /// <summary>Snapshot records of the last poll: how many sockets a walk of the shared host table skips past.</summary>
+    private long _lastPollSockets;
 
     public PollCoordinator(CollectorOptions options, IReadOnlyList<ILaneMailbox> lanes, IRecordSink sink, ParseErrorCounters parseErrors, ILogger logger)
     {
@@ -55,15 +57,18 @@ internal sealed class PollCoordinator
     /// <summary>Polls ended so far.</summary>
     public long PollsCompleted { get; private set; }
 
-    /// <summary>Gives an opened namespace's socket to the lane with the fewest namespaces.</summary>
-    public NamespaceHandle Attach(NamespaceEntry entry, OwnedFd socket, ulong inode, int tcpEhashEntries)
+    /// <summary>Gives an opened namespace's sockets (its dump socket, its destroy-event socket if any) to the lane with the fewest namespaces.</summary>
+    public NamespaceHandle Attach(NamespaceEntry entry, OwnedFd socket, ulong inode, int tcpEhashEntries, OwnedFd? destroySocket = null)
     {
         int lane = 0;
         for (int i = 1; i < _assigned.Length; i++) if (_assigned[i] < _assigned[lane]) lane = i;
         var handle = new NamespaceHandle
         {
             Id = ++_nextHandleId, Inode = inode, Name = entry.Name, SocketFd = socket, Lane = lane, TcpEhashEntries = tcpEhashEntries,
+            DestroyFd = destroySocket,
         };
+        // Destroy events may come before the namespace's first poll: they carry its identity, no poll timestamp.
+        handle.EventContext = ContextFor(entry, handle, timestampNs: 0);
         _assigned[lane]++;
         NamespacesOpen++;
         if (handle.SharesHostTable) NamespacesSharingHostTable++;
@@ -121,11 +126,13 @@ internal sealed class PollCoordinator
             {
                 targets[t] = laneEntries[t].Handle!;
                 contexts[t] = ContextFor(laneEntries[t], targets[t], timestampNs);
+                targets[t].EventContext = contexts[t]; // destroy events from now on carry the latest context
             }
             long interval = targets.Length > 0 && window > TimeSpan.Zero ? Math.Max(1, Ticks(window) / targets.Length) : 0;
             _lanes[i].Post(new LaneCommand.StartPoll(new LanePlan
             {
                 PollId = poll.PollId, StartTimestamp = start, Targets = targets, Contexts = contexts, Deadline = deadline, SendInterval = interval,
+                HostSockets = _lastPollSockets,
             }));
         }
         return true;
@@ -160,11 +167,13 @@ internal sealed class PollCoordinator
         LoopMetrics.LastPollDuration.Set(seconds);
         LoopMetrics.LastPollSockets.Set(counts.Records);
         LoopMetrics.LastPollNamespaces.Set(poll.Namespaces);
+        _lastPollSockets = counts.Records;
         Publish(counts);
         _parseErrors.Export();
         ProcessStats.Publish();
         PollsCompleted++;
-        return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors);
+        return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors,
+            counts.DestroyEvents, counts.DestroyEventsLost);
     }
 
     private static void Publish(in LaneCounts counts)
@@ -176,9 +185,9 @@ internal sealed class PollCoordinator
         LoopMetrics.CompatFallbacks.Inc(counts.CompatFallbacks);
         LoopMetrics.LookupsFound.Inc(counts.LookupsFound);
         LoopMetrics.LookupsMissing.Inc(counts.LookupsMissing);
-        LoopMetrics.WalksForRefresh.Inc(counts.WalksForRefresh);
-        LoopMetrics.WalksForLookupMiss.Inc(counts.WalksForLookupMiss);
-        LoopMetrics.WalksUntracked.Inc(counts.WalksUntracked);
+        for (int i = 0; i < WalkCounts.Length; i++) LoopMetrics.WalksByReason[i].Inc(counts.Walks[i]);
+        LoopMetrics.DestroyEvents.Inc(counts.DestroyEvents);
+        LoopMetrics.DestroyEventsLost.Inc(counts.DestroyEventsLost);
         LoopMetrics.DatagramsRead.Inc(counts.Datagrams);
         LoopMetrics.BytesRead.Inc(counts.Bytes);
     }
@@ -188,6 +197,7 @@ internal sealed class PollCoordinator
         Hostname = _options.Hostname, Netns = entry.Name, NetnsInode = handle.Inode,
         TimestampNs = timestampNs, Label = _options.Label, Tag = _options.Tag, Location = _options.Location,
         DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd.Number,
+        Attribution = entry.Attribution, // the namespace's owner as known now (container/pod attribution)
     };
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

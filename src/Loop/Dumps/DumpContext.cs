@@ -12,6 +12,12 @@ internal sealed class DumpContext(DumpSettings settings, RequestBuffer requests,
     public RequestBuffer Requests { get; } = requests;
     public ILogger Logger { get; } = logger;
 
+    /// <summary>
+    /// Sockets the collector saw in its last poll, all namespaces together (set at each poll start): what a
+    /// walk of the host's shared table skips past (<see cref="WalkCost"/>).
+    /// </summary>
+    public long HostSockets { get; set; }
+
     /// <summary>Counts since the last <see cref="TakeCounts"/> (a field: dumps increment it in place).</summary>
     public LaneCounts Counts;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using XtcpEpoll.Netlink.Requests;
 
 namespace XtcpEpoll.Loop.Dumps;
 
@@ -7,23 +6,15 @@ namespace XtcpEpoll.Loop.Dumps;
 /// <param name="Mode">compat (one walk for both families) or v2 (AF_INET, then AF_INET6).</param>
 /// <param name="States">idiag_states wanted (bit = 1 &lt;&lt; TCP state).</param>
 /// <param name="IdiagExt">Attributes asked for.</param>
-/// <param name="TrackSharedTables">
-/// Walk the host-wide listening/bind tables once per refresh and look known listeners up in between: LISTEN or
-/// BOUND_INACTIVE is wanted, some other state too (the lookups ride that dump), and the refresh is not 0.
+/// <param name="WalkIntervalTicks">
+/// Stopwatch ticks between two full walks of a namespace (--walk-interval); 0 = every poll walks in full and
+/// nothing is looked up (no known sockets are kept).
 /// </param>
-/// <param name="RefreshTicks">Stopwatch ticks between two walks of those tables.</param>
-internal sealed record DumpSettings(RequestMode Mode, uint States, byte IdiagExt, bool TrackSharedTables, long RefreshTicks)
+internal sealed record DumpSettings(RequestMode Mode, uint States, byte IdiagExt, long WalkIntervalTicks)
 {
     public static DumpSettings From(CollectorOptions options) => new(
         options.Request,
         options.States,
         options.IdiagExt,
-        // Lookups ride a dump of the other states; with none of those wanted (e.g. --states listen) every
-        // poll walks.
-        TrackSharedTables: (options.States & TcpStates.InHostWideTables) != 0
-            && (options.States & ~TcpStates.InHostWideTables & ~1u) != 0
-            && options.SharedTablesRefresh > TimeSpan.Zero,
-        // Due at the first poll starting within half a period of the interval's end, so poll jitter never
-        // pushes a walk a whole period late.
-        RefreshTicks: (long)(Math.Max(0, (options.SharedTablesRefresh - options.Frequency / 2).TotalSeconds) * Stopwatch.Frequency));
+        WalkIntervalTicks: (long)(options.WalkInterval.TotalSeconds * Stopwatch.Frequency));
 }

@@ -5,8 +5,8 @@ namespace XtcpEpoll.Loop.Dumps;
 /// <summary>
 /// Sockets a namespace fetches by exact request (SOCK_DIAG_BY_FAMILY without NLM_F_DUMP: one hash lookup each,
 /// no table walk) in a <see cref="RequestRound"/>. The kernel answers each lookup inside the sendmsg that
-/// carries it, with one reply or one NLMSG_ERROR (ENOENT: gone). Today's only set: the listeners the last walk
-/// of the listening table found (<see cref="ListenerTracker"/>).
+/// carries it, with one reply or one NLMSG_ERROR (ENOENT: gone). The sets are views of a namespace's
+/// <see cref="KnownSockets"/>: all of them, its listeners, or its connections.
 /// </summary>
 internal interface ILookupSet
 {
@@ -15,6 +15,6 @@ internal interface ILookupSet
 
     ref readonly SocketKey Key(int index);
 
-    /// <summary>The lookup of <see cref="Key"/>(<paramref name="index"/>) found nothing.</summary>
+    /// <summary>The lookup of <see cref="Key"/>(<paramref name="index"/>) found nothing: the socket is dropped.</summary>
     void Missed(int index);
 }

@@ -29,11 +29,15 @@ internal struct LaneCounts
     public int Interrupts;
     /// <summary>Namespaces that refused the compat request and switched to v2 for good.</summary>
     public int CompatFallbacks;
+    /// <summary>Exact lookups answered with the socket / with ENOENT (the socket was dropped from the known set).</summary>
     public int LookupsFound;
     public int LookupsMissing;
-    public int WalksForRefresh;
-    public int WalksForLookupMiss;
-    public int WalksUntracked;
+    /// <summary>Dumps that walked a table, by <see cref="WalkReason"/>.</summary>
+    public WalkCounts Walks;
+    /// <summary>Destroy-event records appended (filled in by the parse worker; events between polls count in the next).</summary>
+    public long DestroyEvents;
+    /// <summary>Destroy events the kernel dropped on a full multicast socket (sk_drops), each followed by a walk.</summary>
+    public long DestroyEventsLost;
 
     public void Add(in LaneCounts other)
     {
@@ -44,11 +48,19 @@ internal struct LaneCounts
         CompatFallbacks += other.CompatFallbacks;
         LookupsFound += other.LookupsFound;
         LookupsMissing += other.LookupsMissing;
-        WalksForRefresh += other.WalksForRefresh;
-        WalksForLookupMiss += other.WalksForLookupMiss;
-        WalksUntracked += other.WalksUntracked;
+        for (int i = 0; i < WalkCounts.Length; i++) Walks[i] += other.Walks[i];
+        DestroyEvents += other.DestroyEvents;
+        DestroyEventsLost += other.DestroyEventsLost;
         Datagrams += other.Datagrams;
         Bytes += other.Bytes;
         Records += other.Records;
     }
+}
+
+/// <summary>One count per <see cref="WalkReason"/> (blittable, inline in <see cref="LaneCounts"/>).</summary>
+[InlineArray(Length)]
+internal struct WalkCounts
+{
+    public const int Length = 8;
+    private int _element;
 }

@@ -15,17 +15,20 @@ namespace XtcpEpoll.Loop.Dumps;
 /// Lives as long as the namespace's socket; lane thread only.
 /// <para>
 /// What it carries (design/ARCHITECTURE.md, "Polls"): the compat → v2 fallback; v2's second family (AF_INET6
-/// only after AF_INET's DONE: one dump in flight per socket, else EBUSY); lookups riding the dump's sendmsg
-/// and the walk that follows a missed one (the plan, in NamespaceDump.Rounds.cs); sequence numbers (replies
-/// to anything but this poll's requests are dropped); Discarding after a deadline or a recv error while the
-/// kernel still runs the dump; NLM_F_DUMP_INTR counted once per poll.
+/// only after AF_INET's DONE: one dump in flight per socket, else EBUSY); rounds of exact lookups of the
+/// namespace's known sockets, alone or riding a dump's sendmsg, and the walks between them (the plan, in
+/// NamespaceDump.Rounds.cs); sequence numbers (replies to anything but this poll's requests are dropped);
+/// Discarding after a deadline or a recv error while the kernel still runs the dump; NLM_F_DUMP_INTR counted
+/// once per poll.
 /// </para>
 /// </summary>
 internal sealed partial class NamespaceDump
 {
-    private readonly ulong _namespaceId;
     private readonly string _name;
     private readonly DumpContext _context;
+    /// <summary>net.ipv4.tcp_ehash_entries read in the namespace: its table's buckets, negative when shared with the host, 0 unknown.</summary>
+    private readonly int _tableBuckets;
+    private readonly bool _sharesHostTable;
 
     // ---- across polls
     private DumpState _state;
@@ -46,15 +49,20 @@ internal sealed partial class NamespaceDump
     private uint _lookupFirstSeq;
     private int _lookupsSent;
     private int _lookupsPending;
-    /// <summary>The round's dump walks the listening table: its listener keys are being collected.</summary>
-    private bool _walking;
+    /// <summary>The round's dump reports sockets whose keys are being collected into <see cref="_known"/>.</summary>
+    private bool _collecting;
 
-    public NamespaceDump(ulong namespaceId, string name, DumpContext context)
+    /// <param name="namespaceId">Spreads the namespace's walks over the interval.</param>
+    /// <param name="tcpEhashEntries">net.ipv4.tcp_ehash_entries read inside the namespace (negative: it walks the host's table; 0: unknown).</param>
+    public NamespaceDump(ulong namespaceId, string name, DumpContext context, int tcpEhashEntries = 0)
     {
-        _namespaceId = namespaceId;
         _name = name;
         _context = context;
+        _tableBuckets = tcpEhashEntries;
+        _sharesHostTable = tcpEhashEntries <= 0;
         _useV2 = context.Settings.Mode == RequestMode.V2;
+        _schedule = new WalkSchedule(context.Settings.WalkIntervalTicks, namespaceId);
+        if (context.Settings.WalkIntervalTicks > 0) _known = new KnownSockets();
     }
 
     public DumpState State => _state;
@@ -120,7 +128,7 @@ internal sealed partial class NamespaceDump
         var step = DumpStep.None;
         if (summary.SocketMessages > 0)
         {
-            if (_walking) _listeners!.Collect(datagram);
+            if (_collecting) _known!.Collect(datagram);
             step = DumpStep.Forward;
         }
         if (summary.ErrorNumber != 0)
@@ -184,7 +192,7 @@ internal sealed partial class NamespaceDump
         if (round.LookupCount > RequestBuffer.MaxLookups)
             throw new InvalidOperationException($"namespace {_name}: {round.LookupCount} lookups do not fit one sendmsg ({RequestBuffer.MaxLookups})");
         _round = round;
-        _walking = round.CollectListeners;
+        _collecting = round.Collect != KeyScope.None;
         _secondFamily = false;
         _state = DumpState.Dumping;
         var requests = _context.Requests;
@@ -236,10 +244,10 @@ internal sealed partial class NamespaceDump
     /// <summary>Every answer of the round is in: the next round of the plan, or the namespace is done.</summary>
     private DumpStep RoundComplete()
     {
-        if (_walking)
+        if (_collecting)
         {
-            _walking = false;
-            _listeners!.EndWalk(_pollStart, _context.Settings.RefreshTicks, _namespaceId, afterMissedLookups: _round.Kind == RoundKind.ListenerWalk);
+            _collecting = false;
+            RoundCompleted(_round);
         }
         return NextRound(_round) is { } next ? BeginRound(next) : Finish(DumpEnd.Done);
     }
@@ -264,10 +272,10 @@ internal sealed partial class NamespaceDump
 
     private DumpStep Ended(DumpEnd how)
     {
-        if (_walking)
+        if (_collecting)
         {
-            _walking = false;
-            _listeners?.AbortWalk(); // a partial walk is never trusted
+            _collecting = false;
+            RoundAborted(_round); // a partial walk is never trusted
         }
         _lookupsPending = 0;
         switch (how)

@@ -24,18 +24,22 @@ public static class LoopMetrics
         "xtcp_compat_request_fallbacks_total", "Namespaces that refused the compat request and use v2 requests.");
     public static readonly Counter DumpsAbandoned = Prometheus.Metrics.CreateCounter(
         "xtcp_dumps_abandoned_total", "In-flight dumps abandoned because their namespace was removed.");
-    public static readonly Counter SharedTableWalks = Prometheus.Metrics.CreateCounter(
-        "xtcp_shared_table_walks_total",
-        "Namespace dumps that walked the host-wide listening (and bind) tables, by reason: refresh (--shared-tables-refresh came due, or first poll), lookup_miss (a known listener did not answer its lookup), untracked (refresh 0, more listeners than can be looked up, or listeners a lookup cannot reach).",
+    public static readonly Counter Walks = Prometheus.Metrics.CreateCounter(
+        "xtcp_walks_total",
+        "Namespace dumps that walked a kernel table, by reason. Full walks (every wanted state; they find new sockets): first (the namespace's first poll), interval (--walk-interval came around; 0 = every poll), retry (the last walk did not complete), destroy_overflow (destroy events were lost). Established-table dumps between full walks: own_table (the namespace owns a table: cheap), dense (more known sockets than lookups pay for). LISTEN walks: lookup_miss (a known listener's lookup missed), unreachable (a listener a lookup cannot reach).",
         new CounterConfiguration { LabelNames = ["reason"] });
-    public static readonly Counter ListenerLookups = Prometheus.Metrics.CreateCounter(
-        "xtcp_listener_lookups_total", "Exact lookups of known listeners between listening-table walks, by outcome (found, missing).",
+    public static readonly Counter Lookups = Prometheus.Metrics.CreateCounter(
+        "xtcp_lookups_total", "Exact lookups of known sockets between walks, by outcome: found, missing (closed or replaced: dropped from the known set).",
         new CounterConfiguration { LabelNames = ["outcome"] });
-    public static readonly Counter.Child WalksForRefresh = SharedTableWalks.WithLabels("refresh");
-    public static readonly Counter.Child WalksForLookupMiss = SharedTableWalks.WithLabels("lookup_miss");
-    public static readonly Counter.Child WalksUntracked = SharedTableWalks.WithLabels("untracked");
-    public static readonly Counter.Child LookupsFound = ListenerLookups.WithLabels("found");
-    public static readonly Counter.Child LookupsMissing = ListenerLookups.WithLabels("missing");
+    /// <summary>The walks counter's child per <see cref="Dumps.WalkReason"/> (index = the enum's value).</summary>
+    internal static readonly Counter.Child[] WalksByReason =
+        [.. new[] { "first", "interval", "retry", "destroy_overflow", "own_table", "dense", "lookup_miss", "unreachable" }.Select(r => Walks.WithLabels(r))];
+    public static readonly Counter.Child LookupsFound = Lookups.WithLabels("found");
+    public static readonly Counter.Child LookupsMissing = Lookups.WithLabels("missing");
+    public static readonly Counter DestroyEvents = Prometheus.Metrics.CreateCounter(
+        "xtcp_destroy_events_total", "Records of closed TCP sockets from the kernel's destroy events (record_origin 1), one per socket.");
+    public static readonly Counter DestroyEventsLost = Prometheus.Metrics.CreateCounter(
+        "xtcp_destroy_events_lost_total", "Destroy events the kernel dropped because a namespace's event socket was full (each loss makes that namespace walk at its next poll).");
     public static readonly Counter DumpErrors = Prometheus.Metrics.CreateCounter(
         "xtcp_dump_errors_total", "Dumps ended by an NLMSG_ERROR or a failed send/recv.");
 

@@ -1,4 +1,5 @@
 using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Namespaces;
 
@@ -22,4 +23,6 @@ internal sealed class NamespaceEntry
     public bool Opening { get; set; }
     public bool Failed { get; set; }
     public NamespaceHandle? Handle { get; set; }
+    /// <summary>Container/pod of the namespace behind <see cref="Handle"/> (reset with every new handle).</summary>
+    public RecordAttribution Attribution { get; set; } = RecordAttribution.None;
 }

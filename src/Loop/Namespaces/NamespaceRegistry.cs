@@ -54,6 +54,9 @@ internal sealed class NamespaceRegistry
     /// <summary>Every known namespace (open or not).</summary>
     public Dictionary<ulong, NamespaceEntry>.ValueCollection Entries => _byInode.Values;
 
+    /// <summary>The namespace with this nsfs inode, if known.</summary>
+    public bool TryGet(ulong inode, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out NamespaceEntry? entry) => _byInode.TryGetValue(inode, out entry);
+
     /// <summary>True until every namespace found at start-up has answered its open.</summary>
     public bool WaitingForInitialOpens => _initialWaiting != null;
 

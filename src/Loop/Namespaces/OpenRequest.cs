@@ -13,6 +13,13 @@ public sealed class OpenResult
     public required OpenRequest Request { get; init; }
     /// <summary>Verified netlink socket living in the target namespace (the receiver owns it), or null.</summary>
     public OwnedFd? SocketFd { get; init; }
+    /// <summary>
+    /// A second socket of the same namespace subscribed to its TCP destroy events (the receiver owns it), or
+    /// null: not asked for, or the subscription failed (<see cref="DestroyErrno"/>; the namespace is still polled).
+    /// </summary>
+    public OwnedFd? DestroyFd { get; init; }
+    /// <summary>Why the destroy-event socket could not be made (0 = made, or not asked for).</summary>
+    public int DestroyErrno { get; init; }
     /// <summary>nsfs inode of the namespace actually entered.</summary>
     public ulong Inode { get; init; }
     /// <summary>net.ipv4.tcp_ehash_entries read inside the namespace (negative = shares the host table, 0 = unknown).</summary>
@@ -21,4 +28,11 @@ public sealed class OpenResult
     public string? FailureReason { get; init; }
     public int Errno { get; init; }
     public bool Succeeded => SocketFd != null;
+
+    /// <summary>Closes the sockets of a result nobody takes (removed or re-requested meanwhile, or stopping).</summary>
+    public void CloseSockets()
+    {
+        SocketFd?.Dispose();
+        DestroyFd?.Dispose();
+    }
 }

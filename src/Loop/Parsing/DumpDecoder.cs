@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -37,16 +38,28 @@ public sealed class DumpDecoder
     private readonly ulong _netlinkerId;
     private readonly ILogger _logger;
     private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
+    private readonly SocketAttributor _attributor;
     private long _sinkErrors;
+    private ulong _eventCounter;
 
     /// <param name="netlinkerId">The records' netlinker_id (the lane; 0 for replay).</param>
     public DumpDecoder(IRecordSink sink, ParseErrorCounters errors, ulong netlinkerId, ILogger logger)
+        : this(sink, errors, netlinkerId, logger, new SocketAttributor(null))
+    {
+    }
+
+    /// <param name="attributor">The socket-cgroup attribution step (container/pod of each socket; off for replay).</param>
+    internal DumpDecoder(IRecordSink sink, ParseErrorCounters errors, ulong netlinkerId, ILogger logger, SocketAttributor attributor)
     {
         _sink = sink;
         _errors = errors;
         _netlinkerId = netlinkerId;
         _logger = logger;
+        _attributor = attributor;
     }
+
+    /// <summary>Adds the attribution counts since the last call to the metrics (once per poll, by the parse worker).</summary>
+    internal void PublishAttributionCounts() => _attributor.PublishCounts();
 
     /// <summary>Appends the records of <paramref name="datagram"/>, a reply of the dump <paramref name="dump"/> tracks.</summary>
     public DecodedDatagram Decode(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
@@ -62,10 +75,12 @@ public sealed class DumpDecoder
             {
                 if (!dump.Cookies.Add(record.Socket.Cookie)) continue; // already emitted by this dump
                 record.Context = context;
+                record.Attribution = _attributor.ForSocket(ref record.Socket, context); // null = the namespace's
                 record.RecordCounter = dump.Counter++;
                 record.NetlinkerId = _netlinkerId;
                 record.DumpIncomplete = dump.Incomplete;
                 record.RecordOrigin = RecordOrigins.PollSnapshot;
+                record.EventTimestampNs = 0; // the context's poll timestamp
                 if (++count == RecordChunk) { appended += Append(count); count = 0; }
                 continue;
             }
@@ -82,6 +97,33 @@ public sealed class DumpDecoder
         }
         if (count > 0) appended += Append(count);
         return new DecodedDatagram(appended, ending, ending == DatagramEnding.Error ? reader.ErrorNumber : 0);
+    }
+
+    /// <summary>
+    /// Appends the records of a datagram from a namespace's destroy-event socket: one per closed TCP socket,
+    /// with its final counters (the kernel sends inet_diag_msg, INET_DIAG_PROTOCOL and INET_DIAG_INFO only),
+    /// <see cref="RecordOrigins.DestroyEvent"/>, stamped with <paramref name="readTimeNs"/> (when the lane read
+    /// it; the kernel gives no close time) instead of a poll's timestamp, numbered by a counter of this
+    /// decoder. No dedupe: the kernel sends each socket's end once. Returns the records appended.
+    /// </summary>
+    public int DecodeEvents(ReadOnlySpan<byte> datagram, RecordContext context, long readTimeNs)
+    {
+        var reader = new SockDiagReader(datagram, _errors);
+        int count = 0, appended = 0;
+        while (reader.Next(ref _records[count].Socket) == SockDiagItem.Socket)
+        {
+            ref var record = ref _records[count];
+            record.Context = context;
+            record.Attribution = null; // no INET_DIAG_CGROUP_ID in a destroy event: the namespace's owner
+            record.RecordCounter = _eventCounter++;
+            record.NetlinkerId = _netlinkerId;
+            record.DumpIncomplete = false;
+            record.RecordOrigin = RecordOrigins.DestroyEvent;
+            record.EventTimestampNs = readTimeNs;
+            if (++count == RecordChunk) { appended += Append(count); count = 0; }
+        }
+        if (count > 0) appended += Append(count);
+        return appended;
     }
 
     private int Append(int count)

@@ -18,10 +18,15 @@ namespace XtcpEpoll.Loop.Polling;
 /// <see cref="NamespaceDump"/>, whose <see cref="DumpStep"/>s the lane carries out.
 /// Sockets are level-triggered: when the lane pauses for backpressure (blocked in FlushAsync) a socket
 /// with unread data is reported again on the next epoll_wait, nothing is lost or needs re-arming.
+/// Each namespace may have a second socket, subscribed to the kernel's TCP destroy events: the lane reads it
+/// whenever it is readable (between polls too) into DestroyEvent frames stamped with the read time, counts
+/// what the kernel dropped on it and asks the namespace's dump for a walk after a loss.
 /// </summary>
 internal sealed class Lane : IDisposable, ILaneMailbox
 {
     private const ulong CommandKey = ulong.MaxValue, DeadlineKey = ulong.MaxValue - 1, SpreadKey = ulong.MaxValue - 2;
+    /// <summary>A destroy socket's epoll key is its handle's id with this bit (ids count up from 1, never near it).</summary>
+    private const ulong DestroyKeyBit = 1UL << 62;
     /// <summary>Netlink dump batches are ≤ ~32 KiB on current kernels; 64 KiB leaves room and never truncates.</summary>
     public const int RecvSize = 64 * 1024;
     /// <summary>Reads per socket per wakeup: bounded so one busy namespace cannot starve the others.</summary>
@@ -38,6 +43,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     private readonly ILogger _logger;
     private readonly PipeWriter _writer;
     private readonly PlanSlot _planSlot;
+    private readonly EventSources _eventSources;
     private readonly ConcurrentQueue<LaneCommand> _commands = new();
     private readonly Action<Exception> _onFault;
     private readonly Dictionary<ulong, NamespaceHandle> _handles = new();
@@ -54,11 +60,12 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     private int _unflushed;
     private bool _stopped;
 
-    public Lane(int index, CollectorOptions options, PipeWriter writer, PlanSlot planSlot, Action<Exception> onFault, ILogger logger)
+    public Lane(int index, CollectorOptions options, PipeWriter writer, PlanSlot planSlot, EventSources eventSources, Action<Exception> onFault, ILogger logger)
     {
         _index = index;
         _writer = writer;
         _planSlot = planSlot;
+        _eventSources = eventSources;
         _onFault = onFault;
         _logger = logger;
         // Sequence numbers per lane, from (index + 1) << 24: distinct across lanes in logs and captures.
@@ -115,6 +122,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
                     if (key == CommandKey) { _commandFd.Drain(); RunCommands(); }
                     else if (key == DeadlineKey) { _deadlineFd.Drain(); OnDeadline(); }
                     else if (key == SpreadKey) { _spreadFd.Drain(); SendDueSpread(); }
+                    else if ((key & DestroyKeyBit) != 0) { if (_handles.TryGetValue(key & ~DestroyKeyBit, out var owner)) OnDestroyEvents(owner); }
                     else if (_handles.TryGetValue(key, out var handle)) OnReadable(handle);
                 }
                 PumpSends();
@@ -160,7 +168,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
 
     private void AddHandle(NamespaceHandle handle)
     {
-        handle.Dump ??= new NamespaceDump(handle.Id, handle.Name, Dumps);
+        handle.Dump ??= new NamespaceDump(handle.Id, handle.Name, Dumps, handle.TcpEhashEntries);
         int errno = _epoll.TryAdd(handle.SocketFd, handle.Id);
         if (errno != 0)
         {
@@ -168,10 +176,22 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             _logger.LogError("lane {Lane}: cannot watch the socket of namespace {Name}: {Errno}", _index, handle.Name, Errno.Describe(errno));
             LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
             handle.SocketFd.Dispose();
+            handle.DestroyFd?.Dispose();
             handle.Removed = true;
             return;
         }
         _handles.Add(handle.Id, handle);
+        if (handle.DestroyFd is { } destroyFd)
+        {
+            _eventSources.Announce(handle); // before any of its frames
+            errno = _epoll.TryAdd(destroyFd, handle.Id | DestroyKeyBit);
+            if (errno != 0)
+            {
+                _logger.LogError("lane {Lane}: cannot watch the destroy-event socket of namespace {Name}: {Errno}; its closed sockets will not be recorded",
+                    _index, handle.Name, Errno.Describe(errno));
+                destroyFd.Dispose();
+            }
+        }
     }
 
     private void RemoveHandle(NamespaceHandle handle)
@@ -185,6 +205,20 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         _epoll.Remove(handle.SocketFd);
         handle.SocketFd.Dispose();
+        if (handle.DestroyFd is { IsClosed: false } destroyFd)
+        {
+            CountLostEvents(handle); // what the kernel dropped since the last count is lost too
+            _epoll.Remove(destroyFd);
+            destroyFd.Dispose();
+        }
+        if (handle.DestroyFd != null)
+        {
+            var span = _writer.GetSpan(FrameHeader.Size + sizeof(ulong));
+            WriteHeader(span, FrameKind.NamespaceGone, 0, sizeof(ulong), pollId: 0);
+            MemoryMarshal.Write(span.Slice(FrameHeader.Size), handle.Id);
+            _writer.Advance(FrameHeader.Size + sizeof(ulong));
+            _unflushed += FrameHeader.Size + sizeof(ulong);
+        }
         handle.Removed = true;
     }
 
@@ -194,6 +228,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         _plan = plan;
         _remaining = 0;
+        Dumps.HostSockets = plan.HostSockets;
         _planSlot.Publish(plan);
         var targets = plan.Targets;
         for (int i = 0; i < targets.Length; i++)
@@ -292,6 +327,70 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     }
 
     /// <summary>
+    /// The namespace's destroy socket is readable: each datagram (one message per closed socket, ~380 bytes)
+    /// goes to the parse worker as a DestroyEvent frame stamped with the read time. ENOBUFS means the kernel
+    /// dropped events on the full socket (and goes on dropping until it is drained): the loss is counted from
+    /// sk_drops once drained, and the namespace walks at its next poll.
+    /// </summary>
+    private void OnDestroyEvents(NamespaceHandle handle)
+    {
+        var socket = handle.DestroyFd!;
+        for (int read = 0; read < MaxReadsPerEvent && !handle.Removed; read++)
+        {
+            const int headers = FrameHeader.Size + DestroyEventHeader.Size;
+            var frame = _writer.GetMemory(headers + RecvSize).Span;
+            int n = NetlinkSocket.Receive(socket, frame.Slice(headers, RecvSize), out bool truncated);
+            if (n < 0)
+            {
+                int errno = -n;
+                if (errno == LibC.EAGAIN)
+                {
+                    if (handle.DestroyOverflowing) CountLostEvents(handle); // drained: the episode is over
+                    return;
+                }
+                if (errno == LibC.ENOBUFS)
+                {
+                    if (!handle.DestroyOverflowing) _logger.LogWarning("lane {Lane}: destroy events of namespace {Name} overflowed its socket; lost events are counted and the namespace walks at its next poll", _index, handle.Name);
+                    handle.DestroyOverflowing = true;
+                    handle.Dump!.RequestWalk(WalkReason.DestroyOverflow);
+                    continue; // what is queued is still there
+                }
+                _logger.LogWarning("lane {Lane}: recv of destroy events from namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
+                return;
+            }
+            if (n == 0) return;
+            if (truncated)
+            {
+                Dumps.Counts.DestroyEventsLost++; // never at ~380 bytes; counted, never half-parsed
+                handle.Dump!.RequestWalk(WalkReason.DestroyOverflow);
+                continue;
+            }
+            Dumps.Counts.Datagrams++;
+            Dumps.Counts.Bytes += n;
+            var header = new DestroyEventHeader { NamespaceId = handle.Id, ReadTimeNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100 };
+            MemoryMarshal.Write(frame.Slice(FrameHeader.Size), in header);
+            WriteHeader(frame, FrameKind.DestroyEvent, 0, DestroyEventHeader.Size + n, pollId: 0);
+            _writer.Advance(headers + n);
+            _unflushed += headers + n;
+            if (_unflushed >= FlushEveryBytes) Flush();
+        }
+    }
+
+    /// <summary>Adds the destroy events the kernel dropped since the last count (sk_drops) to the lost count.</summary>
+    private void CountLostEvents(NamespaceHandle handle)
+    {
+        handle.DestroyOverflowing = false;
+        long drops = NetlinkSocket.Drops(handle.DestroyFd!);
+        if (drops < 0) return;
+        // sk_drops is a 32-bit counter in SO_MEMINFO: wrap-around safe difference.
+        long lost = (uint)(drops - handle.DestroyDropsCounted);
+        handle.DestroyDropsCounted = drops;
+        if (lost == 0) return;
+        Dumps.Counts.DestroyEventsLost += lost;
+        handle.Dump!.RequestWalk(WalkReason.DestroyOverflow);
+    }
+
+    /// <summary>
     /// Carries out a dump's step: forward the datagram just read into <paramref name="frame"/> (its header
     /// goes in front of it, no copy), send the requests the dump wrote, end the namespace's part of the poll.
     /// </summary>
@@ -357,9 +456,9 @@ internal sealed class Lane : IDisposable, ILaneMailbox
         _unflushed += FrameHeader.Size;
     }
 
-    private void WriteHeader(Span<byte> span, FrameKind kind, int nsIndex, int value)
+    private void WriteHeader(Span<byte> span, FrameKind kind, int nsIndex, int value, int? pollId = null)
     {
-        var header = new FrameHeader { Kind = kind, NsIndex = nsIndex, PollId = _plan?.PollId ?? 0, Value = value };
+        var header = new FrameHeader { Kind = kind, NsIndex = nsIndex, PollId = pollId ?? _plan?.PollId ?? 0, Value = value };
         MemoryMarshal.Write(span, in header);
     }
 

@@ -1,5 +1,6 @@
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Netlink.Native;
+using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Polling;
 
@@ -18,6 +19,20 @@ internal sealed class NamespaceHandle
     public required int Lane { get; init; }
     public int TcpEhashEntries { get; init; }
     public bool SharesHostTable => TcpEhashEntries < 0;
+    /// <summary>The namespace's socket subscribed to TCP destroy events (null: --destroy-events false, or the subscription failed); its lane closes it.</summary>
+    public OwnedFd? DestroyFd { get; init; }
+
+    /// <summary>
+    /// What destroy-event records of this namespace are stamped with (name, inode, labels; the latest poll's
+    /// context): set by the control thread when the handle is made and at each poll start, read by the parse
+    /// worker at any time (a reference write: a worker sees the old or the new context, both valid).
+    /// </summary>
+    public RecordContext? EventContext
+    {
+        get => Volatile.Read(ref _eventContext);
+        set => Volatile.Write(ref _eventContext, value);
+    }
+    private RecordContext? _eventContext;
 
     // ---- lane thread only
     /// <summary>The namespace's dump state machine; made by its lane when the handle is added (tests may preset one).</summary>
@@ -28,4 +43,8 @@ internal sealed class NamespaceHandle
     public bool InFlight;
     /// <summary>The lane closed its socket (removed, or it could not be watched).</summary>
     public bool Removed;
+    /// <summary>sk_drops of the destroy socket already counted as lost events.</summary>
+    public long DestroyDropsCounted;
+    /// <summary>The destroy socket reported ENOBUFS and has not been drained since (the kernel drops until it is).</summary>
+    public bool DestroyOverflowing;
 }

@@ -12,13 +12,16 @@ namespace XtcpEpoll.Loop.Polling;
 /// One lane's parse thread ("xtcp-parse-i"): the single consumer of the lane's pipe. Walks the frames, hands
 /// each datagram to the <see cref="DumpDecoder"/> with its namespace's <see cref="DumpRecords"/> (dedupe and
 /// numbering per namespace per poll), and at the lane's LaneDone reports the lane's counts, completed with
-/// the records it appended, to the control thread, which alone ends the poll.
+/// the records it appended, to the control thread, which alone ends the poll. Destroy-event frames come at
+/// any time: each becomes a record (record_origin 1) of its namespace, appended at once (the sink flushes it
+/// at the next end of poll at the latest) and counted in the next LaneDone.
 /// </summary>
 internal sealed class ParseWorker
 {
     private readonly int _laneIndex;
     private readonly PipeReader _reader;
     private readonly PlanSlot _plans;
+    private readonly EventSources _eventSources;
     private readonly DumpDecoder _decoder;
     private readonly Action<int, LaneCounts> _onLaneDone;
     private readonly Action<Exception> _onFault;
@@ -30,14 +33,16 @@ internal sealed class ParseWorker
     private readonly Stack<DumpRecords> _pool = new();
     private int _pollId;
     private long _pollRecords;
+    private long _destroyRecords;
 
     /// <param name="onLaneDone">Called on this thread with (poll id, the lane's counts) after the lane's last frame of a poll.</param>
-    public ParseWorker(int laneIndex, PipeReader reader, PlanSlot plans, DumpDecoder decoder,
+    public ParseWorker(int laneIndex, PipeReader reader, PlanSlot plans, EventSources eventSources, DumpDecoder decoder,
         Action<int, LaneCounts> onLaneDone, Action<Exception> onFault, ILogger logger)
     {
         _laneIndex = laneIndex;
         _reader = reader;
         _plans = plans;
+        _eventSources = eventSources;
         _decoder = decoder;
         _onLaneDone = onLaneDone;
         _onFault = onFault;
@@ -80,10 +85,16 @@ internal sealed class ParseWorker
         int payload = header.PayloadLength;
         if (buffer.Length < FrameHeader.Size + payload) return false;
 
-        var plan = _plans.For(header.PollId);
-        if (header.PollId != _pollId) BeginPoll(plan);
         var body = buffer.Slice(FrameHeader.Size, payload);
         var bytes = body.IsSingleSegment ? body.FirstSpan : CopyToScratch(body);
+        buffer = buffer.Slice(FrameHeader.Size + payload);
+        if (!header.BelongsToPoll)
+        {
+            TakeEventFrame(header.Kind, bytes);
+            return true;
+        }
+        var plan = _plans.For(header.PollId);
+        if (header.PollId != _pollId) BeginPoll(plan);
         switch (header.Kind)
         {
             case FrameKind.Datagram:
@@ -97,8 +108,21 @@ internal sealed class ParseWorker
                 EndLane(header.PollId, MemoryMarshal.Read<LaneCounts>(bytes));
                 break;
         }
-        buffer = buffer.Slice(FrameHeader.Size + payload);
         return true;
+    }
+
+    /// <summary>A frame outside any poll: a destroy event (→ one record, stamped with its read time) or a namespace gone.</summary>
+    private void TakeEventFrame(FrameKind kind, ReadOnlySpan<byte> bytes)
+    {
+        if (kind == FrameKind.NamespaceGone)
+        {
+            _eventSources.Forget(MemoryMarshal.Read<ulong>(bytes));
+            return;
+        }
+        var header = MemoryMarshal.Read<DestroyEventHeader>(bytes);
+        var context = _eventSources.Find(header.NamespaceId)?.EventContext
+            ?? throw new InvalidOperationException($"destroy event of namespace {header.NamespaceId}, which lane {_laneIndex} never announced");
+        _destroyRecords += _decoder.DecodeEvents(bytes.Slice(DestroyEventHeader.Size), context, header.ReadTimeNs);
     }
 
     private ReadOnlySpan<byte> CopyToScratch(ReadOnlySequence<byte> body)
@@ -128,8 +152,11 @@ internal sealed class ParseWorker
     {
         ThreadAllocations.RecordCurrentThread();
         for (int i = 0; i < _dumps.Length; i++) Release(i);
+        _decoder.PublishAttributionCounts();
         counts.Records = _pollRecords;
+        counts.DestroyEvents = _destroyRecords;
         _pollRecords = 0;
+        _destroyRecords = 0;
         _onLaneDone(pollId, counts);
     }
 }

@@ -14,6 +14,8 @@ internal sealed class LanePlan
     public required long Deadline { get; init; }
     /// <summary>--spread: gap between two sends of this lane (Stopwatch ticks); 0 = all at once.</summary>
     public long SendInterval { get; init; }
+    /// <summary>Sockets the last poll reported over all namespaces (the walk-or-look-up cost model's host table size).</summary>
+    public long HostSockets { get; init; }
 }
 
 /// <summary>

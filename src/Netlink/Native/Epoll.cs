@@ -5,7 +5,8 @@ namespace XtcpEpoll.Netlink.Native;
 
 /// <summary>
 /// An epoll instance (Tmds.LibC's epoll_event: 12 bytes, packed, on x86-64; 16 on arm64, the package ships
-/// one assembly per architecture). Watches are level-triggered EPOLLIN with a 64-bit key per fd. A loop
+/// one assembly per architecture). Watches are level-triggered EPOLLIN with a 64-bit key per fd, unless
+/// added with explicit events. A loop
 /// thread owns it: <c>Span&lt;epoll_event&gt; events = stackalloc epoll_event[64]; int n = epoll.Wait(events, -1);</c>
 /// then <see cref="Key"/> of each event.
 /// </summary>
@@ -19,11 +20,18 @@ public sealed unsafe class Epoll : IDisposable
     public static Epoll Create() => new(OwnedFd.Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
 
     /// <summary>Watches <paramref name="fd"/> for input; 0, or the errno (e.g. ENOSPC: fs.epoll.max_user_watches).</summary>
-    public int TryAdd(OwnedFd fd, ulong key)
+    public int TryAdd(OwnedFd fd, ulong key) => TryAdd(fd, key, EPOLLIN);
+
+    /// <summary>
+    /// Watches <paramref name="fd"/> for <paramref name="events"/> (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLET...);
+    /// 0, or the errno. For a socket that is read and then written, <c>EPOLLIN | EPOLLOUT | EPOLLET</c> needs
+    /// one registration for its whole life (no EPOLL_CTL_MOD between phases), as Tmds.LinuxAsync does.
+    /// </summary>
+    public int TryAdd(OwnedFd fd, ulong key, int events)
     {
         using var epoll = Handle.Borrow();
         using var watched = fd.Borrow();
-        var ev = new epoll_event { events = EPOLLIN };
+        var ev = new epoll_event { events = events };
         ev.data.u64 = key;
         return epoll_ctl(epoll.Fd, EPOLL_CTL_ADD, watched.Fd, &ev) == 0 ? 0 : Errno.Last;
     }
@@ -59,6 +67,9 @@ public sealed unsafe class Epoll : IDisposable
 
     /// <summary>The key the event's fd was added with.</summary>
     public static ulong Key(in epoll_event ev) => ev.data.u64;
+
+    /// <summary>The ready events (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP...) of a returned event.</summary>
+    public static int Events(in epoll_event ev) => ev.events;
 
     public void Dispose() => Handle.Dispose();
 }

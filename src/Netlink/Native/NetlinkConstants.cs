@@ -9,6 +9,11 @@ public static class NetlinkConstants
     public const int AF_NETLINK = 16;
     public const int NETLINK_SOCK_DIAG = 4;
 
+    /// <summary>setsockopt(SOL_NETLINK, ...) option that joins a multicast group (linux/netlink.h).</summary>
+    public const int NETLINK_ADD_MEMBERSHIP = 1;
+    /// <summary>sock_diag multicast groups (linux/sock_diag.h): one message per destroyed TCP socket of the namespace.</summary>
+    public const int SKNLGRP_INET_TCP_DESTROY = 1, SKNLGRP_INET6_TCP_DESTROY = 3;
+
     public const byte AF_UNSPEC = 0;
     public const byte AF_INET = 2;
     public const byte AF_INET6 = 10;

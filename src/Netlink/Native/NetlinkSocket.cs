@@ -29,6 +29,60 @@ public static unsafe class NetlinkSocket
         return null;
     }
 
+    /// <summary>
+    /// A NETLINK_SOCK_DIAG socket of the calling thread's namespace subscribed to both TCP destroy groups
+    /// (SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET6_TCP_DESTROY): the kernel multicasts one inet_diag message
+    /// (inet_diag_msg, INET_DIAG_PROTOCOL, INET_DIAG_INFO with the final tcp_info) for every full TCP socket of
+    /// that namespace when it is freed. Non-blocking. Its receive buffer is raised to
+    /// <paramref name="receiveBufferBytes"/> with SO_RCVBUFFORCE (CAP_NET_ADMIN; the kernel doubles it), else
+    /// as far as SO_RCVBUF allows (net.core.rmem_max): a full buffer drops events (recv reports ENOBUFS once,
+    /// <see cref="Drops"/> counts each). Null, with the errno, on failure (socket, bind or membership).
+    /// </summary>
+    public static OwnedFd? OpenDestroyEvents(int receiveBufferBytes, out int errno)
+    {
+        var socketFd = OpenSockDiag(out errno);
+        if (socketFd == null)
+            return null;
+        using (var fd = socketFd.Borrow())
+        {
+            int size = receiveBufferBytes;
+            if (setsockopt(fd.Fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, (uint)sizeof(int)) < 0)
+                setsockopt(fd.Fd, SOL_SOCKET, SO_RCVBUF, &size, (uint)sizeof(int)); // best effort: capped by rmem_max
+            foreach (int group in (ReadOnlySpan<int>)[NetlinkConstants.SKNLGRP_INET_TCP_DESTROY, NetlinkConstants.SKNLGRP_INET6_TCP_DESTROY])
+            {
+                int value = group;
+                if (setsockopt(fd.Fd, SOL_NETLINK, NetlinkConstants.NETLINK_ADD_MEMBERSHIP, &value, (uint)sizeof(int)) < 0)
+                {
+                    errno = Errno.Last;
+                    break;
+                }
+            }
+        }
+        if (errno == 0)
+            return socketFd;
+        socketFd.Dispose();
+        return null;
+    }
+
+    /// <summary>
+    /// Messages the kernel dropped on this socket because its receive buffer was full (sk_drops, from
+    /// SO_MEMINFO): one per lost multicast message or unicast reply. Or -errno.
+    /// </summary>
+    public static long Drops(OwnedFd socket) => MemInfo(socket, SkMemInfoIndex.Drops);
+
+    /// <summary>The socket's receive buffer limit in bytes (sk_rcvbuf, from SO_MEMINFO), or -errno.</summary>
+    public static long ReceiveBufferLimit(OwnedFd socket) => MemInfo(socket, SkMemInfoIndex.RcvBuf);
+
+    private static long MemInfo(OwnedFd socket, int index)
+    {
+        using var fd = socket.Borrow();
+        uint* values = stackalloc uint[16];
+        socklen_t length = 16 * sizeof(uint);
+        if (getsockopt(fd.Fd, SOL_SOCKET, SO_MEMINFO, values, &length) < 0)
+            return -Errno.Last;
+        return (uint)length >= (uint)(index + 1) * sizeof(uint) ? values[index] : -EINVAL;
+    }
+
     /// <summary>Sends one request datagram to the kernel (port id 0). Returns bytes sent or -errno.</summary>
     public static int Send(OwnedFd socket, ReadOnlySpan<byte> datagram)
     {

@@ -44,9 +44,9 @@ public static class DumpRequestBuilder
 
     /// <summary>
     /// SOCK_DIAG_BY_FAMILY request WITHOUT NLM_F_DUMP for the one socket <paramref name="key"/> names: the
-    /// kernel answers with a single reply (or an NLMSG_ERROR, ENOENT when the socket is gone) found by a
-    /// hash lookup, with the same attributes a dump would carry. Used for listeners between listening-table
-    /// walks. Returns the bytes written (72).
+    /// kernel answers with a single reply (or an NLMSG_ERROR, ENOENT when the socket is gone or its cookie
+    /// differs) found by a hash lookup, with the same attributes a dump would carry. Used for every socket a
+    /// namespace's last walk found, between walks. Returns the bytes written (72).
     /// </summary>
     public static int WriteExactV2(Span<byte> dest, in SocketKey key, byte idiagExt, uint sequence)
     {
@@ -55,7 +55,9 @@ public static class DumpRequestBuilder
         var body = V2Body(Header(dest, V2Size, SOCK_DIAG_BY_FAMILY, sequence, NLM_F_REQUEST), key.Family, TcpStates.All, idiagExt);
         var id = body.Slice(WireOffsets.V2Id, InetDiagSockIdSize);
         MemoryMarshal.Write(id.Slice(WireOffsets.IdSourcePort), key.SourcePortBigEndian);
+        MemoryMarshal.Write(id.Slice(WireOffsets.IdDestinationPort), key.DestinationPortBigEndian);
         ((ReadOnlySpan<byte>)key.Source).CopyTo(id.Slice(WireOffsets.IdSource, 16));
+        ((ReadOnlySpan<byte>)key.Destination).CopyTo(id.Slice(WireOffsets.IdDestination, 16));
         MemoryMarshal.Write(id.Slice(WireOffsets.IdInterface), key.Interface);
         MemoryMarshal.Write(id.Slice(WireOffsets.IdCookie), key.Cookie);
         return V2Size;

@@ -39,11 +39,14 @@ public sealed class EnvelopeBatch
         EnvelopeBytes += rowBytes;
     }
 
-    /// <summary>Empties the batch, dropping context references so old polls' contexts can be collected.</summary>
+    /// <summary>Empties the batch, dropping context and attribution references so old polls' objects can be collected.</summary>
     public void Reset()
     {
         for (var i = 0; i < Count; i++)
+        {
             _records[i].Context = null!;
+            _records[i].Attribution = null;
+        }
         Count = 0;
         EnvelopeBytes = 0;
     }

@@ -42,6 +42,8 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
     private EnvelopeBatch? _current;
     private bool _shutdown;
     private int _disposed;
+    private int _waitingAppends;
+    private long _recordsRefused;
 
     [ThreadStatic] private static int[]? t_sizes;
 
@@ -64,7 +66,13 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
     public static bool TryCreate(SinkOptions options, ILoggerFactory loggers, out EnvelopeBatcher batcher, out string error)
     {
         batcher = null!;
-        if (!options.Validate(out error)) return false;
+        var invalid = options.Validate();
+        if (invalid != null)
+        {
+            error = invalid.Message;
+            return false;
+        }
+        error = "";
         MarshallerFactory.TryCreate(options.Marshal, options.Columns, out var marshaller, out _);
         DestinationSpec.TryParse(options.Dest, out var spec, out _);
         IDestination destination;
@@ -83,6 +91,12 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
 
     public IDestination Destination => _destination;
 
+    /// <summary>Workers blocked in Append waiting for a free envelope (back-pressure from the sink).</summary>
+    public int WaitingAppends => Volatile.Read(ref _waitingAppends);
+
+    /// <summary>Records appended after (or woken by) shutdown that could not be sent; each is also counted in xtcp_sink_errors_total{sink="batcher"}.</summary>
+    public long RecordsRefused => Interlocked.Read(ref _recordsRefused);
+
     public void Append(ReadOnlySpan<FlatRecord> records)
     {
         if (records.IsEmpty) return;
@@ -99,8 +113,7 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
             {
                 if (_shutdown)
                 {
-                    // Records arriving after shutdown flushed cannot be sent any more: count, never silent.
-                    _batcherCounters.Errors.Inc(records.Length - i);
+                    RefuseLocked(records.Length - i);
                     return;
                 }
                 var size = sizes[i];
@@ -111,15 +124,33 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
                 // other workers and the sink thread are not held up.
                 while (_current == null && !_shutdown)
                 {
-                    if (_free.Count > 0) _current = _free.Pop();
-                    else Monitor.Wait(_lock);
+                    if (_free.Count > 0)
+                    {
+                        _current = _free.Pop();
+                        continue;
+                    }
+                    _waitingAppends++;
+                    Monitor.Wait(_lock);
+                    _waitingAppends--;
                 }
-                if (_current == null) continue;
+                if (_current == null)
+                {
+                    // Woken by shutdown with no envelope: this record and the rest cannot be placed.
+                    RefuseLocked(records.Length - i);
+                    return;
+                }
                 _current.Add(in records[i], size, rowBytes);
                 if (_current.Count >= _flushRows)
                     FlushLocked(FlushReason.RowsCap);
             }
         }
+    }
+
+    /// <summary>Records arriving after shutdown flushed cannot be sent any more: counted, never silent.</summary>
+    private void RefuseLocked(int count)
+    {
+        Interlocked.Add(ref _recordsRefused, count);
+        _batcherCounters.Errors.Inc(count);
     }
 
     public void EndOfPoll(FlushReason reason)

@@ -16,7 +16,7 @@ public static class DestinationFactory
         DestinationKind.Unix => StreamSocketDestination.Unix(spec.Path, options.ReconnectBackoffMax, logger),
         DestinationKind.Udp => DatagramDestination.Udp(spec.Host, spec.Port, options.UdpDatagramMaxBytes, logger),
         DestinationKind.Unixgram => DatagramDestination.Unixgram(spec.Path, options.UnixgramDatagramMaxBytes, logger),
-        DestinationKind.Http => new HttpDestination(spec.Uri!, marshaller.ContentType, options.HttpTimeout, logger),
+        DestinationKind.Http => new HttpDestination(spec.Uri!, marshaller.ContentType, options, logger),
         DestinationKind.Kafka => new KafkaDestination(spec.Brokers, options, logger),
         _ => throw new ArgumentException("unsupported destination " + spec.Text),
     };

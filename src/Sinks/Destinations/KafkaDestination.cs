@@ -23,12 +23,10 @@ public sealed class KafkaDestination : IDestination
 {
     private readonly IProducer<Null, byte[]> _producer;
     private readonly string _topic;
-    private readonly int _maxQueued;
-    private readonly long _maxQueuedBytes;
     private readonly int _maxInFlight;
     private readonly ILogger _logger;
     private readonly object _lock = new();
-    private readonly LinkedList<byte[]> _queue = new();
+    private readonly OutageQueue _queue;
     private readonly Thread _pump;
     private readonly Action<DeliveryReport<Null, byte[]>> _onDelivery;
     private readonly DestinationCounters _counters = new("kafka");
@@ -36,36 +34,21 @@ public sealed class KafkaDestination : IDestination
     private readonly Prometheus.Counter.Child _failed = SinkMetrics.KafkaDeliveries.WithLabels("failed");
     private readonly ErrorEpisode _brokerEpisode;
     private readonly ErrorEpisode _deliveryEpisode;
-    private long _queuedBytes;
     private int _inFlight;
     private bool _stopping;
-    private bool _dropEpisode;
-    private long _dropped;
     private long _persistedCount;
+    private long _clientErrors;
+    private string? _lastClientError;
 
     public KafkaDestination(IReadOnlyList<string> brokers, SinkOptions options, ILogger logger)
     {
         _topic = options.Topic;
-        _maxQueued = options.KafkaQueueMaxEnvelopes;
-        _maxQueuedBytes = options.KafkaQueueMaxBytes;
+        _queue = new OutageQueue(options.KafkaQueueMaxEnvelopes, options.KafkaQueueMaxBytes, SinkMetrics.KafkaDroppedEnvelopes, logger, "Kafka");
         _maxInFlight = Math.Max(1, options.KafkaMaxInFlightEnvelopes);
         _logger = logger;
         _brokerEpisode = new ErrorEpisode(logger, "kafka brokers " + string.Join(",", brokers));
         _deliveryEpisode = new ErrorEpisode(logger, "kafka delivery to " + _topic);
-        var config = new ProducerConfig
-        {
-            BootstrapServers = string.Join(",", brokers),
-            ClientId = "xtcp-epoll",
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            CompressionType = ParseCompression(options.KafkaCompression),
-            // Infinite: librdkafka keeps retrying through an outage; our own queue is the bound.
-            MessageTimeoutMs = 0,
-            LingerMs = 5,
-            MessageMaxBytes = (int)Math.Max(1_000_000, options.EnvelopeFlushBytes + 65_536),
-        };
-        foreach (var (key, value) in options.KafkaProperties)
-            config.Set(key, value);
+        var config = new ProducerConfig(KafkaProducerSettings.Effective(brokers, options));
         _producer = new ProducerBuilder<Null, byte[]>(config)
             .SetLogHandler((_, m) => _logger.LogDebug("librdkafka {Facility}: {Message}", m.Facility, m.Message))
             .SetErrorHandler((_, e) => OnClientError(e))
@@ -75,16 +58,6 @@ public sealed class KafkaDestination : IDestination
         _pump.Start();
     }
 
-    public static CompressionType ParseCompression(string name) => name switch
-    {
-        "zstd" => CompressionType.Zstd,
-        "lz4" => CompressionType.Lz4,
-        "snappy" => CompressionType.Snappy,
-        "gzip" => CompressionType.Gzip,
-        "none" => CompressionType.None,
-        _ => throw new ArgumentException($"--kafka-compression '{name}' is unknown; use one of {string.Join(", ", SinkOptions.KafkaCompressions)}"),
-    };
-
     public string Name => "kafka";
 
     /// <summary>Envelopes queued in front of the producer plus those in flight.</summary>
@@ -93,7 +66,7 @@ public sealed class KafkaDestination : IDestination
     /// <summary>Envelopes handed to librdkafka and not yet acknowledged.</summary>
     public int InFlight { get { lock (_lock) return _inFlight; } }
 
-    public long Dropped => Interlocked.Read(ref _dropped);
+    public long Dropped => _queue.Dropped;
     public long Persisted => Interlocked.Read(ref _persistedCount);
 
     public void Send(in OutgoingEnvelope envelope)
@@ -101,31 +74,9 @@ public sealed class KafkaDestination : IDestination
         var value = envelope.Payload.ToArray(); // the queue owns it until the broker acknowledged it
         lock (_lock)
         {
-            _queue.AddLast(value);
-            _queuedBytes += value.Length;
-            DropOldestBeyondBound();
+            _queue.Add(value);
             UpdateDepth();
             Monitor.PulseAll(_lock);
-        }
-    }
-
-    private void DropOldestBeyondBound()
-    {
-        var dropped = 0;
-        while (_queue.Count > 1 && (_queue.Count > _maxQueued || _queuedBytes > _maxQueuedBytes))
-        {
-            _queuedBytes -= _queue.First!.Value.Length;
-            _queue.RemoveFirst();
-            dropped++;
-        }
-        if (dropped == 0) return;
-        Interlocked.Add(ref _dropped, dropped);
-        SinkMetrics.KafkaDroppedEnvelopes.Inc(dropped);
-        if (!_dropEpisode)
-        {
-            _dropEpisode = true;
-            _logger.LogError("Kafka queue full ({Max} envelopes / {MaxBytes} bytes): dropping the oldest envelopes until deliveries resume (counted in xtcp_kafka_dropped_envelopes_total)",
-                _maxQueued, _maxQueuedBytes);
         }
     }
 
@@ -138,12 +89,10 @@ public sealed class KafkaDestination : IDestination
             byte[] value;
             lock (_lock)
             {
-                while (!_stopping && (_queue.Count == 0 || _inFlight >= _maxInFlight))
+                while (!_stopping && (_queue.IsEmpty || _inFlight >= _maxInFlight))
                     Monitor.Wait(_lock);
                 if (_stopping) return;
-                value = _queue.First!.Value;
-                _queue.RemoveFirst();
-                _queuedBytes -= value.Length;
+                value = _queue.Take();
                 _inFlight++;
             }
             try
@@ -171,8 +120,7 @@ public sealed class KafkaDestination : IDestination
                 lock (_lock)
                 {
                     _inFlight--;
-                    _queue.AddFirst(value);
-                    _queuedBytes += value.Length;
+                    _queue.Return(value);
                     Monitor.Wait(_lock, 100);
                 }
             }
@@ -190,7 +138,7 @@ public sealed class KafkaDestination : IDestination
             lock (_lock)
             {
                 _inFlight--;
-                _dropEpisode = false;
+                _queue.Delivered();
                 UpdateDepth();
                 Monitor.PulseAll(_lock);
             }
@@ -205,9 +153,7 @@ public sealed class KafkaDestination : IDestination
             _inFlight--;
             if (transient)
             {
-                _queue.AddFirst(report.Message.Value);
-                _queuedBytes += report.Message.Value.Length;
-                DropOldestBeyondBound();
+                _queue.Return(report.Message.Value);
             }
             UpdateDepth();
             Monitor.PulseAll(_lock);
@@ -219,13 +165,30 @@ public sealed class KafkaDestination : IDestination
         or ErrorCode.NotEnoughReplicasAfterAppend or ErrorCode.LeaderNotAvailable or ErrorCode.NotLeaderForPartition
         or ErrorCode.NetworkException or ErrorCode.Local_Retry;
 
+    /// <summary>
+    /// Connection-level errors: brokers down, a TLS handshake refused (librdkafka's line names the broker and
+    /// the reason, e.g. "certificate verify failed"), SASL authentication failed. Each is counted as a sink
+    /// error (so /readyz turns unready while nothing is delivered); envelopes stay queued and librdkafka
+    /// keeps reconnecting, so fixing the broker side (or its credentials) loses nothing.
+    /// </summary>
     private void OnClientError(Error error)
     {
+        // "1/1 brokers are down" follows the failure that caused it: keep the cause as the last error.
+        if (error.Code != ErrorCode.Local_AllBrokersDown || Volatile.Read(ref _lastClientError) == null)
+            Volatile.Write(ref _lastClientError, $"{error.Reason} ({error.Code})");
+        _counters.Errors.Inc();
+        Interlocked.Increment(ref _clientErrors);
         if (error.IsFatal)
             _logger.LogCritical("Kafka producer fatal error: {Reason} ({Code})", error.Reason, error.Code);
         else
             _brokerEpisode.Failure(null, $"{error.Reason} ({error.Code}); envelopes wait in the bounded queue");
     }
+
+    /// <summary>Connection-level errors reported by librdkafka (each also counted in xtcp_sink_errors_total{sink="kafka"}).</summary>
+    public long ClientErrors => Interlocked.Read(ref _clientErrors);
+
+    /// <summary>The last of them that says why (not the "brokers are down" that follows), as librdkafka phrased it; null before the first.</summary>
+    public string? LastClientError => Volatile.Read(ref _lastClientError);
 
     public bool Flush(TimeSpan timeout)
     {

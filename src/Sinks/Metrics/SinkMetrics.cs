@@ -30,6 +30,12 @@ public static class SinkMetrics
     public static readonly Counter KafkaDroppedEnvelopes = Prometheus.Metrics.CreateCounter(
         "xtcp_kafka_dropped_envelopes_total", "Oldest envelopes dropped because the bounded Kafka queue was full.");
 
+    public static readonly Gauge HttpQueueDepth = Prometheus.Metrics.CreateGauge(
+        "xtcp_http_queue_depth", "Envelopes waiting for the http(s) endpoint: queued plus the one being posted.");
+
+    public static readonly Counter HttpDroppedEnvelopes = Prometheus.Metrics.CreateCounter(
+        "xtcp_http_dropped_envelopes_total", "Oldest envelopes dropped because the bounded http(s) queue was full.");
+
     private static readonly Counter.Child[] FlushesByReason = Array.ConvertAll(
         Enum.GetValues<FlushReason>(), reason => EnvelopeFlushes.WithLabels(LabelOf(reason)));
 

@@ -19,6 +19,11 @@ public sealed class RecordContext
     public string DaemonVersion { get; init; } = "";
     /// <summary>Netlink socket fd of the namespace (xtcp2's socket_fd column).</summary>
     public ulong SocketFd { get; init; }
+    /// <summary>
+    /// Container and pod of the namespace (from a process living in it), as known when the poll started:
+    /// the attribution of every record of this namespace whose socket's own cgroup names no container.
+    /// </summary>
+    public RecordAttribution Attribution { get; init; } = RecordAttribution.None;
 
     private ContextUtf8? _utf8;
 
@@ -68,6 +73,24 @@ public struct FlatRecord
     public bool DumpIncomplete;
     /// <summary>0 = poll snapshot, 1 = destroy event (proto field 3003, <see cref="RecordOrigins"/>).</summary>
     public uint RecordOrigin;
+    /// <summary>
+    /// Unix ns of an event record (a destroy event: when it was read); 0 = the record's poll timestamp
+    /// (<see cref="RecordContext.TimestampNs"/>). Read it through <see cref="TimestampNs"/>.
+    /// </summary>
+    public long EventTimestampNs;
+
+    /// <summary>timestamp_ns of the record: its event's time, else its poll's.</summary>
+    public readonly long TimestampNs => EventTimestampNs != 0 ? EventTimestampNs : Context.TimestampNs;
+
+    /// <summary>
+    /// Container and pod from the socket's own cgroup (INET_DIAG_CGROUP_ID), shared, never allocated per
+    /// record; null = the socket's cgroup names no container (or is unknown), and the record carries its
+    /// namespace's attribution (<see cref="RecordContext.Attribution"/>). Read it through <see cref="AttributionOrContext"/>.
+    /// </summary>
+    public RecordAttribution? Attribution;
+
+    /// <summary>The attribution the record is stamped with: its socket's cgroup's, else its namespace's.</summary>
+    public readonly RecordAttribution AttributionOrContext => Attribution ?? Context?.Attribution ?? RecordAttribution.None;
 }
 
 /// <summary>Values of <see cref="FlatRecord.RecordOrigin"/> (proto field record_origin = 3003).</summary>

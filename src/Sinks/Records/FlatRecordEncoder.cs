@@ -30,9 +30,12 @@ public static class FlatRecordEncoder
     /// </summary>
     public const int MaxFixedPartSize = 2048;
 
-    /// <summary>Upper bound of <see cref="ComputeSize"/> for a record with this context.</summary>
+    /// <summary>
+    /// Upper bound of <see cref="ComputeSize"/> for any record with this context, whatever its attribution
+    /// (container id, runtime and pod uid are bounded by <see cref="RecordAttribution.MaxEncodedBytes"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int MaxEncodedSize(RecordContext context) => MaxFixedPartSize + context.Utf8.StringFieldsMaxBytes;
+    public static int MaxEncodedSize(RecordContext context) => MaxFixedPartSize + RecordAttribution.MaxEncodedBytes + context.Utf8.StringFieldsMaxBytes;
 
     /// <summary>
     /// Writes the record message; <paramref name="destination"/> must hold <see cref="ComputeSize"/> bytes.
@@ -154,7 +157,8 @@ public static class FlatRecordEncoder
             if (utf8.Length == 0) return;
             var p = ProtoWire.WriteTagUnchecked(ref _start, Position, ProtoWire.Tag(field, ProtoWire.WireLengthDelimited));
             p = ProtoWire.WriteVarintUnchecked(ref _start, p, (uint)utf8.Length);
-            // Context strings are bounded by StringFieldsMaxBytes; address/congestion spans by MaxFixedPartSize.
+            // Context strings are bounded by StringFieldsMaxBytes, attribution strings by
+            // RecordAttribution.MaxEncodedBytes, address/congestion spans by MaxFixedPartSize.
             Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref _start, p), ref System.Runtime.InteropServices.MemoryMarshal.GetReference(utf8), (uint)utf8.Length);
             Position = p + utf8.Length;
         }

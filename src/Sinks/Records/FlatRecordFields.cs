@@ -7,7 +7,9 @@ namespace XtcpEpoll.Sinks.Records;
 /// The one list of which <see cref="FlatRecord"/> value goes into which proto field of
 /// xtcp_flat_record.v1.XtcpFlatRecord, in field-number order (the order protobuf writers emit).
 /// Attribute groups are visited only when the kernel sent the attribute, so a record never carries
-/// values of an attribute it did not receive. Uplink/container enrichment fields are not filled.
+/// values of an attribute it did not receive. container_id, container_runtime and pod_uid come from the
+/// record's attribution (its socket's cgroup, else its namespace); container_name/image and the uplink
+/// enrichment fields are not filled.
 /// </summary>
 public static class FlatRecordFields
 {
@@ -18,16 +20,19 @@ public static class FlatRecordFields
     {
         var context = record.Context;
         var text = context.Utf8;
+        var owner = record.Attribution ?? context.Attribution;
         // Not `ref readonly`: ParsedSocket's span properties are not readonly members, and calling them
         // through a readonly ref would copy the whole struct per call.
         ref var s = ref Unsafe.AsRef(in record.Socket);
         v.UInt32(1, SchemaVersion);
         v.String(2, text.DaemonVersion);
-        v.Int64(10, context.TimestampNs);
+        v.Int64(10, record.TimestampNs);
         v.String(20, text.Hostname);
         v.String(21, text.Location);
         v.String(30, text.Netns);
         v.UInt64(31, context.NetnsInode);
+        v.String(40, owner.ContainerIdUtf8);
+        v.String(41, owner.ContainerRuntimeUtf8);
         v.String(50, text.Label);
         v.String(51, text.Tag);
         v.UInt64(60, record.RecordCounter);
@@ -116,6 +121,7 @@ public static class FlatRecordFields
             v.UInt32(3001, s.Mark);
         v.Bool(3002, record.DumpIncomplete);
         v.UInt32(3003, record.RecordOrigin);
+        v.String(3004, owner.PodUidUtf8);
     }
 
     /// <summary>

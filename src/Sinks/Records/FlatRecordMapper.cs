@@ -15,15 +15,19 @@ public static class FlatRecordMapper
     {
         var c = record.Context;
         var s = record.Socket;
+        var owner = record.AttributionOrContext;
         var m = new XtcpFlatRecord
         {
             SchemaVersion = FlatRecordFields.SchemaVersion,
             DaemonVersion = c.DaemonVersion,
-            TimestampNs = c.TimestampNs,
+            TimestampNs = record.EventTimestampNs != 0 ? record.EventTimestampNs : c.TimestampNs,
             Hostname = c.Hostname,
             Location = c.Location,
             Netns = c.Netns,
             NetnsInode = c.NetnsInode,
+            ContainerId = owner.ContainerId,
+            ContainerRuntime = owner.ContainerRuntime,
+            PodUid = owner.PodUid,
             Label = c.Label,
             Tag = c.Tag,
             RecordCounter = record.RecordCounter,

@@ -44,10 +44,20 @@ internal static class DumpWire
     public static byte[] Error(uint seq, int errno) => new DatagramBuilder().Error(seq, -errno).ToArray();
 
     /// <summary>The answer to an exact lookup that found its socket (type 20, not multipart).</summary>
-    public static byte[] LookupFound(uint seq, ulong cookie)
+    public static byte[] LookupFound(uint seq, ulong cookie, byte state = Listen)
     {
         var datagram = new DatagramBuilder();
-        datagram.Message(NetlinkConstants.SOCK_DIAG_BY_FAMILY, 0, seq, Message(NetlinkConstants.AF_INET, Listen, cookie));
+        datagram.Message(NetlinkConstants.SOCK_DIAG_BY_FAMILY, 0, seq, Message(NetlinkConstants.AF_INET, state, cookie));
+        return datagram.ToArray();
+    }
+
+    /// <summary>One datagram of a walk: sockets of the given states (state, cookie), then DONE if asked.</summary>
+    public static byte[] Walk(uint seq, bool done, params (byte State, ulong Cookie)[] sockets)
+    {
+        var datagram = new DatagramBuilder();
+        foreach (var (state, cookie) in sockets)
+            datagram.Message(NetlinkConstants.TCPDIAG_GETSOCK, NetlinkConstants.NLM_F_MULTI, seq, Message(NetlinkConstants.AF_INET, state, cookie));
+        if (done) datagram.Done(seq);
         return datagram.ToArray();
     }
 

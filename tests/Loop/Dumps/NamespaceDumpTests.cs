@@ -278,115 +278,265 @@ public sealed class NamespaceDumpTests
         Assert.Throws<InvalidOperationException>(() => dump.Schedule());
     }
 
-    // ---------------------------------------------------------------- shared tables: walks and lookups
+    // ---------------------------------------------------------------- known sockets: walks and lookups
+
+    private const byte Closed = TcpState.Close, TimeWait = TcpState.TimeWait;
+    private const long Interval = 1_000_000;
 
     [Fact]
-    public void The_first_poll_walks_every_wanted_state_and_collects_the_listeners()
+    public void With_walk_interval_zero_every_poll_walks_every_wanted_state_and_keeps_no_keys()
     {
-        var (context, dump) = New(track: true);
+        var (context, dump) = New();
+        for (int poll = 1; poll <= 3; poll++)
+        {
+            var request = Assert.Single(StartPoll(dump, pollStart: poll * Interval));
+            Assert.Equal(TcpStates.Default, request.States);
+            Assert.Equal(Forward.Then(Done), dump.OnDatagram(SocketsThenDone(request.Sequence, 1)));
+        }
+        Assert.Equal(3, context.Counts.Walks[(int)WalkReason.Interval]);
+        Assert.Null(dump.Known);
+    }
+
+    [Fact]
+    public void The_first_poll_walks_in_full_and_keeps_every_socket_a_lookup_can_find()
+    {
+        var (context, dump) = New(interval: Interval);
         var request = Assert.Single(StartPoll(dump));
 
         Assert.Equal(TcpStates.Default, request.States);
-        Assert.Equal(Forward, dump.OnDatagram(Listeners(request.Sequence, 11, 12)));
-        Assert.Equal(Forward.Then(Done), dump.OnDatagram(SocketsThenDone(request.Sequence, 13))); // established: not a listener
-        Assert.Equal(2, dump.Listeners!.Count);
-        Assert.Equal(1, context.Counts.WalksForRefresh);
+        Assert.Equal(Forward, dump.OnDatagram(Walk(request.Sequence, false, (Listen, 11), (Listen, 12))));
+        Assert.Equal(Forward.Then(Done), dump.OnDatagram(Walk(request.Sequence, true, (Established, 13), (TimeWait, 14), (Closed, 15))));
+        Assert.Equal((2, 2), (dump.Known!.ListenerCount, dump.Known.ConnectionCount)); // CLOSE (bound-inactive) is in no lookup table
+        Assert.Equal(1, context.Counts.Walks[(int)WalkReason.First]);
     }
 
     [Fact]
-    public void Between_walks_the_dump_skips_the_host_wide_states_and_carries_one_lookup_per_listener()
+    public void Between_walks_a_shared_table_namespace_looks_up_every_known_socket_and_walks_nothing()
     {
-        var (context, dump) = New(track: true);
-        WalkListeners(dump, 11, 12);
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Listen, 11), (Established, 12), (Established, 13));
 
         var sent = StartPoll(dump, pollStart: 2);
-        Assert.Equal(3, sent.Count);
+        Assert.All(sent, r => Assert.Equal((NetlinkConstants.SOCK_DIAG_BY_FAMILY, false), (r.Type, r.Dump)));
+        Assert.Equal([11UL, 12UL, 13UL], sent.Select(r => r.Cookie)); // listeners first
+        Assert.Equal([sent[0].Sequence, sent[0].Sequence + 1, sent[0].Sequence + 2], sent.Select(r => r.Sequence));
+
+        Assert.Equal(Forward, dump.OnDatagram(LookupFound(sent[0].Sequence, 11)));
+        Assert.Equal(Forward, dump.OnDatagram(LookupFound(sent[2].Sequence, 13, Established)));
+        Assert.Equal(Forward.Then(Done), dump.OnDatagram(LookupFound(sent[1].Sequence, 12, Established))); // any order
+        Assert.Equal((3, 0), (context.Counts.LookupsFound, context.Counts.LookupsMissing));
+        Assert.Equal(0, context.Counts.Walks[(int)WalkReason.Dense] + context.Counts.Walks[(int)WalkReason.OwnTable]);
+    }
+
+    [Fact]
+    public void A_known_set_longer_than_one_sendmsg_goes_out_in_batches_each_after_the_last_ones_answers()
+    {
+        var (context, dump) = New(interval: Interval);
+        int known = RequestBuffer.MaxLookups * 2 + 5;
+        FirstWalk(dump, [.. Enumerable.Range(1, known).Select(i => (Established, (ulong)i))]);
+
+        var batches = new List<List<SentRequest>> { StartPoll(dump, pollStart: 2) };
+        while (true)
+        {
+            var batch = batches[^1];
+            Assert.InRange(batch.Count, 1, RequestBuffer.MaxLookups);
+            DumpStep step = None;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                step = dump.OnDatagram(LookupFound(batch[i].Sequence, batch[i].Cookie, Established));
+                if (i < batch.Count - 1) Assert.Equal(Forward, step); // the next batch waits for this one's answers
+            }
+            if (step == Forward.Then(Done)) break;
+            Assert.Equal(Forward.Then(Send), step);
+            batches.Add(Sent(context));
+        }
+        Assert.Equal([RequestBuffer.MaxLookups, RequestBuffer.MaxLookups, 5], batches.Select(b => b.Count));
+        Assert.Equal(Enumerable.Range(1, known).Select(i => (ulong)i), batches.SelectMany(b => b).Select(r => r.Cookie));
+    }
+
+    [Fact]
+    public void A_connection_whose_lookup_misses_is_dropped_and_not_looked_up_again()
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Established, 12), (Established, 13));
+        var sent = StartPoll(dump, pollStart: 2);
+
+        Assert.Equal(None, dump.OnDatagram(Error(sent[0].Sequence, 2 /*ENOENT*/))); // closed between the walk and the lookup
+        Assert.Equal(Forward.Then(Done), dump.OnDatagram(LookupFound(sent[1].Sequence, 13, Established))); // no walk follows
+        Assert.Equal(1, context.Counts.LookupsMissing);
+
+        Assert.Equal([13UL], StartPoll(dump, pollStart: 3).Select(r => r.Cookie));
+    }
+
+    [Fact]
+    public void A_listener_whose_lookup_misses_makes_the_same_poll_walk_the_listening_table()
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Listen, 11), (Listen, 12), (Established, 13));
+        var sent = StartPoll(dump, pollStart: 2);
+
+        Assert.Equal(None, dump.OnDatagram(Error(sent[0].Sequence, 2 /*ENOENT*/)));
+        Assert.Equal(Forward, dump.OnDatagram(LookupFound(sent[1].Sequence, 12)));
+        Assert.Equal(Forward.Then(Send), dump.OnDatagram(LookupFound(sent[2].Sequence, 13, Established)));
+        var walk = Assert.Single(Sent(context));
+        Assert.Equal((true, TcpStates.Listen), (walk.Dump, walk.States));
+        Assert.Equal(1, context.Counts.Walks[(int)WalkReason.LookupMiss]);
+
+        Assert.Equal(Forward.Then(Done), dump.OnDatagram(Walk(walk.Sequence, true, (Listen, 12), (Listen, 21)))); // 11 replaced by 21
+        Assert.Equal([12UL, 21UL, 13UL], StartPoll(dump, pollStart: 3).Select(r => r.Cookie));
+    }
+
+    [Fact]
+    public void A_listener_that_a_lookup_cannot_reach_is_walked_at_every_poll_until_the_next_full_walk()
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Listen, 11), (Listen, 12), (Established, 13));
+        var sent = StartPoll(dump, pollStart: 2);
+        dump.OnDatagram(LookupFound(sent[0].Sequence, 11));
+        dump.OnDatagram(Error(sent[1].Sequence, 2 /*ENOENT*/)); // e.g. the second member of an SO_REUSEPORT group
+        dump.OnDatagram(LookupFound(sent[2].Sequence, 13, Established));
+        uint walk = Sent(context)[0].Sequence;
+        Assert.Equal(Forward.Then(Done), dump.OnDatagram(Walk(walk, true, (Listen, 11), (Listen, 12)))); // still there
+
+        var next = StartPoll(dump, pollStart: 3); // the connection is looked up, the listeners are walked
+        Assert.Equal([13UL], next.Select(r => r.Cookie));
+        Assert.Equal(Forward.Then(Send), dump.OnDatagram(LookupFound(next[0].Sequence, 13, Established)));
+        Assert.Equal((true, TcpStates.Listen), (Sent(context)[0].Dump, Sent(context)[0].States));
+        Assert.Equal(1, context.Counts.Walks[(int)WalkReason.Unreachable]);
+    }
+
+    [Fact]
+    public void An_own_table_namespace_dumps_its_established_table_every_poll_with_its_listener_lookups_riding_it()
+    {
+        var (context, dump) = New(interval: Interval, ehash: 1024);
+        FirstWalk(dump, (Listen, 11), (Established, 12));
+
+        var sent = StartPoll(dump, pollStart: 2);
+        Assert.Equal(2, sent.Count);
         Assert.Equal((true, TcpStates.Default & ~TcpStates.InHostWideTables), (sent[0].Dump, sent[0].States));
-        Assert.All(sent.Skip(1), lookup => Assert.Equal((NetlinkConstants.SOCK_DIAG_BY_FAMILY, false), (lookup.Type, lookup.Dump)));
-        Assert.Equal([11UL, 12UL], sent.Skip(1).Select(l => l.Cookie));
-        Assert.Equal([sent[0].Sequence + 1, sent[0].Sequence + 2], sent.Skip(1).Select(l => l.Sequence)); // following the dump's
-        Assert.Equal(1, context.Counts.WalksForRefresh);
+        Assert.Equal((false, 11UL, sent[0].Sequence + 1), (sent[1].Dump, sent[1].Cookie, sent[1].Sequence)); // the listener only
+        Assert.Equal(1, context.Counts.Walks[(int)WalkReason.OwnTable]);
+
+        Assert.Equal(Forward, dump.OnDatagram(Walk(sent[0].Sequence, false, (Established, 12), (Established, 14)))); // 14 is new
+        Assert.Equal(None, dump.OnDatagram(Done(sent[0].Sequence)));
+        Assert.Equal(Forward.Then(Done), dump.OnDatagram(LookupFound(sent[1].Sequence, 11)));
+        Assert.Equal((1, 2), (dump.Known!.ListenerCount, dump.Known.ConnectionCount));
+    }
+
+    [Theory]
+    [InlineData(1_000, 0, true)]          // 1,000 x 1.85 µs > ~1 ms of bucket walk on an otherwise empty host: walk
+    [InlineData(1_000, 100_000, false)]   // the walk would also skip 100,000 sockets of other namespaces (~5.7 ms): look up
+    [InlineData(100, 0, false)]
+    public void A_shared_table_namespace_walks_its_established_table_only_when_its_lookups_would_cost_more(int known, long hostSockets, bool walks)
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, [.. Enumerable.Range(1, known).Select(i => (Established, (ulong)i))]);
+        context.HostSockets = hostSockets;
+
+        var first = StartPoll(dump, pollStart: 2)[0];
+        Assert.Equal(walks, first.Dump);
+        Assert.Equal(walks ? 1 : 0, context.Counts.Walks[(int)WalkReason.Dense]);
     }
 
     [Fact]
-    public void The_namespace_ends_when_the_dumps_DONE_and_every_lookup_answer_are_in()
+    public void A_namespace_that_knows_no_socket_ends_between_walks_without_a_request()
     {
-        var (context, dump) = New(track: true);
-        WalkListeners(dump, 11, 12);
-        var sent = StartPoll(dump, pollStart: 2);
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump);
 
-        Assert.Equal(Forward, dump.OnDatagram(LookupFound(sent[1].Sequence, 11)));
-        Assert.Equal(None, dump.OnDatagram(Done(sent[0].Sequence))); // one lookup still unanswered
-        Assert.Equal(Forward.Then(Done), dump.OnDatagram(LookupFound(sent[2].Sequence, 12)));
-        Assert.Equal((2, 0), (context.Counts.LookupsFound, context.Counts.LookupsMissing));
+        Assert.Equal(None, dump.Schedule());
+        Assert.Equal(Done, dump.Start(2));
+        Assert.Equal(DumpState.Idle, dump.State);
+        Assert.Empty(Sent(context));
+    }
+
+    [Fact]
+    public void The_walk_comes_due_once_per_interval_window()
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Established, 12));
+        var pollStarts = Enumerable.Range(1, 40).Select(i => i * (Interval / 10)).ToList(); // 10 polls per interval
+        var walkedAt = new List<long>();
+        foreach (long start in pollStarts)
+        {
+            var sent = StartPoll(dump, start);
+            if (sent[0].Dump)
+            {
+                walkedAt.Add(start);
+                Assert.Equal(Forward.Then(Done), dump.OnDatagram(SocketsThenDone(sent[0].Sequence, 12)));
+            }
+            else Assert.Equal(Forward.Then(Done), dump.OnDatagram(LookupFound(sent[0].Sequence, 12, Established)));
+        }
+        Assert.Equal(4, walkedAt.Count);
+        Assert.All(walkedAt.Zip(walkedAt.Skip(1)), pair => Assert.Equal(Interval, pair.Second - pair.First));
+        Assert.Equal(4, context.Counts.Walks[(int)WalkReason.Interval]);
+    }
+
+    [Fact]
+    public void Namespaces_opened_together_walk_in_even_shares_after_their_first_poll()
+    {
+        var context = NewContext(interval: Interval);
+        var walksPerPoll = new int[10];
+        for (ulong id = 1; id <= 200; id++)
+        {
+            var schedule = new WalkSchedule(Interval, id);
+            Assert.True(schedule.Due(0, out var reason));
+            Assert.Equal(WalkReason.First, reason);
+            schedule.Completed(0);
+            for (int poll = 1; poll <= 10; poll++)
+            {
+                if (!schedule.Due(poll * Interval / 10, out _)) continue;
+                walksPerPoll[poll - 1]++;
+                schedule.Completed(poll * Interval / 10);
+            }
+        }
+        Assert.Equal(200, walksPerPoll.Sum()); // each exactly once in the interval after the first poll
+        Assert.All(walksPerPoll, n => Assert.InRange(n, 10, 30)); // ~20 per poll, never all at once
+        Assert.NotNull(context);
+    }
+
+    [Fact]
+    public void A_walk_cut_short_is_never_trusted_the_next_poll_walks_again()
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Established, 12));
+        Interrupt(dump, StartPoll(dump, pollStart: Interval + Interval)); // the interval's walk, cut by the deadline
+
+        Assert.True(Assert.Single(StartPoll(dump, pollStart: Interval * 2 + 1)).Dump);
+        Assert.Equal(1, context.Counts.Walks[(int)WalkReason.Retry]);
+    }
+
+    [Fact]
+    public void Lost_destroy_events_make_the_next_poll_walk_and_the_one_after_looks_up_again()
+    {
+        var (context, dump) = New(interval: Interval);
+        FirstWalk(dump, (Established, 12));
+        dump.RequestWalk(WalkReason.DestroyOverflow);
+
+        var walk = Assert.Single(StartPoll(dump, pollStart: 2));
+        Assert.Equal((true, TcpStates.Default), (walk.Dump, walk.States));
+        Assert.Equal(1, context.Counts.Walks[(int)WalkReason.DestroyOverflow]);
+        dump.OnDatagram(SocketsThenDone(walk.Sequence, 12, 13));
+        Assert.Equal([12UL, 13UL], StartPoll(dump, pollStart: 3).Select(r => r.Cookie));
     }
 
     [Fact]
     public void The_deadline_with_only_lookup_answers_outstanding_leaves_nothing_to_discard()
     {
-        var (_, dump) = New(track: true);
-        WalkListeners(dump, 11);
-        var sent = StartPoll(dump, pollStart: 2);
-        dump.OnDatagram(Done(sent[0].Sequence));
+        var (_, dump) = New(interval: Interval);
+        FirstWalk(dump, (Established, 12));
+        StartPoll(dump, pollStart: 2);
 
         Assert.Equal(Timeout, dump.OnDeadline());
         Assert.Equal(DumpState.Idle, dump.State);
-    }
-
-    [Fact]
-    public void A_missed_lookup_walks_the_listening_table_in_the_same_poll()
-    {
-        var (context, dump) = New(track: true);
-        WalkListeners(dump, 11, 12);
-        var sent = StartPoll(dump, pollStart: 2);
-
-        Assert.Equal(None, dump.OnDatagram(Error(sent[1].Sequence, 2 /*ENOENT*/)));
-        Assert.Equal(Forward, dump.OnDatagram(LookupFound(sent[2].Sequence, 12)));
-        Assert.Equal(Send, dump.OnDatagram(Done(sent[0].Sequence)));
-        var walk = Assert.Single(Sent(context));
-        Assert.Equal((true, TcpStates.Listen), (walk.Dump, walk.States));
-        Assert.Equal((1, 1), (context.Counts.LookupsMissing, context.Counts.WalksForLookupMiss));
-
-        Assert.Equal(Forward.Then(Done), dump.OnDatagram(ListenersThenDone(walk.Sequence, 12))); // the replaced listener is gone
-        Assert.Equal(1, dump.Listeners!.Count);
-        Assert.Single(StartPoll(dump, pollStart: 3).Skip(1)); // next poll: one lookup again
-    }
-
-    [Fact]
-    public void A_listener_whose_lookup_missed_but_the_walk_found_makes_every_poll_walk()
-    {
-        var (context, dump) = New(track: true);
-        WalkListeners(dump, 11, 12);
-        var sent = StartPoll(dump, pollStart: 2);
-        dump.OnDatagram(LookupFound(sent[1].Sequence, 11));
-        dump.OnDatagram(Error(sent[2].Sequence, 2 /*ENOENT*/));  // e.g. the second member of an SO_REUSEPORT group
-        dump.OnDatagram(Done(sent[0].Sequence));
-        uint walk = Sent(context)[0].Sequence;
-        Assert.Equal(Forward.Then(Done), dump.OnDatagram(ListenersThenDone(walk, 11, 12)));
-
-        var next = Assert.Single(StartPoll(dump, pollStart: 3)); // no lookups: a walk of every state
-        Assert.Equal(TcpStates.Default, next.States);
-        Assert.Equal(1, context.Counts.WalksUntracked);
-    }
-
-    [Fact]
-    public void A_walk_cut_short_is_never_trusted()
-    {
-        var (context, dump) = New(track: true);
-        uint seq = StartPoll(dump)[0].Sequence;
-        dump.OnDatagram(Listeners(seq, 11));
-        dump.OnDeadline();
-        dump.OnDatagram(Done(seq));
-
-        Assert.Equal(TcpStates.Default, Assert.Single(StartPoll(dump, pollStart: 2)).States); // walks again
-        Assert.Equal(2, context.Counts.WalksForRefresh);
+        Assert.Single(StartPoll(dump, pollStart: 3)); // a timed-out lookup round drops nothing
     }
 
     [Fact]
     public void V2_lookups_ride_the_AF_INET_request_and_the_namespace_ends_after_AF_INET6()
     {
-        var (context, dump) = New(RequestMode.V2, track: true);
-        WalkListeners(dump, 11);
+        var (context, dump) = New(RequestMode.V2, interval: Interval, ehash: 1024);
+        FirstWalk(dump, (Listen, 11));
         var sent = StartPoll(dump, pollStart: 2);
         Assert.Equal([NetlinkConstants.AF_INET, NetlinkConstants.AF_INET], sent.Select(s => s.Family));
 
@@ -399,10 +549,10 @@ public sealed class NamespaceDumpTests
     [Fact]
     public void Lookup_answers_survive_a_compat_refusal()
     {
-        var (context, dump) = New(track: true);
+        var (context, dump) = New(interval: Interval, ehash: 1024);
         // A refusal while lookups are out (real kernels refuse at the first poll, which walks): their answers
         // still count, they were v2 requests already.
-        WalkListeners(dump, 11);
+        FirstWalk(dump, (Listen, 11));
         var sent = StartPoll(dump, pollStart: 2);
 
         Assert.Equal(Send, dump.OnDatagram(Error(sent[0].Sequence, 22 /*EINVAL*/)));
@@ -413,34 +563,40 @@ public sealed class NamespaceDumpTests
     }
 
     [Fact]
-    public void Without_tracking_a_dump_that_asks_for_listeners_is_a_counted_untracked_walk()
+    public void Only_listeners_wanted_between_walks_means_listener_lookups_alone()
     {
-        var (context, dump) = New(track: false);
-        Assert.Equal(TcpStates.Default, StartPoll(dump)[0].States);
-        Assert.Equal(1, context.Counts.WalksUntracked);
-        Assert.Null(dump.Listeners);
+        var context = new DumpContext(new DumpSettings(RequestMode.Compat, TcpStates.Listen, Ext, Interval), new RequestBuffer(100), NullLogger.Instance);
+        var dump = new NamespaceDump(7, "ns-test", context, -262144);
+        FirstWalk(dump, (Listen, 11));
+        var sent = Assert.Single(StartPoll(dump, pollStart: 2));
+        Assert.Equal((false, 11UL), (sent.Dump, sent.Cookie));
     }
 
-    [Theory]
-    [InlineData(TcpStates.Default, 60, true)]
-    [InlineData(TcpStates.Listen, 60, false)]                 // no other state: no dump for lookups to ride
-    [InlineData(TcpStates.Default & ~TcpStates.Listen, 60, false)]
-    [InlineData(TcpStates.Default, 0, false)]                 // --shared-tables-refresh 0
-    public void Shared_tables_are_tracked_only_when_lookups_have_a_dump_to_ride(uint states, int refreshSeconds, bool tracked)
+    [Fact]
+    public void Walk_reasons_fit_the_lane_counts()
     {
-        var options = new CollectorOptions { States = states, SharedTablesRefresh = TimeSpan.FromSeconds(refreshSeconds) };
-        Assert.Equal(tracked, DumpSettings.From(options).TrackSharedTables);
+        Assert.Equal(WalkCounts.Length, Enum.GetValues<WalkReason>().Length);
+        Assert.Equal(WalkCounts.Length, XtcpEpoll.Loop.Metrics.LoopMetrics.WalksByReason.Length);
+    }
+
+    [Fact]
+    public void The_walk_interval_becomes_ticks()
+    {
+        var settings = DumpSettings.From(new CollectorOptions { WalkInterval = TimeSpan.FromSeconds(2) });
+        Assert.Equal(2 * System.Diagnostics.Stopwatch.Frequency, settings.WalkIntervalTicks);
+        Assert.Equal(0, DumpSettings.From(new CollectorOptions { WalkInterval = TimeSpan.Zero }).WalkIntervalTicks);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    private static DumpContext NewContext(RequestMode mode = RequestMode.Compat, bool track = false) =>
-        new(new DumpSettings(mode, TcpStates.Default, Ext, track, RefreshTicks: 1_000_000), new RequestBuffer(100), NullLogger.Instance);
+    private static DumpContext NewContext(RequestMode mode = RequestMode.Compat, long interval = 0) =>
+        new(new DumpSettings(mode, TcpStates.Default, Ext, interval), new RequestBuffer(100), NullLogger.Instance);
 
-    private static (DumpContext Context, NamespaceDump Dump) New(RequestMode mode = RequestMode.Compat, bool track = false)
+    /// <param name="ehash">tcp_ehash_entries of the namespace: negative = shares the host table (the default), positive = owns one.</param>
+    private static (DumpContext Context, NamespaceDump Dump) New(RequestMode mode = RequestMode.Compat, long interval = 0, int ehash = -262144)
     {
-        var context = NewContext(mode, track);
-        return (context, new NamespaceDump(7, "ns-test", context));
+        var context = NewContext(mode, interval);
+        return (context, new NamespaceDump(7, "ns-test", context, ehash));
     }
 
     /// <summary>Schedules and starts a poll; returns what the dump asked the lane to send.</summary>
@@ -451,19 +607,27 @@ public sealed class NamespaceDumpTests
         return Sent(ContextOf(dump));
     }
 
-    /// <summary>A first poll whose walk finds these listeners (and ends).</summary>
-    private static void WalkListeners(NamespaceDump dump, params ulong[] cookies)
+    /// <summary>A first poll whose full walk finds these sockets (and ends).</summary>
+    private static void FirstWalk(NamespaceDump dump, params (byte State, ulong Cookie)[] sockets)
     {
         var context = ContextOf(dump);
         uint seq = StartPoll(dump, pollStart: 1)[0].Sequence;
-        dump.OnDatagram(Listeners(seq, cookies));
-        var step = dump.OnDatagram(Done(seq));
+        var step = dump.OnDatagram(Walk(seq, true, sockets));
         if (context.Settings.Mode == RequestMode.V2)
         {
-            Assert.Equal(Send, step);
+            Assert.Equal(sockets.Length > 0 ? Forward.Then(Send) : Send, step);
             step = dump.OnDatagram(Done(Sent(context)[0].Sequence));
         }
-        Assert.Equal(Done, step);
+        Assert.Equal(sockets.Length > 0 && context.Settings.Mode != RequestMode.V2 ? Forward.Then(Done) : Done, step);
+        context.TakeCounts();
+    }
+
+    /// <summary>The deadline cuts the poll whose requests were <paramref name="sent"/>; the dump's DONE is then drained.</summary>
+    private static void Interrupt(NamespaceDump dump, List<SentRequest> sent)
+    {
+        Assert.Equal(Timeout, dump.OnDeadline());
+        dump.OnDatagram(Done(sent[0].Sequence));
+        Assert.Equal(DumpState.Idle, dump.State);
     }
 
     private static DumpContext ContextOf(NamespaceDump dump) => dump.Context;

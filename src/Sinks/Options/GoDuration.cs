@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace XtcpEpoll.Host.Config;
+namespace XtcpEpoll.Sinks.Options;
 
 /// <summary>
 /// Go's time.ParseDuration syntax ("10s", "500ms", "1m30s", "1.5h", "250us"), so xtcp2 operators can keep

@@ -26,3 +26,13 @@ public sealed class FactWhenInstalledAttribute : FactAttribute
         return null;
     }
 }
+
+/// <summary>The [Theory] form of <see cref="FactWhenInstalledAttribute"/>: every case is reported as skipped.</summary>
+public sealed class TheoryWhenInstalledAttribute : TheoryAttribute
+{
+    public TheoryWhenInstalledAttribute(string program)
+    {
+        if (FactWhenInstalledAttribute.Locate(program) == null)
+            Skip = $"{program} is not installed (not found on PATH)";
+    }
+}

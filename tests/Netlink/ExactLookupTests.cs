@@ -6,64 +6,51 @@ using XtcpEpoll.Netlink.Requests;
 
 namespace XtcpEpoll.Tests.Netlink;
 
-/// <summary>The pieces of listener tracking that live in the protocol layer: key scan and exact request.</summary>
-public unsafe class ListenerLookupTests
+/// <summary>The pieces of exact lookups that live in the protocol layer: key scan and exact request.</summary>
+public unsafe class ExactLookupTests
 {
     [Fact]
-    public void Listener_scan_finds_exactly_the_LISTEN_sockets_the_parser_reports_in_every_fixture()
+    public void Key_scan_finds_exactly_the_sockets_the_parser_reports_in_every_fixture()
     {
-        int files = 0, listeners = 0;
+        int files = 0, sockets = 0;
         foreach (var (file, _) in FixtureSet.ReadmeTable())
         {
             var datagrams = FixtureSet.Datagrams(file);
-            var parsed = FixtureSet.ParseAll(datagrams).Where(s => s.State == TcpState.Listen).ToList();
-            var keys = new SocketKey[4096];
-            int count = 0;
-            foreach (var d in datagrams) count = SockDiagReader.CollectListeners(d, keys, count);
-            Assert.Equal(parsed.Count, count);
-            for (int i = 0; i < count; i++)
+            var parsed = FixtureSet.ParseAll(datagrams);
+            var keys = new List<SocketKey>();
+            foreach (var d in datagrams)
+            {
+                int offset = 0;
+                while (SockDiagReader.NextKey(d, ref offset, out var key)) keys.Add(key);
+            }
+            Assert.Equal(parsed.Count, keys.Count);
+            for (int i = 0; i < keys.Count; i++)
             {
                 var p = parsed[i];
                 var k = keys[i];
-                Assert.Equal((p.Family, p.SourcePort, p.Interface, p.Cookie),
-                    (k.Family, BinaryPrimitives.ReverseEndianness(k.SourcePortBigEndian), k.Interface, k.Cookie));
+                Assert.Equal((p.Family, p.State, p.SourcePort, p.DestinationPort, p.Interface, p.Cookie),
+                    (k.Family, k.State, BinaryPrimitives.ReverseEndianness(k.SourcePortBigEndian), BinaryPrimitives.ReverseEndianness(k.DestinationPortBigEndian), k.Interface, k.Cookie));
                 Assert.True(new ReadOnlySpan<byte>(p.Source, 16).SequenceEqual(k.Source));
+                Assert.True(new ReadOnlySpan<byte>(p.Destination, 16).SequenceEqual(k.Destination));
             }
             files++;
-            listeners += count;
+            sockets += keys.Count;
         }
-        Assert.True(files >= 5 && listeners > 0, $"{files} fixtures, {listeners} listeners");
+        Assert.True(files >= 5 && sockets > 0, $"{files} fixtures, {sockets} sockets");
     }
 
     [Fact]
-    public void Listener_scan_counts_beyond_the_span_without_writing_past_it()
-    {
-        var datagrams = FixtureSet.ReadmeTable().SelectMany(r => FixtureSet.Datagrams(r.File)).ToList();
-        int total = 0;
-        var big = new SocketKey[4096];
-        foreach (var d in datagrams) total = SockDiagReader.CollectListeners(d, big, total);
-        Assert.True(total > 2);
-        var small = new SocketKey[3];
-        int count = 0;
-        foreach (var d in datagrams) count = SockDiagReader.CollectListeners(d, small.AsSpan(0, 2), count);
-        Assert.Equal(total, count);
-        Assert.Equal((0, 0ul), (small[2].Family, small[2].Cookie)); // untouched
-        Assert.Equal(big[1].Cookie, small[1].Cookie);
-    }
-
-    [Fact]
-    public void Listener_scan_never_throws_on_mutated_datagrams()
+    public void Key_scan_never_throws_on_mutated_datagrams()
     {
         var seeds = FixtureSet.ReadmeTable().SelectMany(r => FixtureSet.Datagrams(r.File)).Where(d => d.Length > 0).ToArray();
         var random = new Random(7);
-        var keys = new SocketKey[8];
         for (int i = 0; i < 20_000; i++)
         {
             var seed = seeds[random.Next(seeds.Length)];
             var datagram = seed.AsSpan(0, random.Next(seed.Length + 1)).ToArray();
             for (int n = random.Next(0, 6); n > 0 && datagram.Length > 0; n--) datagram[random.Next(datagram.Length)] = (byte)random.Next(256);
-            int count = SockDiagReader.CollectListeners(datagram, keys, 0);
-            Assert.True(count >= 0);
+            int offset = 0, count = 0;
+            while (SockDiagReader.NextKey(datagram, ref offset, out _)) Assert.True(++count <= datagram.Length / 16);
         }
     }
 
@@ -72,6 +59,9 @@ public unsafe class ListenerLookupTests
     {
         var key = new SocketKey { Family = NetlinkConstants.AF_INET6, SourcePortBigEndian = BinaryPrimitives.ReverseEndianness((ushort)8443), Interface = 3, Cookie = 0x1122334455667788 };
         for (int i = 0; i < 16; i++) key.Source[i] = (byte)(i + 1);
+        var connection = key;
+        connection.DestinationPortBigEndian = BinaryPrimitives.ReverseEndianness((ushort)50123);
+        for (int i = 0; i < 16; i++) connection.Destination[i] = (byte)(0xA0 + i);
         var request = new byte[DumpRequestBuilder.V2Size];
         Assert.Equal(72, DumpRequestBuilder.WriteExactV2(request, in key, 0xFE, 42));
 
@@ -90,5 +80,11 @@ public unsafe class ListenerLookupTests
         Assert.Equal(0x55667788u, BinaryPrimitives.ReadUInt32LittleEndian(id.Slice(WireOffsets.IdCookie)));      // cookie[0]: low half
         Assert.Equal(0x11223344u, BinaryPrimitives.ReadUInt32LittleEndian(id.Slice(WireOffsets.IdCookie + 4)));  // cookie[1]
         Assert.Throws<ArgumentOutOfRangeException>(() => DumpRequestBuilder.WriteExactV2(request, new SocketKey { Family = 1 }, 0, 0));
+
+        // A connection's lookup names its peer too (the established table is hashed by the 4-tuple).
+        DumpRequestBuilder.WriteExactV2(request, in connection, 0xFE, 43);
+        id = request.AsSpan(16).Slice(WireOffsets.V2Id);
+        Assert.Equal(50123, BinaryPrimitives.ReadUInt16BigEndian(id.Slice(WireOffsets.IdDestinationPort)));
+        Assert.True(id.Slice(WireOffsets.IdDestination, 16).SequenceEqual(connection.Destination));
     }
 }

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Sockets;
+using XtcpEpoll.Loop;
+using XtcpEpoll.Netlink.Native;
+using Xunit;
+
+namespace XtcpEpoll.Tests.Loop;
+
+/// <summary>
+/// Known sockets between walks, against real namespaces on the host's shared TCP table: a socket a walk found is
+/// looked up at every poll (message type 20) with live counters, a new one shows at its namespace's next walk
+/// (type 18), a closed one never again.
+/// </summary>
+public sealed class KnownSocketTests
+{
+    private const int Walked = 18, LookedUp = 20;
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void A_long_lived_connection_is_in_every_poll_after_the_walk_that_found_it_with_growing_counters()
+    {
+        using var farm = new TestNamespaceFarm("loop-known");
+        var ns = farm.Create(SocketKit.Listener);
+        var (client, server) = Pair(farm, ns, expected: true);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.FromHours(2);
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, Wait);
+        for (int poll = 1; poll <= 3; poll++)
+        {
+            DestroyEventTests.Transfer(client, server, 1000 * poll);
+            harness.PollOnce(Wait);
+        }
+
+        var sender = ((IPEndPoint)client.LocalEndPoint!).Port;
+        var acked = new List<ulong>();
+        for (int p = 0; p <= 3; p++)
+        {
+            var records = harness.Sink.Poll(p);
+            Assert.Equal(ns.Expected.ToHashSet(), records.Select(r => r.Key).ToHashSet());
+            Assert.Equal(ns.Expected.Count, records.Count);
+            Assert.All(records, r => Assert.Equal(p == 0 ? Walked : LookedUp, r.MessageType));
+            acked.Add(records.Single(r => r.SourcePort == sender).BytesAcked);
+        }
+        Assert.Equal(acked.Order(), acked);
+        Assert.Equal(acked.Count, acked.Distinct().Count()); // counters grow: live data at every poll, not a copy
+        Assert.Equal(1000UL + 2000 + 3000, acked[3] - acked[0]);
+    }
+
+    [Fact]
+    public void A_connection_opened_after_a_walk_shows_at_the_namespaces_next_walk_and_then_at_every_poll()
+    {
+        using var farm = new TestNamespaceFarm("loop-newconn");
+        var ns = farm.Create(SocketKit.PairV4);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.FromSeconds(1);
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, Wait);
+        var (client, _) = Pair(farm, ns, expected: false);
+        var fresh = (ushort)((IPEndPoint)client.LocalEndPoint!).Port;
+
+        // Poll until the namespace walks again (at most one interval later); every poll before that reports the
+        // known sockets only.
+        int polls = 1, walkedAt = -1;
+        var deadline = DateTime.UtcNow + Wait;
+        while (walkedAt < 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no walk within the wait");
+            Thread.Sleep(50); // pacing, not synchronisation: ~20 polls per walk interval
+            harness.PollOnce(Wait);
+            var records = harness.Sink.Poll(polls);
+            if (records.All(r => r.MessageType == Walked)) walkedAt = polls;
+            else
+            {
+                Assert.All(records, r => Assert.Equal(LookedUp, r.MessageType));
+                Assert.DoesNotContain(records, r => r.SourcePort == fresh || r.DestinationPort == fresh);
+            }
+            polls++;
+        }
+        for (int i = 0; i < 2; i++) harness.PollOnce(Wait);
+
+        for (int p = walkedAt; p < polls + 2; p++)
+        {
+            var records = harness.Sink.Poll(p);
+            Assert.Equal(2, records.Count(r => r.SourcePort == fresh || r.DestinationPort == fresh)); // both ends
+            Assert.Equal(ns.Expected.Count + 2, records.Count);
+        }
+    }
+
+    [Fact]
+    public void A_connection_closed_between_the_walk_and_the_lookup_never_reappears_and_is_recorded_as_destroyed()
+    {
+        using var farm = new TestNamespaceFarm("loop-closed");
+        var ns = farm.Create(SocketKit.Listener);
+        var (client, server) = Pair(farm, ns, expected: false);
+        ushort clientPort = (ushort)((IPEndPoint)client.LocalEndPoint!).Port;
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.FromHours(2);
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, Wait);
+        Assert.Equal(3, harness.Sink.Poll(0).Count);
+
+        // An abortive close (RST): nothing of the connection is left. (After a graceful close the active side
+        // lives on in TIME_WAIT with its full socket's cookie, so its lookup finds it, as a walk would.)
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+        try { while (server.Receive(new byte[1]) > 0) { } } catch (SocketException) { } // the RST
+        server.Close();
+        harness.PollOnce(Wait);
+        harness.PollOnce(Wait);
+
+        for (int p = 1; p <= 2; p++)
+        {
+            var records = harness.Sink.Poll(p);
+            Assert.Equal(ns.Expected.ToHashSet(), records.Select(r => r.Key).ToHashSet()); // the listener only
+            Assert.Single(records);
+        }
+        var ends = harness.Sink.WaitForDestroyed(d => d.Count >= 2, Wait);
+        Assert.Equal(2, ends.Count);
+        Assert.All(ends, r => Assert.True(r.SourcePort == clientPort || r.DestinationPort == clientPort));
+    }
+
+    [Fact]
+    public void Namespaces_deleted_while_a_poll_looks_their_sockets_up_leave_the_poll_and_the_collector_sound()
+    {
+        using var farm = new TestNamespaceFarm("loop-delknown");
+        var namespaces = farm.CreateMany(20, SocketKit.Full);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.FromHours(2);
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, Wait);
+
+        harness.Collector.TriggerPoll(); // a poll of lookups runs while half the namespaces go
+        foreach (var ns in namespaces.Take(10)) farm.Delete(ns);
+        harness.WaitForPolls(2, Wait);
+        harness.WaitUntil(() => harness.Collector.NamespacesOpen == 10, Wait);
+        harness.PollOnce(Wait);
+
+        var kept = namespaces.Skip(10).ToList();
+        var last = harness.Sink.Poll(2);
+        Assert.Equal(kept.Sum(ns => ns.Expected.Count), last.Count);
+        foreach (var ns in kept) Assert.Equal(ns.Expected.ToHashSet(), last.Where(r => r.Netns == ns.Name).Select(r => r.Key).ToHashSet());
+        Assert.False(harness.Collector.Completion.IsFaulted);
+        lock (harness.Summaries) Assert.All(harness.Summaries, s => Assert.Equal(0, s.Summary.DumpErrors));
+        foreach (var ns in kept) Assert.Equal(2, DestroyEventTests.SockDiagGroups(farm, ns).Count); // dump + event socket
+    }
+
+    /// <summary>An established IPv4 pair opened in <paramref name="ns"/> now (closed with the namespace), optionally expected in polls.</summary>
+    private static (Socket Client, Socket Server) Pair(TestNamespaceFarm farm, TestNamespace ns, bool expected) => farm.RunInside(ns, () =>
+    {
+        var listener = ns.Sockets.First(s => s.SocketType == SocketType.Stream && s.IsBound && !s.Connected);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(listener.LocalEndPoint!);
+        var server = listener.Accept();
+        ns.Sockets.Add(client);
+        ns.Sockets.Add(server);
+        if (expected)
+        {
+            ushort clientPort = (ushort)((IPEndPoint)client.LocalEndPoint!).Port, port = (ushort)((IPEndPoint)server.LocalEndPoint!).Port;
+            ns.Expected.Add(new ExpectedSocket(NetlinkConstants.AF_INET, TcpState.Established, clientPort, port));
+            ns.Expected.Add(new ExpectedSocket(NetlinkConstants.AF_INET, TcpState.Established, port, clientPort));
+        }
+        return (client, server);
+    });
+}
