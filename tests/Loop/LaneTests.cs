@@ -76,9 +76,16 @@ public sealed class LaneTests
         var handle = new NamespaceHandle { Id = 5, Inode = ns.Inode, Name = ns.Name, SocketFd = dumpFd, DestroyFd = destroyFd, Lane = 0, TcpEhashEntries = -1 };
         const int closed = 2 * 40;
 
-        using var run = new LaneRun([handle]);
+        // The lane drains destroy events as they come, so on a quick lane a slow stream of them never fills
+        // even a 2 KiB buffer. This run stalls the lane on its first unread frame (the test reads only inside
+        // Poll), so the events behind it queue in the kernel until it drops some: the loss is certain, not a race.
+        using var run = new LaneRun([handle], stallOnUnreadFrames: true);
         var first = run.Poll(); // the namespace's first walk
         farm.RunInside(ns, () => { for (int i = 0; i < closed / 2; i++) DestroyEventTests.ShortConnection(listener, 10, 10); return 0; });
+        var dropsDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (NetlinkSocket.Drops(destroyFd) <= 0 && DateTime.UtcNow < dropsDeadline)
+            Thread.Sleep(10); // polls the kernel's drop counter: the event awaited has no notification of its own
+        Assert.True(NetlinkSocket.Drops(destroyFd) > 0, "the kernel dropped no destroy event on a 2 KiB buffer behind a stalled lane");
         long lost = 0;
         int events = first.Frames.Count(f => f.Kind == FrameKind.DestroyEvent), overflowWalks = 0, firstLoss = -1;
         var polls = new List<LaneCounts>();
@@ -108,14 +115,19 @@ public sealed class LaneTests
     /// <summary>A lane kept running over several polls, its frames read by the test.</summary>
     private sealed class LaneRun : IDisposable
     {
-        private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
+        private readonly Pipe _pipe;
         private readonly Lane _lane;
         private readonly NamespaceHandle[] _handles;
         private int _pollId;
 
-        public LaneRun(NamespaceHandle[] handles)
+        /// <param name="stallOnUnreadFrames">The lane's flush blocks while any frame is unread (outside Poll),
+        /// as a parse worker that falls behind would make it.</param>
+        public LaneRun(NamespaceHandle[] handles, bool stallOnUnreadFrames = false)
         {
             _handles = handles;
+            _pipe = new Pipe(stallOnUnreadFrames
+                ? new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false)
+                : new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
             // Walks on an interval: a loss then shows as a walk of its own reason (with interval 0 every poll walks anyway).
             _lane = new Lane(0, new CollectorOptions { WalkInterval = TimeSpan.FromMinutes(1) }, _pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
             foreach (var handle in handles) _lane.Post(new LaneCommand.Add(handle));
@@ -147,6 +159,7 @@ public sealed class LaneTests
         public void Dispose()
         {
             _lane.Post(new LaneCommand.Stop());
+            _pipe.Reader.Complete(); // releases a lane stalled on unread frames
             _lane.Join();
             _lane.Dispose();
         }
