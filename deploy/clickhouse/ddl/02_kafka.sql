@@ -4,9 +4,10 @@
 -- (so xtcp2's SQL runs on these tables), then ours (field 3001+). ProtobufList maps fields to columns by
 -- name and skips fields a table lacks, so a table created before a field was added keeps loading.
 -- 03_flat_records.sql has the same list (timestamp_ns aside); the test suite checks both against the proto.
--- Types: uint32 -> UInt32, uint64 -> UInt64, bytes -> String (raw bytes), the congestion enum -> Enum8 (by
--- number). timestamp_ns is the poll time of the record's namespace dump, Int64 Unix nanoseconds here
--- (the MV converts it). Addresses are the raw 16-byte kernel fields, exactly as xtcp2 writes them:
+-- Types: uint32 -> UInt32 (record_origin, 0 or 1, narrowed to UInt8), uint64 -> UInt64, int64 -> Int64,
+-- bool -> Bool, string -> String or LowCardinality(String), bytes -> String (raw bytes), the congestion enum
+-- -> Enum8 (by number). timestamp_ns is the start of the record's poll (record_origin 0) or when the daemon
+-- read the destroy event (record_origin 1), Int64 Unix nanoseconds here (the MV converts it). Addresses are the raw 16-byte kernel fields, exactly as xtcp2 writes them:
 -- IPv4 in the first 4 bytes, then 12 zero bytes; IPv6 in all 16; inet_diag_msg_family says which.
 --
 -- Each Kafka message is one length-delimited Envelope (xtcp-epoll --dest kafka:... --marshal protobufList,
@@ -29,7 +30,7 @@ CREATE TABLE IF NOT EXISTS xtcp.xtcp_flat_records_kafka
     netns                                           String CODEC(ZSTD),
     netns_inode                                     UInt64 CODEC(ZSTD),
     nsid                                            UInt32 CODEC(LZ4),
-    -- 40: container (filled by cgroup/pod attribution, issue 14; empty until then)
+    -- 40: container (filled by cgroup/pod attribution, --container-attribution; empty for a socket of no container)
     container_id                                    String CODEC(ZSTD),
     container_runtime                               LowCardinality(String),
     container_name                                  LowCardinality(String),

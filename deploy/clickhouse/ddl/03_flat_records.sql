@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS xtcp.xtcp_flat_records_v1
     netns                                           String CODEC(ZSTD),
     netns_inode                                     UInt64 CODEC(ZSTD),
     nsid                                            UInt32 CODEC(LZ4),
-    -- 40: container (filled by cgroup/pod attribution, issue 14; empty until then)
+    -- 40: container (filled by cgroup/pod attribution, --container-attribution; empty for a socket of no container)
     container_id                                    String CODEC(ZSTD),
     container_runtime                               LowCardinality(String),
     container_name                                  LowCardinality(String),
