@@ -45,6 +45,7 @@ public class CliValidationTests
     [InlineData("--label", "--label", "this label is far longer than forty characters allowed")]
     [InlineData("--netns-dirs", "--netns-dirs", "relative/dir")]
     [InlineData("--proc-scan", "--proc-scan", "maybe")]
+    [InlineData("--container-attribution", "--container-attribution", "maybe")]
     public void Bad_value_exits_2_with_one_line_naming_option_value_and_rule(string option, string flag, string value)
     {
         var result = CliRunner.Run(flag, value);

@@ -87,6 +87,22 @@ public class ConfigPrecedenceTests
     }
 
     [Fact]
+    public void Container_attribution_is_a_switch_that_also_takes_a_value()
+    {
+        // The environment turns it off, so a bare flag can only print "true" if the parser reads it as a switch.
+        var env = new Dictionary<string, string> { ["XTCP_CONTAINER_ATTRIBUTION"] = "false" };
+        var bare = CliRunner.Run(env, "collect", "--container-attribution", "--print-config");
+        Assert.Equal(0, bare.ExitCode);
+        Assert.Equal("true", bare.Config()["container-attribution"]);
+
+        // The bench harness's documented form: --collector-args="--container-attribution false", split on spaces
+        // and placed after "collect" and the harness's own options.
+        var valued = CliRunner.Run("collect", "--workers", "1", "--container-attribution", "false", "--print-config");
+        Assert.Equal(0, valued.ExitCode);
+        Assert.Equal("false", valued.Config()["container-attribution"]);
+    }
+
+    [Fact]
     public void Print_config_can_come_from_the_environment_too()
     {
         var env = new Dictionary<string, string> { ["XTCP_PRINT_CONFIG"] = "1" };
