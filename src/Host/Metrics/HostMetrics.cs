@@ -1,4 +1,8 @@
+using System.Runtime.CompilerServices;
 using Prometheus;
+using XtcpEpoll.Loop.Attribution;
+using XtcpEpoll.Loop.Metrics;
+using XtcpEpoll.Sinks.Metrics;
 
 namespace XtcpEpoll.Host.Metrics;
 
@@ -6,6 +10,13 @@ namespace XtcpEpoll.Host.Metrics;
 public static class HostMetrics
 {
     private static int _initialized;
+
+    /// <summary>
+    /// Every class that registers xtcp_* metrics in the default registry. Their type initializers run at
+    /// start-up, so each metric and each known label value is in the first scrape at 0, whatever the options
+    /// (attribution off, no metrics client yet, a sink that never fails) and before its first event.
+    /// </summary>
+    public static readonly Type[] MetricClasses = [typeof(LoopMetrics), typeof(AttributionMetrics), typeof(SinkMetrics), typeof(EndpointMetrics)];
 
     public static void Initialize()
     {
@@ -20,5 +31,6 @@ public static class HostMetrics
             SuppressMeters = true,
         });
         ProcessGauges.Register();
+        foreach (var type in MetricClasses) RuntimeHelpers.RunClassConstructor(type.TypeHandle);
     }
 }

@@ -32,6 +32,9 @@ public static class AttributionMetrics
         "Attribution work that failed, by kind: cgroup_root (the cgroup v2 hierarchy is not there), proc_denied (a /proc pass could not read most processes' namespace: CAP_SYS_PTRACE missing), internal (a bug; logged).",
         new CounterConfiguration { LabelNames = ["kind"] });
 
+    // Every label value below exists at 0 from the start, whether attribution is on or not and before its first
+    // event: a series born at 1 has no increase() for alerts, and dashboards would show "no data". The Host
+    // runs this type's initializer at start-up (HostMetrics.Initialize), like every metrics class's.
     public static readonly Counter.Child CgroupHits = CgroupLookups.WithLabels("hit");
     public static readonly Counter.Child CgroupMisses = CgroupLookups.WithLabels("miss");
     public static readonly Counter.Child NamespaceHits = NamespaceLookups.WithLabels("hit");
@@ -39,7 +42,6 @@ public static class AttributionMetrics
     public static readonly Counter.Child RecordsFromCgroup = Records.WithLabels("cgroup");
     public static readonly Counter.Child RecordsFromNamespace = Records.WithLabels("namespace");
     public static readonly Counter.Child RecordsWithout = Records.WithLabels("none");
-    // Every kind exported from the start (at 0), so rates and alerts over them never see an absent series.
     public static readonly Counter.Child CgroupRootMissing = Errors.WithLabels("cgroup_root");
     public static readonly Counter.Child ProcDenied = Errors.WithLabels("proc_denied");
     public static readonly Counter.Child InternalErrors = Errors.WithLabels("internal");
