@@ -119,6 +119,19 @@ internal sealed class CollectorProcess : IDisposable
         return ExitCode.Value;
     }
 
+    /// <summary>
+    /// The end of a measured run: SIGTERM (SIGKILL after 15 s), and a failure, prefixed with <paramref name="label"/>,
+    /// for the measurement's error (with the stderr tail), a non-zero exit code and up to 3 crash lines of the log.
+    /// </summary>
+    public void StopAndCheck(string label, string? measurementError, List<string> failures)
+    {
+        int exit = Stop(TimeSpan.FromSeconds(15));
+        var prefix = label.Length == 0 ? "" : label + ": ";
+        if (measurementError != null) failures.Add($"{prefix}{measurementError}; stderr tail:\n{TailOfStderr(10)}");
+        if (exit != 0) failures.Add($"{prefix}collector exit code {exit} after SIGTERM (want 0); see {LogPrefix}.stderr.log");
+        foreach (var line in CrashLines().Take(3)) failures.Add($"{prefix}collector log: {line}");
+    }
+
     /// <summary>Lines of the collector's stderr that look like a crash (unhandled exception, fatal error).</summary>
     /// <summary>
     /// Timestamps of the polls the collector logged as timed out ("poll NS timed out"): in those, a namespace

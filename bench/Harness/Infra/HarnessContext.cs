@@ -34,6 +34,16 @@ internal sealed class HarnessContext
     public TimeSpan QuietWait { get; }
     /// <summary>Extra collector options for experiments (--collector-args "--states established --attributes all").</summary>
     public IReadOnlyList<string> CollectorArgs { get; }
+
+    /// <summary>
+    /// Whether <see cref="CollectorArgs"/> sets the collector's walk interval, as --walk-interval or its deprecated
+    /// name --shared-tables-refresh ("--flag value" or "--flag=value"). A verb that passes its own --walk-interval
+    /// must not add a second one: the collector refuses the two names together (exit 2).
+    /// </summary>
+    public bool CollectorArgsSetWalkInterval =>
+        CollectorArgs.Any(a => WalkIntervalFlags.Any(f => a == f || a.StartsWith(f + "=", StringComparison.Ordinal)));
+
+    private static readonly string[] WalkIntervalFlags = ["--walk-interval", "--shared-tables-refresh"];
     public string CommandLine { get; }
     public string RunId { get; }
     public CancellationToken Token => Cleanup.Token;

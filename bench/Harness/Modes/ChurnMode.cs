@@ -137,11 +137,7 @@ internal sealed class ChurnMode(HarnessContext c)
         var table = new ResultTable($"churn: {n} namespaces x {listeners + 2 * conns} sockets, +1/-1 every {interval.TotalMilliseconds:F0} ms for {duration.TotalSeconds:F0} s, polling every {frequency.TotalSeconds:F1} s into jsonl",
             "check", "measured", "result");
         table.Add("(info) polls over the whole run", pollOutcomes, "");
-        foreach (var (check, value, pass) in checks)
-        {
-            table.Add(check, value, pass ? "PASS" : "FAIL");
-            if (!pass) failures.Add(check + ": " + value);
-        }
+        foreach (var (check, value, pass) in checks) table.AddGoal(check, value, pass, failures);
         failures.AddRange(crashLines.Take(5).Select(l => "collector log: " + l));
         table.Print(Console.Out);
         var notes = new List<string>

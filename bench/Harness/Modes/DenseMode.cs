@@ -36,9 +36,7 @@ internal sealed class DenseMode(HarnessContext c)
             m = await PollMeter.MeasureAsync(proc, warmup, polls, frequency, c.Token);
             host = ChildCommand.CountSockets(null);
             hostStable = ChildCommand.CountSockets(null, excludeTimeWait: true);
-            int exit = proc.Stop(TimeSpan.FromSeconds(15));
-            if (m.Error != null) failures.Add(m.Error + "\n" + proc.TailOfStderr(10));
-            if (exit != 0) failures.Add($"collector exit code {exit} after SIGTERM; see {proc.LogPrefix}.stderr.log");
+            proc.StopAndCheck("", m.Error, failures);
         }
 
         // ss in the same namespace, same run: the median of `polls` runs (ss prints everything; output discarded).

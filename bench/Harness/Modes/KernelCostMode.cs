@@ -30,7 +30,7 @@ internal sealed class KernelCostMode(HarnessContext c)
         {
             await shared.AddAsync(n, listeners: 2, connections: 2, c.Token);
             Console.Error.WriteLine($"harness: {n} namespaces x 6 sockets on the shared host table ({shared.SocketsAlive} sockets)");
-            CheckTable(shared, ownTable: false, failures);
+            TcpTableCheck.Expect(shared, ownTable: false, failures);
             foreach (var (label, request) in new[] { ("(a) shared table, v2", "v2"), ("(b) shared table, compat", "compat") })
             {
                 if (!cases.Contains(label.Substring(1, 1))) continue;
@@ -46,7 +46,7 @@ internal sealed class KernelCostMode(HarnessContext c)
             using (new SysctlGuard("net.ipv4.tcp_child_ehash_entries", "1024"))
                 await own.AddAsync(n, listeners: 2, connections: 2, c.Token);
             Console.Error.WriteLine($"harness: {n} namespaces x 6 sockets with their own TCP tables");
-            CheckTable(own, ownTable: true, failures);
+            TcpTableCheck.Expect(own, ownTable: true, failures);
             await CpuQuiet.WaitAsync(0.15, TimeSpan.FromSeconds(30), c.Token);
             const string label = "(c) own tables (tcp_child_ehash_entries=1024), compat";
             rows.Add((label, await MeasureAsync(collector, own, "compat", frequencyOpt ?? TimeSpan.FromSeconds(1), polls, warmup, label, ownTables: true, failures)));
@@ -63,21 +63,27 @@ internal sealed class KernelCostMode(HarnessContext c)
         var a = Row("a"); var b = Row("b"); var cc = Row("c");
         var goals = new ResultTable("kernel-cost goals", "goal", "measured", "result");
         if (a != null && b != null)
-            AddGoal(goals, failures, "(b) kernel CPU per poll <= 55 % of (a)", $"{Fmt.Ms(b.SysPerPollSec)} / {Fmt.Ms(a.SysPerPollSec)} ms = {Fmt.Pct(b.SysPerPollSec / a.SysPerPollSec)}", b.SysPerPollSec / a.SysPerPollSec <= 0.55);
+            goals.AddGoal("(b) kernel CPU per poll <= 55 % of (a)", $"{Fmt.Ms(b.SysPerPollSec)} / {Fmt.Ms(a.SysPerPollSec)} ms = {Fmt.Pct(b.SysPerPollSec / a.SysPerPollSec)}", b.SysPerPollSec / a.SysPerPollSec <= 0.55, failures);
         if (b != null)
-            AddGoal(goals, failures, "(b) poll wall <= 0.6 x poll CPU (both cores busy)", $"{Fmt.Ms(b.PollP50)} ms wall / {Fmt.Ms(b.CpuPerPollSec)} ms CPU = {Fmt.Num(b.PollP50 / b.CpuPerPollSec, 2)}", b.PollP50 <= 0.6 * b.CpuPerPollSec);
+            goals.AddGoal("(b) poll wall <= 0.6 x poll CPU (both cores busy)", $"{Fmt.Ms(b.PollP50)} ms wall / {Fmt.Ms(b.CpuPerPollSec)} ms CPU = {Fmt.Num(b.PollP50 / b.CpuPerPollSec, 2)}", b.PollP50 <= 0.6 * b.CpuPerPollSec, failures);
         if (cc != null)
-            AddGoal(goals, failures, "(c) poll wall <= 50 ms", $"{Fmt.Ms(cc.PollP50)} ms (p99 {Fmt.Ms(cc.PollP99)})", cc.PollP50 <= 0.050);
+            goals.AddGoal("(c) poll wall <= 50 ms", $"{Fmt.Ms(cc.PollP50)} ms (p99 {Fmt.Ms(cc.PollP99)})", cc.PollP50 <= 0.050, failures);
         table.Print(Console.Out);
         goals.Print(Console.Out);
         var notes = new List<string>
         {
             "sys/user: the collector's CPU over K poll periods without /metrics scrapes (schedstat total, split by utime/stime ticks), per poll. Poll wall: xtcp_last_poll_duration_seconds sampled after each poll.",
             $"Reference (shared/reference/kernel-costs.md): an empty namespace on the shared table costs ~0.95 ms of kernel CPU per v2 dump per family, ~1.0 ms per compat dump, ~0.016 ms with its own table.",
-            "(a) and (b) run with --walk-interval 0: every namespace walks every wanted state at every poll, which is what these cases compare (the request that walks; between walks a shared-table namespace would look its sockets up instead, see the walk-interval verb). Before issue 13 they ran with the listening table walked at every 6th poll only.",
-            $"(c) runs with --walk-interval = {OwnTableWalkPolls} x --frequency (the defaults' ratio, 60 s / 10 s): each own-table namespace dumps its established table at every poll with its listeners looked up, and walks the host-wide listening table at every {OwnTableWalkPolls}th poll (staggered).",
-            $"Namespaces in (c) were created while net.ipv4.tcp_child_ehash_entries=1024; the previous value was restored right after.",
         };
+        if (c.CollectorArgsSetWalkInterval)
+            notes.Add($"Every case ran with the walk interval of --collector-args ({string.Join(' ', c.CollectorArgs)}) instead of the verb's (0 for (a) and (b), {OwnTableWalkPolls} x --frequency for (c)).");
+        else
+            notes.AddRange(
+            [
+                "(a) and (b) run with --walk-interval 0: every namespace walks every wanted state at every poll, which is what these cases compare (the request that walks; between walks a shared-table namespace would look its sockets up instead, see the walk-interval verb). Before issue 13 they ran with the listening table walked at every 6th poll only.",
+                $"(c) runs with --walk-interval = {OwnTableWalkPolls} x --frequency (the defaults' ratio, 60 s / 10 s): each own-table namespace dumps its established table at every poll with its listeners looked up, and walks the host-wide listening table at every {OwnTableWalkPolls}th poll (staggered).",
+            ]);
+        notes.Add("Namespaces in (c) were created while net.ipv4.tcp_child_ehash_entries=1024; the previous value was restored right after.");
         foreach (var note in notes) Console.WriteLine("note: " + note);
         string csv = Path.Combine(c.OutDir, $"kernel-cost-{c.RunId}.csv");
         table.WriteCsv(csv);
@@ -92,40 +98,15 @@ internal sealed class KernelCostMode(HarnessContext c)
     {
         // Shared tables: every poll walks (what (a) and (b) compare). Own tables: the defaults' ratio (--walk-interval
         // 60s at --frequency 10s), kept at the short frequency here so the listening-table walks are in the figures.
+        // A walk interval in --collector-args (either name) wins, as documented for "the previous request set".
         var walkInterval = ownTables ? $"{(int)(frequency.TotalMilliseconds * OwnTableWalkPolls)}ms" : "0";
-        var extra = c.CollectorArgs.Any(a => a.StartsWith("--walk-interval", StringComparison.Ordinal))
-            ? c.CollectorArgs
-            : [.. c.CollectorArgs, "--walk-interval", walkInterval];
+        var extra = c.CollectorArgsSetWalkInterval ? c.CollectorArgs : [.. c.CollectorArgs, "--walk-interval", walkInterval];
         var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = extra, Request = request };
         using var proc = CollectorProcess.Start(collector, settings, c.LogPrefix("kc-" + request + "-" + Path.GetFileName(bed.WatchDir)));
         Console.Error.WriteLine($"harness: {label}: {proc.CommandLine}");
         var m = await PollMeter.MeasureAsync(proc, warmup, polls, frequency, c.Token);
-        int exit = proc.Stop(TimeSpan.FromSeconds(15));
-        if (m.Error != null) failures.Add($"{label}: {m.Error}\n{proc.TailOfStderr(10)}");
-        if (exit != 0) failures.Add($"{label}: collector exit code {exit}; see {proc.LogPrefix}.stderr.log");
+        proc.StopAndCheck(label, m.Error, failures);
         return m;
-    }
-
-    /// <summary>
-    /// net.ipv4.tcp_ehash_entries read inside a namespace is negative when it shares the host table; checks
-    /// that the population really is what the case claims (first, middle and last namespace).
-    /// </summary>
-    private static void CheckTable(Testbed bed, bool ownTable, List<string> failures)
-    {
-        var alive = bed.Alive;
-        foreach (var ns in new[] { alive[0], alive[alive.Count / 2], alive[^1] })
-        {
-            var (exit, stdout, stderr) = ChildCommand.Run("nsenter", "--net=" + ns.Path, "cat", "/proc/sys/net/ipv4/tcp_ehash_entries");
-            if (exit != 0 || !int.TryParse(stdout.Trim(), out int entries)) { failures.Add($"cannot read tcp_ehash_entries in {ns.Name}: {stderr.Trim()}"); continue; }
-            if (ownTable != entries > 0)
-                failures.Add($"{ns.Name}: tcp_ehash_entries {entries} inside; expected {(ownTable ? "its own table (positive)" : "the shared host table (negative)")}");
-        }
-    }
-
-    private static void AddGoal(ResultTable t, List<string> failures, string goal, string measured, bool pass)
-    {
-        t.Add(goal, measured, pass ? "PASS" : "FAIL");
-        if (!pass) failures.Add($"goal missed: {goal}: {measured}");
     }
 
     /// <summary>Default --walk-interval / default --frequency (60 s / 10 s).</summary>

@@ -56,10 +56,7 @@ internal sealed class ScaleMode(HarnessContext c)
             var m = await PollMeter.MeasureAsync(proc, warmup, polls, frequency, c.Token);
             int host = m.HostMax >= 0 ? m.HostMax : ChildCommand.CountSockets(null);
             int hostStable = m.HostStableMin >= 0 ? m.HostStableMin : ChildCommand.CountSockets(null, excludeTimeWait: true);
-            int exit = proc.Stop(TimeSpan.FromSeconds(15));
-            if (m.Error != null) failures.Add($"{n} ns: {m.Error}; stderr tail:\n{proc.TailOfStderr(10)}");
-            if (exit != 0) failures.Add($"{n} ns: collector exit code {exit} after SIGTERM (want 0); see {proc.LogPrefix}.stderr.log");
-            foreach (var line in proc.CrashLines().Take(3)) failures.Add($"{n} ns: collector log: {line}");
+            proc.StopAndCheck($"{n} ns", m.Error, failures);
 
             int created = bed.SocketsAlive;
             // The collector also dumps its own (host) namespace, whose sockets ss counts right after the window;

@@ -28,6 +28,10 @@ internal sealed class WalkIntervalMode(HarnessContext c)
         c.Options.RejectUnknown();
         if (cases.Count == 0 || !cases.IsSubsetOf(["zero", "interval"])) throw new ArgumentException("--cases takes a comma-separated subset of zero,interval");
         if (ratio < 2) throw new ArgumentException("--ratio must be at least 2 (walk interval = ratio x frequency)");
+        // Refused before the population is built: the verb sets the collector's --walk-interval itself (two values
+        // compared), and a second one from --collector-args would make the collector exit 2 at each case.
+        if (c.CollectorArgsSetWalkInterval)
+            throw new ArgumentException("--collector-args must not set --walk-interval (or --shared-tables-refresh): this verb sets it, to 0 and to --ratio x --frequency");
         var walkInterval = frequency * ratio;
 
         var failures = new List<string>();
@@ -36,7 +40,7 @@ internal sealed class WalkIntervalMode(HarnessContext c)
         await bed.AddAsync(n, listeners, conns, c.Token);
         int perNamespace = listeners + 2 * conns;
         Console.Error.WriteLine($"harness: {n} namespaces x {perNamespace} sockets on the shared host table ({bed.SocketsAlive} sockets over {bed.HolderCount} holder(s))");
-        CheckSharedTable(bed, failures);
+        TcpTableCheck.Expect(bed, ownTable: false, failures);
 
         if (cases.Contains("zero"))
         {
@@ -69,14 +73,14 @@ internal sealed class WalkIntervalMode(HarnessContext c)
         var spaced = rows.Find(r => r.Interval != "0").M;
         var goals = new ResultTable("walk-interval goals (issue 13)", "goal", "measured", "result");
         if (zero != null && spaced != null)
-            AddGoal(goals, failures, $"(2) kernel CPU per poll over one walk interval <= 10 % of (1)",
+            goals.AddGoal($"(2) kernel CPU per poll over one walk interval <= 10 % of (1)",
                 $"{Fmt.Ms(spaced.SysPerPollSec)} / {Fmt.Ms(zero.SysPerPollSec)} ms = {Fmt.Pct(spaced.SysPerPollSec / zero.SysPerPollSec, 1)} (floor ~1/{ratio} = {Fmt.Pct(1.0 / ratio, 1)} plus the lookups)",
-                spaced.SysPerPollSec <= 0.10 * zero.SysPerPollSec);
+                spaced.SysPerPollSec <= 0.10 * zero.SysPerPollSec, failures);
         if (spaced != null)
         {
-            AddGoal(goals, failures, $"(2) poll wall p50 <= {p50Goal.TotalMilliseconds:F0} ms", $"{Fmt.Ms(spaced.PollP50)} ms (p99 {Fmt.Ms(spaced.PollP99)})", spaced.PollP50 <= p50Goal.TotalSeconds);
-            AddGoal(goals, failures, "(2) fits its period: no poll timed out, p99 < --frequency", $"{spaced.TimeoutPolls} timeouts, p99 {Fmt.Ms(spaced.PollP99)} ms of {frequency.TotalMilliseconds:F0}",
-                spaced.TimeoutPolls == 0 && spaced.PollP99 < frequency.TotalSeconds);
+            goals.AddGoal($"(2) poll wall p50 <= {p50Goal.TotalMilliseconds:F0} ms", $"{Fmt.Ms(spaced.PollP50)} ms (p99 {Fmt.Ms(spaced.PollP99)})", spaced.PollP50 <= p50Goal.TotalSeconds, failures);
+            goals.AddGoal("(2) fits its period: no poll timed out, p99 < --frequency", $"{spaced.TimeoutPolls} timeouts, p99 {Fmt.Ms(spaced.PollP99)} ms of {frequency.TotalMilliseconds:F0}",
+                spaced.TimeoutPolls == 0 && spaced.PollP99 < frequency.TotalSeconds, failures);
         }
         foreach (var (label, _, m, ok) in rows)
             if (ok == false) failures.Add($"{label}: sockets per poll {Fmt.Num(m.SocketsPerPoll)} is not every socket created + the host's");
@@ -105,38 +109,17 @@ internal sealed class WalkIntervalMode(HarnessContext c)
 
     private async Task<(PollMeasurement, bool?)> MeasureAsync(Testbed bed, string walkInterval, TimeSpan frequency, int cpuPolls, int polls, int warmup, string label, List<string> failures)
     {
-        var extra = c.CollectorArgs.Any(a => a.StartsWith("--walk-interval", StringComparison.Ordinal))
-            ? throw new ArgumentException("--collector-args must not set --walk-interval: this verb compares two values of it")
-            : (IReadOnlyList<string>)[.. c.CollectorArgs, "--walk-interval", walkInterval];
-        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = extra };
+        var settings = new CollectorSettings { NetnsDir = bed.WatchDir, Frequency = frequency, Timeout = frequency * 0.8, Workers = c.Workers, Extra = [.. c.CollectorArgs, "--walk-interval", walkInterval] };
         using var proc = CollectorProcess.Start(c.Collector, settings, c.LogPrefix("walks-" + (walkInterval == "0" ? "zero" : "interval")));
         Console.Error.WriteLine($"harness: {label}: {proc.CommandLine}");
         // The CPU window opens after warm-up: case (2)'s first poll, which walks every namespace, is outside it.
         var m = await PollMeter.MeasureAsync(proc, Math.Max(1, warmup), cpuPolls, frequency, c.Token);
         int host = ChildCommand.CountSockets(null), hostStable = ChildCommand.CountSockets(null, excludeTimeWait: true);
-        int exit = proc.Stop(TimeSpan.FromSeconds(15));
-        if (m.Error != null) failures.Add($"{label}: {m.Error}\n{proc.TailOfStderr(10)}");
-        if (exit != 0) failures.Add($"{label}: collector exit code {exit}; see {proc.LogPrefix}.stderr.log");
-        foreach (var line in proc.CrashLines().Take(3)) failures.Add($"{label}: collector log: {line}");
+        proc.StopAndCheck(label, m.Error, failures);
         int created = bed.SocketsAlive;
         bool? ok = double.IsNaN(m.SocketsPerPoll) ? null : m.SocketsPerPoll >= created + hostStable - 2 && m.SocketsPerPoll <= created + host + 2;
         Console.Error.WriteLine($"harness: {label}: sys {Fmt.Ms(m.SysPerPollSec)} ms/poll, p50 {Fmt.Ms(m.PollP50)} ms, sockets/poll {Fmt.Num(m.SocketsPerPoll)} (created {created} + host {hostStable}..{host})");
         return (m, ok);
-    }
-
-    /// <summary>The population must walk the host table (what the comparison is about): tcp_ehash_entries &lt; 0 inside.</summary>
-    private static void CheckSharedTable(Testbed bed, List<string> failures)
-    {
-        var ns = bed.Alive[bed.Alive.Count / 2];
-        var (exit, stdout, stderr) = ChildCommand.Run("nsenter", "--net=" + ns.Path, "cat", "/proc/sys/net/ipv4/tcp_ehash_entries");
-        if (exit != 0 || !int.TryParse(stdout.Trim(), out int entries)) failures.Add($"cannot read tcp_ehash_entries in {ns.Name}: {stderr.Trim()}");
-        else if (entries > 0) failures.Add($"{ns.Name} owns a TCP table ({entries} buckets): set net.ipv4.tcp_child_ehash_entries=0 for this verb");
-    }
-
-    private static void AddGoal(ResultTable t, List<string> failures, string goal, string measured, bool pass)
-    {
-        t.Add(goal, measured, pass ? "PASS" : "FAIL");
-        if (!pass) failures.Add($"goal missed: {goal}: {measured}");
     }
 
     /// <summary>As the scale verb: 1 s up to 200 namespaces, then namespaces x 5 ms (a walk-every-poll poll must fit).</summary>

@@ -14,6 +14,13 @@ internal sealed class ResultTable(string title, params string[] columns)
         _rows.Add(cells);
     }
 
+    /// <summary>A row (goal, measured, PASS/FAIL) of a goals table; a missed goal also goes into <paramref name="failures"/>.</summary>
+    public void AddGoal(string goal, string measured, bool pass, List<string> failures)
+    {
+        Add(goal, measured, Fmt.Verdict(pass));
+        if (!pass) failures.Add($"goal missed: {goal}: {measured}");
+    }
+
     public void Print(TextWriter w)
     {
         var widths = columns.Select((c, i) => Math.Max(c.Length, _rows.Count == 0 ? 0 : _rows.Max(r => r[i].Length))).ToArray();
