@@ -200,6 +200,19 @@ public class ReplayCommandTests
     }
 
     [Fact]
+    public void A_misspelt_xtcp_variable_is_warned_about_like_collect_does_but_a_collect_option_is_not()
+    {
+        var env = new Dictionary<string, string> { ["XTCP_MARSHALL"] = "jsonl", ["XTCP_FREQUENCY"] = "30s" };
+
+        var result = CliRunner.Run(env, "replay", TestPaths.Fixture("6_6_44/tcp_10_sockets.pcap"), "--print-config");
+
+        Assert.Equal(0, result.ExitCode);
+        var warning = Assert.Single(result.StderrLines);
+        Assert.Contains("XTCP_MARSHALL is not an xtcp-epoll option", warning);
+        Assert.Equal("protobufList", result.Config()["marshal"]); // ignored
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_capture_is_one_line_and_exit_2()
     {
         var junk = Path.GetTempFileName();

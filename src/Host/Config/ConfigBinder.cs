@@ -114,13 +114,20 @@ public static class ConfigBinder
         return value;
     }
 
+    /// <summary>
+    /// XTCP_* variables that name no option of any command (a typo, or a removed option): warned about by every
+    /// command. An option of the other command (XTCP_FREQUENCY from a daemon's environment file, seen by replay)
+    /// is no mistake and is not warned about.
+    /// </summary>
     private static List<string> UnknownVariableWarnings(SettingSource source)
     {
         var warnings = new List<string>();
-        foreach (var name in source.UnknownEnvironmentVariables(O.Collect))
+        foreach (var name in source.UnknownEnvironmentVariables(EveryOption))
             warnings.Add($"environment variable {name} is not an xtcp-epoll option and is ignored (see xtcp-epoll --help)");
         return warnings;
     }
+
+    private static readonly XtcpEpoll.Host.Cli.OptionSpec[] EveryOption = [.. O.Collect.Union(O.Replay)];
 
     public static ReplayConfig BindReplay(SettingSource source, IReadOnlyList<string> files)
     {
@@ -146,7 +153,7 @@ public static class ConfigBinder
             ShutdownTimeout = shutdown,
             PrintConfig = print,
             Effective = r.Effective,
-            Warnings = r.Warnings,
+            Warnings = [.. r.Warnings, .. UnknownVariableWarnings(source)],
         };
     }
 
