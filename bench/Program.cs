@@ -1,10 +1,12 @@
 using BenchmarkDotNet.Running;
+using XtcpEpoll.Bench.Benchmarks;
 
 namespace XtcpEpoll.Bench;
 
 /// <summary>
 /// `xtcp-epoll-bench bdn [BenchmarkDotNet args]` runs the micro-benchmarks in Benchmarks/;
-/// the other verbs (scale, dense, churn, kernel-cost) are the end-to-end harness in Harness/.
+/// `marshal-cputime` measures the marshaller in thread CPU time (Benchmarks/MarshalCpuTime.cs);
+/// the other verbs (scale, dense, churn, kernel-cost, walk-interval, selftest) are the end-to-end harness in Harness/.
 /// </summary>
 public static class Program
 {
@@ -15,6 +17,7 @@ public static class Program
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
             return 0;
         }
+        if (args.Length > 0 && args[0] == "marshal-cputime") return MarshalCpuTime.Run(args[1..]);
         return HarnessEntry.Run(args);
     }
 }

@@ -20,6 +20,7 @@ public static class HarnessEntry
           walk-interval --ns 1000 --conns 10 --ratio 30 [--frequency 5s] [--cases zero,interval] [--p50-goal 100ms]
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
+          marshal-cputime [--records 10000]      (marshal ns/record in thread CPU time; no root needed)
         common: --collector PATH (published xtcp-epoll; default: dotnet publish src/Host into artifacts/collector)
                 --out DIR (CSV and logs; default artifacts/bench)  --workers 2  --no-report  --quiet-wait 15s
                 --collector-args="--states established ..." (extra collector options, for experiments; note the =)

@@ -150,6 +150,17 @@ public sealed unsafe class NativeLayoutTests
     }
 
     [Fact]
+    public void The_thread_cpu_clock_counts_this_threads_spinning_and_never_exceeds_wall_time()
+    {
+        // A timespec read at the wrong offsets, or another clock id, would give nonsense or not advance.
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        long start = ThreadCpuClock.NowNs(), now = start;
+        while (now - start < 5_000_000 && wall.Elapsed < TimeSpan.FromSeconds(30)) now = ThreadCpuClock.NowNs();
+        var wallNs = wall.Elapsed.Ticks * 100;
+        Assert.InRange(now - start, 5_000_000, wallNs);
+    }
+
+    [Fact]
     public void Inotify_events_parse_with_the_header_layout()
     {
         var dir = Directory.CreateTempSubdirectory("xt-inotify-");

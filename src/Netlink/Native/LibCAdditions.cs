@@ -28,6 +28,13 @@ public static unsafe partial class LibCAdditions
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int timerfd_gettime(int fd, ITimerSpec* current);
 
+    // ---- clocks (time.h): Tmds.LibC 0.5 has struct timespec but no clock_gettime
+    /// <summary>CPU time of the calling thread only: waiting for a core does not count (bench's marshal-cputime).</summary>
+    public const int CLOCK_THREAD_CPUTIME_ID = 3;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int clock_gettime(int clockid, timespec* tp);
+
     // ---- inotify (sys/inotify.h)
     public const int IN_CLOEXEC = 0x80000, IN_NONBLOCK = 0x800;
     public const uint IN_MOVED_FROM = 0x40, IN_MOVED_TO = 0x80, IN_CREATE = 0x100, IN_DELETE = 0x200,
