@@ -23,7 +23,8 @@ public sealed class LaneTests
         var (frames, counts) = await RunOnePoll([discarding, healthy], lane =>
         {
             // A dump that timed out in an earlier poll and whose DONE never came (its request was never sent).
-            var dump = discarding.Dump = new NamespaceDump(discarding.Id, discarding.Name, lane.Dumps);
+            // (its own table: the walk is sent at once, without waiting for the lane's walk budget)
+            var dump = discarding.Dump = new NamespaceDump(discarding.Id, discarding.Name, lane.Dumps, tcpEhashEntries: 1024);
             dump.Schedule();
             dump.Start(0);
             Assert.Equal(DumpStep.Ended(DumpEnd.Timeout), dump.OnDeadline());

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Logging;
 using Tmds.Linux;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
+using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Netlink.Native;
+using XtcpEpoll.Netlink.Parsing;
 
 namespace XtcpEpoll.Loop.Polling;
 
@@ -59,6 +61,12 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     private long _nextSpreadAt;
     private int _unflushed;
     private bool _stopped;
+    private readonly WalkBudget _walkBudget = new();
+    /// <summary>Namespaces of the running poll waiting for a walk (<see cref="DumpState.AwaitingWalk"/>).</summary>
+    private int _awaiting;
+    /// <summary>Every namespace of the poll has done its lookups: the budgeted walks are being served.</summary>
+    private bool _walkPhase;
+    private bool _counterFailureLogged;
 
     public Lane(int index, CollectorOptions options, PipeWriter writer, PlanSlot planSlot, EventSources eventSources, Action<Exception> onFault, ILogger logger)
     {
@@ -177,6 +185,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
             handle.SocketFd.Dispose();
             handle.DestroyFd?.Dispose();
+            handle.Counters?.Dispose();
             handle.Removed = true;
             return;
         }
@@ -197,6 +206,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     private void RemoveHandle(NamespaceHandle handle)
     {
         if (!_handles.Remove(handle.Id)) return;
+        if (handle.Dump!.State == DumpState.AwaitingWalk) _awaiting--;
         Apply(handle, handle.Dump!.OnRemoved());
         Close(handle);
     }
@@ -205,6 +215,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         _epoll.Remove(handle.SocketFd);
         handle.SocketFd.Dispose();
+        handle.Counters?.Dispose();
         if (handle.DestroyFd is { IsClosed: false } destroyFd)
         {
             CountLostEvents(handle); // what the kernel dropped since the last count is lost too
@@ -228,6 +239,9 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         _plan = plan;
         _remaining = 0;
+        _awaiting = 0;
+        _walkPhase = false;
+        _walkBudget.StartPoll(plan.Deadline, plan.TimeoutTicks > 0 ? plan.TimeoutTicks : plan.Deadline - plan.StartTimestamp);
         Dumps.HostSockets = plan.HostSockets;
         _planSlot.Publish(plan);
         var targets = plan.Targets;
@@ -266,6 +280,64 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             int i = _sendCursor++;
             if (IsWaiting(targets[i], i)) StartDump(targets[i]);
         }
+        // The walk phase begins once every namespace has done its lookups (all that are left wait for a walk).
+        if (_plan == plan && _sendCursor == targets.Length && (_walkPhase || (_awaiting > 0 && _awaiting == _remaining)))
+            ServeWalks(plan);
+    }
+
+    /// <summary>
+    /// Grants the waiting walks in the budget's order while in-flight slots are free and their cost fits before
+    /// the cut-off; the first that does not fit is deferred with every one after it.
+    /// </summary>
+    private void ServeWalks(LanePlan plan)
+    {
+        if (!_walkPhase)
+        {
+            _walkPhase = true;
+            _walkBudget.Order();
+        }
+        var targets = plan.Targets;
+        long now = Stopwatch.GetTimestamp();
+        while (_inFlight < MaxInFlight && _plan == plan && _walkBudget.Waiting > 0)
+        {
+            if (_walkBudget.TryGrant(now, out int i))
+            {
+                if (IsAwaitingWalk(targets[i], i)) GrantWalk(targets[i]);
+                continue;
+            }
+            while (_plan == plan && _walkBudget.TakeDeferred(out i))
+                if (IsAwaitingWalk(targets[i], i)) DeferWalk(targets[i]);
+        }
+    }
+
+    private static bool IsAwaitingWalk(NamespaceHandle handle, int index) => handle.PollIndex == index && handle.Dump!.State == DumpState.AwaitingWalk;
+
+    /// <summary>A namespace finished its lookups and asks for a full walk: a budget candidate.</summary>
+    private void OnAwaitWalk(NamespaceHandle handle)
+    {
+        ReleaseInFlight(handle);
+        _awaiting++;
+        var dump = handle.Dump!;
+        _walkBudget.Add(handle.PollIndex, dump.UnknownSockets, dump.LastWalk, dump.WalkCostNs);
+        if (_plan!.SendInterval == 0) return; // served in order once every namespace has done its lookups (PumpSends)
+        // --spread paces namespaces one by one: there is no moment when all have done their lookups, so each
+        // walk is judged alone, when it is asked for.
+        if (_walkBudget.TryGrant(Stopwatch.GetTimestamp(), out _)) GrantWalk(handle);
+        else if (_walkBudget.TakeDeferred(out _)) DeferWalk(handle);
+    }
+
+    private void GrantWalk(NamespaceHandle handle)
+    {
+        _awaiting--;
+        handle.InFlight = true;
+        _inFlight++;
+        Apply(handle, handle.Dump!.GrantWalk());
+    }
+
+    private void DeferWalk(NamespaceHandle handle)
+    {
+        _awaiting--;
+        Apply(handle, handle.Dump!.DeferWalk());
     }
 
     /// <summary>--spread: send every request whose slot has come, then arm the timer for the next slot.</summary>
@@ -291,7 +363,28 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         handle.InFlight = true;
         _inFlight++;
-        Apply(handle, handle.Dump!.Start(_plan!.StartTimestamp));
+        Apply(handle, handle.Dump!.Start(_plan!.StartTimestamp, ReadTcpCounters(handle)));
+    }
+
+    /// <summary>
+    /// The namespace's TCP counters, read just before its requests go out (so a socket made after the read is
+    /// found by the next poll, never hidden); null when it has none or they cannot be read now (counted; the
+    /// namespace then finds new sockets at its interval walks).
+    /// </summary>
+    private TcpSocketCount? ReadTcpCounters(NamespaceHandle handle)
+    {
+        if (handle.Counters is not { } counters || !Dumps.Settings.UsesTcpCounters) return null;
+        var result = counters.Read(out var count);
+        if (result == CounterReadResult.Ok) return count;
+        if (result == CounterReadResult.Parse) Dumps.Counts.CounterParseFailures++;
+        else Dumps.Counts.CounterReadFailures++;
+        if (!_counterFailureLogged)
+        {
+            _counterFailureLogged = true;
+            _logger.LogWarning("lane {Lane}: cannot {What} the TCP counters of namespace {Name}; this poll finds its new sockets only if it walks (logged once per lane; counted in xtcp_tcp_counter_failures_total)",
+                _index, result == CounterReadResult.Parse ? "parse" : "read", handle.Name);
+        }
+        return null;
     }
 
     private void OnDeadline()
@@ -300,7 +393,10 @@ internal sealed class Lane : IDisposable, ILaneMailbox
         if (plan == null) return;
         var targets = plan.Targets;
         for (int i = 0; i < targets.Length && _plan == plan; i++)
-            if (targets[i].PollIndex == i) Apply(targets[i], targets[i].Dump!.OnDeadline());
+        {
+            if (IsAwaitingWalk(targets[i], i)) DeferWalk(targets[i]); // its lookups are done: deferred, not timed out
+            else if (targets[i].PollIndex == i) Apply(targets[i], targets[i].Dump!.OnDeadline());
+        }
     }
 
     private void OnReadable(NamespaceHandle handle)
@@ -414,21 +510,26 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             }
         }
         if (step.Ends) EndDump(handle, step.How);
+        else if (step.AwaitsWalk) OnAwaitWalk(handle);
     }
 
     /// <summary>Writes the namespace's end frame; the lane's poll ends with its last namespace.</summary>
     private void EndDump(NamespaceHandle handle, DumpEnd how)
     {
-        if (handle.InFlight)
-        {
-            handle.InFlight = false;
-            _inFlight--;
-        }
+        if (handle.InFlight && _walkPhase) _walkBudget.WalkEnded(Stopwatch.GetTimestamp());
+        ReleaseInFlight(handle);
         int index = handle.PollIndex;
         if (index < 0 || _plan == null) return;
         handle.PollIndex = -1;
         WriteFrame(FrameKind.NamespaceEnd, index, (int)how);
         if (--_remaining == 0) FinishLane();
+    }
+
+    private void ReleaseInFlight(NamespaceHandle handle)
+    {
+        if (!handle.InFlight) return;
+        handle.InFlight = false;
+        _inFlight--;
     }
 
     /// <summary>The lane's last namespace ended: LaneDone with the poll's counts; the parse worker reports it.</summary>
@@ -443,6 +544,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
         _unflushed += FrameHeader.Size + LaneCounts.Size;
         _deadlineFd.Disarm();
         _spreadFd.Disarm();
+        _walkBudget.EndPoll();
         _plan = null;
         _inFlight = 0;
         Flush();
