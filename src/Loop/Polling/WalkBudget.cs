@@ -88,15 +88,16 @@ internal sealed class WalkBudget
     public void WalkEnded(long now) => _phaseEnd = Math.Max(_phaseEnd, now);
 
     /// <summary>
-    /// The poll's walks are over: the measured phase over the modelled one corrects the next estimates (halfway,
-    /// clamped to 0.25-64: one poll's noise moves it, but not off the scale). Phases under a millisecond of model
-    /// say little (a few walks and epoll latency) and are ignored.
+    /// The poll's walks are over: the measured phase over the modelled one corrects the next estimates. Walks
+    /// dearer than estimated take the measurement at once (an estimate too low is what runs a poll past its
+    /// deadline); cheaper ones move it halfway (one quiet poll should not invite the next to overcommit).
+    /// Clamped to 0.25-64. Phases under 5 ms of model say little (a few walks and epoll latency): ignored.
     /// </summary>
     public void EndPoll()
     {
-        if (_phaseStart == 0 || _phaseEnd <= _phaseStart || _grantedModelTicks < Stopwatch.Frequency / 1000) return;
+        if (_phaseStart == 0 || _phaseEnd <= _phaseStart || _grantedModelTicks < Stopwatch.Frequency / 200) return;
         double measured = (_phaseEnd - _phaseStart) / _grantedModelTicks;
-        Correction = Math.Clamp((Correction + measured) / 2, 0.25, 64);
+        Correction = Math.Clamp(measured > Correction ? measured : (Correction + measured) / 2, 0.25, 64);
     }
 
     private readonly record struct Candidate(int Target, int UnknownSockets, long LastWalk, double CostTicks);
