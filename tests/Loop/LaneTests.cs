@@ -255,9 +255,10 @@ public sealed class LaneTests
     [Fact]
     public async Task Walks_that_do_not_fit_the_poll_are_deferred_not_timed_out()
     {
-        // A 1 ms timeout: the budget's cut-off (deadline - timeout/5) has passed when the walks are asked for.
+        // A 100 ns timeout: the budget's cut-off (deadline - timeout/5) has passed when the lane, still handling
+        // StartPoll, sees the three ask for their first walks; the deadline's timer cannot fire before that.
         var handles = new[] { Handle(1), Handle(2), Handle(3) };
-        var (frames, counts) = await RunOnePoll(handles, lane => { }, lane => { }, timeout: TimeSpan.FromMilliseconds(1));
+        var (frames, counts) = await RunOnePoll(handles, lane => { }, lane => { }, timeout: TimeSpan.FromTicks(1));
 
         Assert.Equal((3, 0), (counts.WalksDeferred, counts.Timeouts));
         for (int i = 0; i < 3; i++) Assert.Contains((FrameKind.NamespaceEnd, i, (int)DumpEnd.Done), frames);
