@@ -115,7 +115,9 @@ public sealed class ContainerImageTests(ITestOutputHelper log)
             Assert.All(all.Where(r => r.Netns == netnsA && r.SourcePort != app.ClientPort), r => Assert.Equal(("shop", "web-0", ""), r.Names));
             Assert.Equal(("monitoring", "node-exporter-x7k2p", "exporter"),
                 all.First(r => r.Netns == "default" && r.SourcePort == exporterProcess.ClientPort && r.DestinationPort == hostPort).Names);
-            Assert.All(all.Where(r => r.Netns == netnsB && r.Origin == 0), r => Assert.Equal(("kube-system", "etcd-node1"), (r.Names.Namespace, r.Names.Pod)));
+            // A poll may catch pod B's namespace before its first attribution pass (~50 ms after it appeared): no
+            // names yet then, but never another pod's.
+            Assert.All(all.Where(r => r.Netns == netnsB), r => Assert.Contains((r.Names.Namespace, r.Names.Pod), new[] { ("kube-system", "etcd-node1"), ("", "") }));
 
             // Pod A is deleted: its log directory goes, then its app's connection closes (a destroy record).
             tree.RemovePod("shop", "web-0", podA);
