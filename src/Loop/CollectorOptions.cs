@@ -85,6 +85,18 @@ public sealed class CollectorOptions
     public string? CgroupRoot { get; set; }
 
     /// <summary>
+    /// The kubelet's pod log directory (--pod-logs-dir, default /var/log/pods; its podLogsDir setting since
+    /// Kubernetes 1.30): its entries namespace_name_uid give pod names to pod uids. "none" = do not look.
+    /// </summary>
+    public string PodLogsDir { get; set; } = "/var/log/pods";
+
+    /// <summary>
+    /// The directory of the kubelet's container log links (--container-logs-dir, default /var/log/containers):
+    /// pod_namespace_container-id.log, the only place that ties a container id to its name. "none" = do not look.
+    /// </summary>
+    public string ContainerLogsDir { get; set; } = "/var/log/containers";
+
+    /// <summary>
     /// Smallest interval between two walks of the cgroup hierarchy (--cgroup-refresh, default 5 s). A walk is
     /// asked for by a socket whose cgroup is unknown (a container started since the last walk) or by a new
     /// namespace; sockets of a container started since are attributed by namespace until it runs.
@@ -144,6 +156,8 @@ public sealed class CollectorOptions
             ?? ReconcileIntervalFloor.Check("reconcile-interval", ReconcileInterval)
             ?? CgroupRefreshFloor.Check("cgroup-refresh", CgroupRefresh)
             ?? CgroupRootError()
+            ?? LogDirError("pod-logs-dir", PodLogsDir)
+            ?? LogDirError("container-logs-dir", ContainerLogsDir)
             ?? NetnsDirsError()
             ?? RecordStampRules.Check(Hostname, Label, Tag, Location);
         if (error != null) return error;
@@ -159,6 +173,9 @@ public sealed class CollectorOptions
     /// <summary>Null (auto: found in mountinfo), "none", or an absolute directory.</summary>
     private OptionError? CgroupRootError() => CgroupRoot is null or "none" || Path.IsPathRooted(CgroupRoot) ? null
         : new OptionError("cgroup-root", CgroupRoot, "must be auto, none or an absolute directory (where cgroup2 is mounted)");
+
+    private static OptionError? LogDirError(string option, string dir) => dir == "none" || Path.IsPathRooted(dir) ? null
+        : new OptionError(option, dir, "must be none or an absolute directory (where the kubelet writes its logs)");
 
     private OptionError? NetnsDirsError()
     {

@@ -44,11 +44,30 @@ public class ProtobufEncodingTests
     {
         var record = SampleRecords.One(0);
         record.Attribution = RecordAttribution.Create(new string('f', RecordAttribution.MaxContainerIdLength),
-            new string('r', RecordAttribution.MaxRuntimeLength), new string('9', RecordAttribution.MaxPodUidLength));
+            new string('r', RecordAttribution.MaxRuntimeLength), new string('9', RecordAttribution.MaxPodUidLength),
+            new string('c', RecordAttribution.MaxLabelNameLength), new string('p', RecordAttribution.MaxPodNameLength),
+            new string('n', RecordAttribution.MaxLabelNameLength));
         int size = FlatRecordEncoder.ComputeSize(record);
         Assert.True(size <= FlatRecordEncoder.MaxEncodedSize(record.Context), $"{size} > bound {FlatRecordEncoder.MaxEncodedSize(record.Context)}");
         Assert.Equal(FlatRecordMapper.ToMessage(record).ToByteArray(), Encode(record));
         Assert.Throws<ArgumentException>(() => RecordAttribution.Create(new string('f', 65), "docker", ""));
+        Assert.Throws<ArgumentException>(() => RecordAttribution.Create("", "", "", "", new string('p', RecordAttribution.MaxPodNameLength + 1)));
+    }
+
+    [Fact]
+    public void A_superseded_attribution_answers_its_successor_and_records_keep_the_object_they_were_stamped_with()
+    {
+        var first = RecordAttribution.Create(new string('a', 64), "containerd", "5e3a9c0d-1f2b-4a6c-8e0f-1a2b3c4d5e6f");
+        var podNamed = RecordAttribution.Create(first.ContainerId, first.ContainerRuntime, first.PodUid, "", "api-0", "payments");
+        var allNamed = RecordAttribution.Create(first.ContainerId, first.ContainerRuntime, first.PodUid, "app", "api-0", "payments");
+        Assert.Same(first, first.Latest);
+        first.Supersede(podNamed);
+        first.Supersede(allNamed); // appended at the end of the chain
+        Assert.Same(allNamed, first.Latest);
+        Assert.Same(allNamed, podNamed.Latest);
+        Assert.Throws<InvalidOperationException>(() => RecordAttribution.None.Supersede(allNamed));
+        var message = FlatRecordMapper.ToMessage(SampleRecords.One(0) with { Attribution = first.Latest });
+        Assert.Equal(("app", "api-0", "payments"), (message.ContainerName, message.PodName, message.PodNamespace));
     }
 
     private static byte[] Encode(in FlatRecord record)

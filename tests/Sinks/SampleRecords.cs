@@ -29,14 +29,16 @@ public static class SampleRecords
         TimestampNs = 1_763_900_000_123_456_789,
         DaemonVersion = "0.1.0-test",
         SocketFd = 18,
-        Attribution = RecordAttribution.Create(new string('c', 64), "crio", "0b6ad24e-7a3c-4e35-9a7f-1f3c2d4e5f60"),
+        Attribution = RecordAttribution.Create(new string('c', 64), "crio", "0b6ad24e-7a3c-4e35-9a7f-1f3c2d4e5f60",
+            "", "web-7d4b9c6f5-x2k8p", "shop"), // a pod's sandbox: pod names, no container name
     };
 
     /// <summary>Socket-level attributions the samples cycle through (null = the namespace's).</summary>
     public static readonly RecordAttribution?[] SocketAttributions =
     [
         RecordAttribution.Create(new string('d', 64), "docker", ""),
-        RecordAttribution.Create(new string('e', 64), "containerd", "5e3a9c0d-1f2b-4a6c-8e0f-1a2b3c4d5e6f"),
+        RecordAttribution.Create(new string('e', 64), "containerd", "5e3a9c0d-1f2b-4a6c-8e0f-1a2b3c4d5e6f",
+            "istio-proxy", "api-0", "payments"),
         null,
         null,
     ];

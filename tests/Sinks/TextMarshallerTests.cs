@@ -36,6 +36,9 @@ public class TextMarshallerTests
             Assert.Equal(m.PodUid.Length > 0, o.TryGetProperty("podUid", out var podUid));
             if (m.PodUid.Length > 0) Assert.Equal(m.PodUid, podUid.GetString());
             Assert.Equal(m.ContainerId.Length > 0, o.TryGetProperty("containerId", out _));
+            Assert.Equal(m.PodName, o.TryGetProperty("podName", out var podName) ? podName.GetString() : "");
+            Assert.Equal(m.PodNamespace, o.TryGetProperty("podNamespace", out var podNamespace) ? podNamespace.GetString() : "");
+            Assert.Equal(m.ContainerName, o.TryGetProperty("containerName", out var containerName) ? containerName.GetString() : "");
                         if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Cubic)
                 Assert.Equal("CONGESTION_ALGORITHM_CUBIC", o.GetProperty("congestionAlgorithmEnum").GetString());
             if (m.CongestionAlgorithmEnum == XtcpFlatRecord.Types.CongestionAlgorithm.Unspecified)

@@ -198,7 +198,9 @@ CREATE TABLE IF NOT EXISTS xtcp.xtcp_flat_records_kafka
     mark                                            UInt32 CODEC(LZ4),
     dump_incomplete                                 Bool,
     record_origin                                   UInt8,
-    pod_uid                                         LowCardinality(String)
+    pod_uid                                         LowCardinality(String),
+    pod_name                                        LowCardinality(String),
+    pod_namespace                                   LowCardinality(String)
 )
 ENGINE = Kafka
 SETTINGS

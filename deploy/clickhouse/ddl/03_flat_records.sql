@@ -189,6 +189,8 @@ CREATE TABLE IF NOT EXISTS xtcp.xtcp_flat_records_v1
     dump_incomplete                                 Bool,
     record_origin                                   UInt8,
     pod_uid                                         LowCardinality(String),
+    pod_name                                        LowCardinality(String),
+    pod_namespace                                   LowCardinality(String),
 
     -- IPv4 (family 2): the first 4 bytes as a dotted quad; otherwise the 16 bytes as IPv6 (RFC 5952,
     -- ::ffff:a.b.c.d when IPv4-mapped). ALIAS: computed when read, not stored, not part of SELECT *.

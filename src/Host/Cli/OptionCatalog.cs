@@ -38,6 +38,8 @@ public static class OptionCatalog
     public static readonly OptionSpec DestroyEvents = new("destroy-events", Text(Loop.DestroyEvents), "Record every TCP socket of every namespace when it closes, with its final counters (kernel destroy events; a second netlink socket per namespace).", isSwitch: true);
     public static readonly OptionSpec ContainerAttribution = new("container-attribution", Text(Loop.ContainerAttribution), "Stamp records with the container and pod owning each socket (container_id, container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace.", isSwitch: true);
     public static readonly OptionSpec CgroupRoot = new("cgroup-root", Loop.CgroupRoot ?? "auto", "Mount point of the cgroup v2 hierarchy socket cgroup ids refer to: auto (from /proc/self/mountinfo: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts), a directory, or none (attribute by namespace only).");
+    public static readonly OptionSpec PodLogsDir = new("pod-logs-dir", Loop.PodLogsDir, "The kubelet's pod log directory (namespace_pod_uid entries): pod names and namespaces for pod uids; none = do not look.");
+    public static readonly OptionSpec ContainerLogsDir = new("container-logs-dir", Loop.ContainerLogsDir, "The kubelet's container log links (pod_namespace_container-id.log): container names for container ids; none = do not look.");
     public static readonly OptionSpec CgroupRefresh = new("cgroup-refresh", GoDuration.Format(Loop.CgroupRefresh), $"Smallest interval between two walks of the cgroup hierarchy (asked for by sockets of unknown cgroups and by new namespaces); >= {GoDuration.Format(CollectorOptions.CgroupRefreshFloor.Min)}.");
     public static readonly OptionSpec Workers = new("workers", Text(Loop.Workers), $"Worker lanes ({Range(CollectorOptions.WorkersRange)}).");
     public static readonly NameSet RequestNames = new("compat", "v2");
@@ -81,7 +83,7 @@ public static class OptionCatalog
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
         ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
-        EnvelopeFlushBytes, EnvelopeFlushRows,
+        PodLogsDir, ContainerLogsDir, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,
         Hostname, Label, Tag, Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig, SharedTablesRefresh,

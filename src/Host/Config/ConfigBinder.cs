@@ -50,6 +50,8 @@ public static class ConfigBinder
         var containerAttribution = r.Switch(O.ContainerAttribution);
         var cgroupRoot = r.Parsed<string?>(O.CgroupRoot, TryParseCgroupRoot, static root => root ?? "auto");
         var cgroupRefresh = r.Duration(O.CgroupRefresh, CollectorOptions.CgroupRefreshFloor);
+        var podLogsDir = r.Text(O.PodLogsDir);
+        var containerLogsDir = r.Text(O.ContainerLogsDir);
         var stamp = BindStamp(r);
         var metrics = r.Parsed<System.Net.IPEndPoint?>(O.MetricsListen, ListenAddress.TryParse);
         var logLevel = ToLogLevel(r.Choice(O.LogLevel, O.LogLevelNames));
@@ -73,6 +75,8 @@ public static class ConfigBinder
             ContainerAttribution = containerAttribution,
             CgroupRoot = cgroupRoot,
             CgroupRefresh = cgroupRefresh,
+            PodLogsDir = podLogsDir,
+            ContainerLogsDir = containerLogsDir,
             States = states,
             IdiagExt = idiagExt,
             Hostname = stamp.Hostname,

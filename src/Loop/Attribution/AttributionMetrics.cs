@@ -27,9 +27,15 @@ public static class AttributionMetrics
         "xtcp_attribution_proc_scans_total", "Passes over /proc looking for processes of namespaces still without attribution (one pass serves every such namespace).");
     public static readonly Counter ProcScanSeconds = Prometheus.Metrics.CreateCounter(
         "xtcp_attribution_proc_scan_seconds_total", "Wall time spent in /proc passes.");
+    public static readonly Counter LogScans = Prometheus.Metrics.CreateCounter(
+        "xtcp_attribution_log_scans_total", "Reads of the kubelet's log tree (--pod-logs-dir, --container-logs-dir) for pod and container names: at start-up, and while an attribution waits for its names.");
+    public static readonly Counter LogScanSeconds = Prometheus.Metrics.CreateCounter(
+        "xtcp_attribution_log_scan_seconds_total", "Wall time spent reading the kubelet's log tree.");
+    public static readonly Gauge PodsNamed = Prometheus.Metrics.CreateGauge(
+        "xtcp_attribution_pods_named", "Pods whose names the last read of the kubelet's log tree found.");
     public static readonly Counter Errors = Prometheus.Metrics.CreateCounter(
         "xtcp_attribution_errors_total",
-        "Attribution work that failed, by kind: cgroup_root (the cgroup v2 hierarchy is not there), proc_denied (a /proc pass could not read most processes' namespace: CAP_SYS_PTRACE missing), internal (a bug; logged).",
+        "Attribution work that failed, by kind: cgroup_root (the cgroup v2 hierarchy is not there), proc_denied (a /proc pass could not read most processes' namespace: CAP_SYS_PTRACE missing), log_dir (a read of the kubelet's log tree found a directory missing or unreadable: no names), log_name (an entry of the log tree named unlike the kubelet names them: skipped, counted once), internal (a bug; logged).",
         new CounterConfiguration { LabelNames = ["kind"] });
 
     // Every label value below exists at 0 from the start, whether attribution is on or not and before its first
@@ -44,5 +50,7 @@ public static class AttributionMetrics
     public static readonly Counter.Child RecordsWithout = Records.WithLabels("none");
     public static readonly Counter.Child CgroupRootMissing = Errors.WithLabels("cgroup_root");
     public static readonly Counter.Child ProcDenied = Errors.WithLabels("proc_denied");
+    public static readonly Counter.Child LogDirUnreadable = Errors.WithLabels("log_dir");
+    public static readonly Counter.Child LogNameMalformed = Errors.WithLabels("log_name");
     public static readonly Counter.Child InternalErrors = Errors.WithLabels("internal");
 }

@@ -39,7 +39,8 @@ internal sealed class AttributionService : IOpenerSideWork
     private readonly ulong _rootInode;
     private readonly CgroupAttributionCache _cgroups = new();
     private readonly NamespaceProcessFinder _finder;
-    private readonly AttributionInterner _interner = new();
+    private readonly AttributionInterner _interner;
+    private readonly PodNamer? _namer;
     private readonly Action<List<NamespaceAttribution>> _publish;
     private readonly ILogger _logger;
     private readonly object _lock = new();
@@ -61,9 +62,12 @@ internal sealed class AttributionService : IOpenerSideWork
     /// <param name="cgroupRoot">Mount point of the cgroup v2 hierarchy, or null: sockets are attributed by namespace only.</param>
     /// <param name="cgroupRefresh">Smallest interval between two walks of the hierarchy.</param>
     /// <param name="publish">Called on the attribution thread with namespaces newly attributed.</param>
+    /// <param name="logTree">The kubelet's log tree pod and container names are read from, or null (ids only).</param>
     public AttributionService(string? cgroupRoot, TimeSpan cgroupRefresh, Action<List<NamespaceAttribution>> publish, ILogger logger,
-        string procRoot = "/proc")
+        string procRoot = "/proc", KubeletLogTree? logTree = null)
     {
+        _namer = logTree == null ? null : new PodNamer(logTree, logger);
+        _interner = new AttributionInterner(_namer);
         _cgroupRefreshTicks = (long)(cgroupRefresh.TotalSeconds * Stopwatch.Frequency);
         _publish = publish;
         _logger = logger;
@@ -92,7 +96,10 @@ internal sealed class AttributionService : IOpenerSideWork
         if (root == null)
             logger.LogInformation("container attribution by namespace only: {Why}",
                 options.CgroupRoot == "none" ? "--cgroup-root none" : "no cgroup2 hierarchy is mounted (set --cgroup-root if it is somewhere /proc/self/mountinfo does not show)");
-        return new AttributionService(root, options.CgroupRefresh, publish, logger);
+        string? podLogs = options.PodLogsDir == "none" ? null : options.PodLogsDir;
+        string? containerLogs = options.ContainerLogsDir == "none" ? null : options.ContainerLogsDir;
+        var logTree = podLogs == null && containerLogs == null ? null : new KubeletLogTree(podLogs, containerLogs);
+        return new AttributionService(root, options.CgroupRefresh, publish, logger, logTree: logTree);
     }
 
     /// <summary>The socket-cgroup cache the parse workers read (through their <see cref="SocketAttributor"/>).</summary>
@@ -152,6 +159,7 @@ internal sealed class AttributionService : IOpenerSideWork
             }
             if (_walker != null && (_opensSinceWalk || _cgroups.HasMisses))
                 due = Math.Min(due, _lastWalk + _cgroupRefreshTicks);
+            if (_namer != null) due = Math.Min(due, _namer.DueAt());
             return due;
         }
     }
@@ -170,8 +178,10 @@ internal sealed class AttributionService : IOpenerSideWork
             long now = Stopwatch.GetTimestamp();
             bool walk;
             lock (_lock) walk = _walker != null && (initial || ((_opensSinceWalk || _cgroups.HasMisses) && now >= _lastWalk + _cgroupRefreshTicks));
+            if (initial) _namer?.Scan(); // so that the first walk and pass name what they find
             if (walk) WalkCgroups();
             ScanNamespaces(initial);
+            _namer?.RunIfDue();
         }
         catch (Exception ex)
         {

@@ -62,7 +62,7 @@ internal sealed class SocketAttributor
         if (own != null) _fromCgroup++;
         else if (!context.Attribution.IsNone) _fromNamespace++;
         else _without++;
-        return own;
+        return own?.Latest; // with the names found since the cgroup was (one volatile read when none were)
     }
 
     /// <summary>Adds the counts since the last call to the metrics (the worker calls it at the end of its part of a poll).</summary>

@@ -201,7 +201,7 @@ internal sealed class PollCoordinator
         Hostname = _options.Hostname, Netns = entry.Name, NetnsInode = handle.Inode,
         TimestampNs = timestampNs, Label = _options.Label, Tag = _options.Tag, Location = _options.Location,
         DaemonVersion = _options.DaemonVersion, SocketFd = (ulong)handle.SocketFd.Number,
-        Attribution = entry.Attribution, // the namespace's owner as known now (container/pod attribution)
+        Attribution = entry.Attribution.Latest, // the namespace's owner as known now, with the names found so far
     };
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

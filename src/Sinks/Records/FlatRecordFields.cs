@@ -7,9 +7,9 @@ namespace XtcpEpoll.Sinks.Records;
 /// The one list of which <see cref="FlatRecord"/> value goes into which proto field of
 /// xtcp_flat_record.v1.XtcpFlatRecord, in field-number order (the order protobuf writers emit).
 /// Attribute groups are visited only when the kernel sent the attribute, so a record never carries
-/// values of an attribute it did not receive. container_id, container_runtime and pod_uid come from the
-/// record's attribution (its socket's cgroup, else its namespace); container_name/image and the uplink
-/// enrichment fields are not filled.
+/// values of an attribute it did not receive. container_id, container_runtime, container_name, pod_uid,
+/// pod_name and pod_namespace come from the record's attribution (its socket's cgroup, else its namespace);
+/// container_image and the uplink enrichment fields are not filled.
 /// </summary>
 public static class FlatRecordFields
 {
@@ -33,6 +33,7 @@ public static class FlatRecordFields
         v.UInt64(31, context.NetnsInode);
         v.String(40, owner.ContainerIdUtf8);
         v.String(41, owner.ContainerRuntimeUtf8);
+        v.String(42, owner.ContainerNameUtf8);
         v.String(50, text.Label);
         v.String(51, text.Tag);
         v.UInt64(60, record.RecordCounter);
@@ -122,6 +123,8 @@ public static class FlatRecordFields
         v.Bool(3002, record.DumpIncomplete);
         v.UInt32(3003, record.RecordOrigin);
         v.String(3004, owner.PodUidUtf8);
+        v.String(3005, owner.PodNameUtf8);
+        v.String(3006, owner.PodNamespaceUtf8);
     }
 
     /// <summary>

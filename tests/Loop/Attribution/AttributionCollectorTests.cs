@@ -16,9 +16,9 @@ public sealed class AttributionCollectorTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(30);
 
-    private static string Hex(int seed) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(seed)));
-    private static string Uid(int seed) => new Guid(System.Security.Cryptography.MD5.HashData(BitConverter.GetBytes(seed))).ToString();
-    private static string PodSlice(string qos, string uid) =>
+    internal static string Hex(int seed) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(seed)));
+    internal static string Uid(int seed) => new Guid(System.Security.Cryptography.MD5.HashData(BitConverter.GetBytes(seed))).ToString();
+    internal static string PodSlice(string qos, string uid) =>
         $"kubepods.slice/kubepods-{qos}.slice/kubepods-{qos}-pod{uid.Replace('-', '_')}.slice";
 
     [Fact]
