@@ -122,6 +122,7 @@ public static class FlatRecordFields
         v.Bool(3002, record.DumpIncomplete);
         v.UInt32(3003, record.RecordOrigin);
         v.String(3004, owner.PodUidUtf8);
+        v.UInt32(3007, record.RecordReason);
     }
 
     /// <summary>

@@ -1,0 +1,172 @@
+using System.Runtime.CompilerServices;
+
+namespace XtcpEpoll.Loop.Changes;
+
+/// <summary>What <see cref="FingerprintTable.Classify"/> decided for one socket in one poll.</summary>
+public enum ChangeVerdict : byte
+{
+    /// <summary>Nothing counted changed and its keyframe is not due: not emitted.</summary>
+    Unchanged,
+    /// <summary>Not in the table: never seen, or not reported by the namespace's last dump.</summary>
+    FirstSight,
+    /// <summary>A counted field differs from the last emitted record.</summary>
+    Changed,
+    /// <summary>Unchanged, but its keyframe slot came around since it was last emitted.</summary>
+    Keyframe,
+}
+
+/// <summary>
+/// One namespace's known sockets under <c>--emit changed</c>: per socket cookie, the fingerprint of the last
+/// emitted record (8 bytes), the keyframe slot it was emitted in and the poll that last reported it (4 + 4):
+/// 16 bytes of state per socket plus its 8-byte key, in an open-addressing (linear probing) table kept at
+/// most half full. Nothing is allocated per socket or per poll: the arrays grow with the namespace and are
+/// kept. Entries not reported by a poll's dump are evicted at its end (<see cref="EndPoll"/>), so memory
+/// follows the live sockets. One thread only (the namespace's parse worker).
+/// </summary>
+public sealed class FingerprintTable
+{
+    private struct Entry
+    {
+        public ulong Cookie;      // 0 = empty (the kernel's cookies start at 1)
+        public ulong Fingerprint;
+        public uint Slot;         // keyframe slot of the last emitted record
+        public uint SeenPoll;     // poll that last reported the socket
+    }
+
+    private const int MinCapacity = 16;
+    private Entry[] _entries;
+    private Entry[] _spare;      // EndPoll rebuilds into it, then the two swap
+    private int _count;
+    private uint _poll;
+    private readonly KeyframeSchedule _schedule;
+
+    public FingerprintTable(KeyframeSchedule schedule, int initialCapacity = 16)
+    {
+        _schedule = schedule;
+        int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(initialCapacity, MinCapacity));
+        _entries = new Entry[capacity];
+        _spare = new Entry[capacity];
+    }
+
+    /// <summary>Sockets known (those the last poll reported, plus the running poll's new ones).</summary>
+    public int Count => _count;
+
+    /// <summary>Table size in entries (memory: 24 bytes each, twice: the spare the sweep rebuilds into).</summary>
+    public int Capacity => _entries.Length;
+
+    /// <summary>A poll's dump of this namespace begins (<paramref name="poll"/>: the daemon's poll number, which only grows).</summary>
+    public void BeginPoll(uint poll) => _poll = poll;
+
+    /// <summary>Decides whether the socket's record of this poll is emitted, and remembers what was.</summary>
+    public ChangeVerdict Classify(ulong cookie, ulong fingerprint)
+    {
+        uint slot = _schedule.SlotOf(cookie, _poll);
+        if (cookie == 0) return ChangeVerdict.FirstSight; // no key to remember it by: always emitted
+        int mask = _entries.Length - 1;
+        int i = (int)SocketFingerprint.MixCookie(cookie) & mask;
+        while (true)
+        {
+            ref var e = ref _entries[i];
+            if (e.Cookie == cookie)
+            {
+                e.SeenPoll = _poll;
+                if (e.Fingerprint != fingerprint)
+                {
+                    e.Fingerprint = fingerprint;
+                    e.Slot = slot;
+                    return ChangeVerdict.Changed;
+                }
+                if (slot != e.Slot)
+                {
+                    e.Slot = slot;
+                    return ChangeVerdict.Keyframe;
+                }
+                return ChangeVerdict.Unchanged;
+            }
+            if (e.Cookie == 0)
+            {
+                e = new Entry { Cookie = cookie, Fingerprint = fingerprint, Slot = slot, SeenPoll = _poll };
+                if (++_count * 2 > _entries.Length) Grow();
+                return ChangeVerdict.FirstSight;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>
+    /// The dump of the poll ended: every socket it did not report is forgotten (closed, or missed: it will be
+    /// emitted as first sight if seen again). Rebuilds the table into its spare only when something is evicted.
+    /// </summary>
+    public void EndPoll()
+    {
+        int live = 0;
+        foreach (ref readonly var e in _entries.AsSpan())
+            if (e.Cookie != 0 && e.SeenPoll == _poll) live++;
+        if (live * 8 < _entries.Length && _entries.Length > MinCapacity)
+        {
+            // The namespace shrank a lot: give the memory back (rare; the only other allocation is growth).
+            Rehash(new Entry[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)live * 4))], evict: true);
+            _spare = new Entry[_entries.Length];
+            return;
+        }
+        if (live == _count) return;
+        Array.Clear(_spare);
+        Rehash(_spare, evict: true);
+    }
+
+    private void Grow()
+    {
+        Rehash(new Entry[_entries.Length * 2], evict: false);
+        _spare = new Entry[_entries.Length];
+    }
+
+    /// <summary>
+    /// Moves the entries into <paramref name="target"/> (empty; a power of two), then makes it the table and the
+    /// old array the spare. <paramref name="evict"/>: only those the running poll reported.
+    /// </summary>
+    private void Rehash(Entry[] target, bool evict)
+    {
+        int mask = target.Length - 1, count = 0;
+        foreach (ref readonly var e in _entries.AsSpan())
+        {
+            if (e.Cookie == 0 || (evict && e.SeenPoll != _poll)) continue;
+            int i = (int)SocketFingerprint.MixCookie(e.Cookie) & mask;
+            while (target[i].Cookie != 0) i = (i + 1) & mask;
+            target[i] = e;
+            count++;
+        }
+        _spare = _entries;
+        _entries = target;
+        _count = count;
+    }
+}
+
+/// <summary>
+/// When each socket's keyframe falls: every <see cref="IntervalPolls"/> polls, at a phase given by a hash of
+/// its cookie, so each poll carries about 1/K of the idle sockets instead of all of them every K-th poll.
+/// A socket's slot at poll p is (p + phase) / K; a record is a keyframe when the slot moved since the
+/// socket's last emitted record, so no two emissions of an unchanged socket are more than K polls apart.
+/// </summary>
+public sealed class KeyframeSchedule
+{
+    public KeyframeSchedule(int intervalPolls)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(intervalPolls, 1);
+        IntervalPolls = intervalPolls;
+    }
+
+    /// <summary>K: polls between two keyframes of one socket.</summary>
+    public int IntervalPolls { get; }
+
+    /// <summary>K from the option values: the keyframe interval in whole polls, at least 1.</summary>
+    public static int PollsFor(TimeSpan keyframeInterval, TimeSpan frequency)
+        => (int)Math.Clamp(Math.Ceiling(keyframeInterval.Ticks / (double)frequency.Ticks), 1, int.MaxValue);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint SlotOf(ulong cookie, uint poll)
+    {
+        uint k = (uint)IntervalPolls;
+        uint phase = (uint)((SocketFingerprint.MixCookie(cookie) >> 32) % k);
+        return (uint)(((ulong)poll + phase) / k);
+    }
+}
