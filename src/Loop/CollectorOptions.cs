@@ -178,8 +178,11 @@ public sealed class CollectorOptions
         return null;
     }
 
-    /// <summary>At least one poll: a keyframe per poll is --emit all with extra bookkeeping, shorter means nothing.</summary>
-    private OptionError? KeyframeIntervalError() => KeyframeInterval >= Frequency ? null
+    /// <summary>
+    /// Under --emit changed, at least one poll (a keyframe at every poll is --emit all with extra bookkeeping;
+    /// shorter means nothing). Ignored under --emit all.
+    /// </summary>
+    private OptionError? KeyframeIntervalError() => Emit == EmitMode.All || KeyframeInterval >= Frequency ? null
         : new OptionError("keyframe-interval", GoDuration.Format(KeyframeInterval), $"must be at least --frequency ({GoDuration.Format(Frequency)}): every socket is emitted once per keyframe interval, at a poll");
 
     /// <summary>Null (auto: found in mountinfo), "none", or an absolute directory.</summary>

@@ -9,7 +9,8 @@ public readonly record struct SeenRecord(
     string Netns, ulong NetnsInode, long TimestampNs, string Hostname, byte Family, byte State,
     ushort SourcePort, ushort DestinationPort, ulong Cookie, AttributeSet Present, string Congestion,
     ushort MessageType, bool DumpIncomplete, ulong CgroupId = 0, string ContainerId = "", string ContainerRuntime = "",
-    string PodUid = "", bool AttributedBySocketCgroup = false, uint Origin = RecordOrigins.PollSnapshot, ulong BytesAcked = 0, ulong BytesReceived = 0)
+    string PodUid = "", bool AttributedBySocketCgroup = false, uint Origin = RecordOrigins.PollSnapshot, ulong BytesAcked = 0, ulong BytesReceived = 0,
+    uint Reason = RecordReasons.Snapshot)
 {
     public ExpectedSocket Key => new(Family, State, SourcePort, DestinationPort);
 }
@@ -70,7 +71,7 @@ public class CollectingSink : IRecordSink
                 var seen = new SeenRecord(r.Context.Netns, r.Context.NetnsInode, r.TimestampNs, r.Context.Hostname,
                     s.Family, s.State, s.SourcePort, s.DestinationPort, s.Cookie, s.Present, cong, s.MessageType, r.DumpIncomplete,
                     s.CGroup, owner.ContainerId, owner.ContainerRuntime, owner.PodUid, r.Attribution != null,
-                    r.RecordOrigin, s.Tcp.BytesAcked, s.Tcp.BytesReceived);
+                    r.RecordOrigin, s.Tcp.BytesAcked, s.Tcp.BytesReceived, r.RecordReason);
                 if (r.RecordOrigin == RecordOrigins.DestroyEvent) _destroyed.Add(seen);
                 else _current.Add(seen);
             }
