@@ -17,7 +17,7 @@ public enum ChangeVerdict : byte
 
 /// <summary>
 /// One namespace's known sockets under <c>--emit changed</c>: per socket cookie, the fingerprint of the last
-/// emitted record (8 bytes), the keyframe slot it was emitted in and the poll that last reported it (4 + 4):
+/// emitted record (8 bytes), the poll its next keyframe is due and the poll that last reported it (4 + 4):
 /// 16 bytes of state per socket plus its 8-byte key, in an open-addressing (linear probing) table kept at
 /// most half full. Nothing is allocated per socket or per poll: the arrays grow with the namespace and are
 /// kept. Entries not reported by a poll's dump are evicted at its end (<see cref="EndPoll"/>), so memory
@@ -29,11 +29,14 @@ public sealed class FingerprintTable
     {
         public ulong Cookie;      // 0 = empty (the kernel's cookies start at 1)
         public ulong Fingerprint;
-        public uint Slot;         // keyframe slot of the last emitted record
+        public uint NextKeyframe; // first poll at which an unchanged socket is emitted again
         public uint SeenPoll;     // poll that last reported the socket
     }
 
     private const int MinCapacity = 16;
+    /// <summary>Consecutive polls a table must be 8x oversized before it shrinks.</summary>
+    public const int ShrinkAfterPolls = 16;
+    private int _oversizedPolls;
     private Entry[] _entries;
     private Entry[] _spare;      // EndPoll rebuilds into it, then the two swap
     private int _count;
@@ -60,10 +63,10 @@ public sealed class FingerprintTable
     /// <summary>Decides whether the socket's record of this poll is emitted, and remembers what was.</summary>
     public ChangeVerdict Classify(ulong cookie, ulong fingerprint)
     {
-        uint slot = _schedule.SlotOf(cookie, _poll);
         if (cookie == 0) return ChangeVerdict.FirstSight; // no key to remember it by: always emitted
+        ulong mixed = SocketFingerprint.MixCookie(cookie);
         int mask = _entries.Length - 1;
-        int i = (int)SocketFingerprint.MixCookie(cookie) & mask;
+        int i = (int)mixed & mask;
         while (true)
         {
             ref var e = ref _entries[i];
@@ -73,19 +76,19 @@ public sealed class FingerprintTable
                 if (e.Fingerprint != fingerprint)
                 {
                     e.Fingerprint = fingerprint;
-                    e.Slot = slot;
+                    e.NextKeyframe = _schedule.NextKeyframe(mixed, _poll);
                     return ChangeVerdict.Changed;
                 }
-                if (slot != e.Slot)
+                if ((int)(_poll - e.NextKeyframe) >= 0) // poll numbers wrap: compare by difference
                 {
-                    e.Slot = slot;
+                    e.NextKeyframe = _schedule.NextKeyframe(mixed, _poll);
                     return ChangeVerdict.Keyframe;
                 }
                 return ChangeVerdict.Unchanged;
             }
             if (e.Cookie == 0)
             {
-                e = new Entry { Cookie = cookie, Fingerprint = fingerprint, Slot = slot, SeenPoll = _poll };
+                e = new Entry { Cookie = cookie, Fingerprint = fingerprint, NextKeyframe = _schedule.NextKeyframe(mixed, _poll), SeenPoll = _poll };
                 if (++_count * 2 > _entries.Length) Grow();
                 return ChangeVerdict.FirstSight;
             }
@@ -102,9 +105,12 @@ public sealed class FingerprintTable
         int live = 0;
         foreach (ref readonly var e in _entries.AsSpan())
             if (e.Cookie != 0 && e.SeenPoll == _poll) live++;
-        if (live * 8 < _entries.Length && _entries.Length > MinCapacity)
+        _oversizedPolls = live * 8 < _entries.Length && _entries.Length > MinCapacity ? _oversizedPolls + 1 : 0;
+        if (_oversizedPolls >= ShrinkAfterPolls)
         {
-            // The namespace shrank a lot: give the memory back (rare; the only other allocation is growth).
+            // The namespace stayed small for a while: give the memory back (rare; the only other allocation is
+            // growth). Not at once: a dump cut short, or a namespace whose size swings, would shrink and regrow.
+            _oversizedPolls = 0;
             Rehash(new Entry[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)live * 4))], evict: true);
             _spare = new Entry[_entries.Length];
             return;
@@ -144,8 +150,9 @@ public sealed class FingerprintTable
 /// <summary>
 /// When each socket's keyframe falls: every <see cref="IntervalPolls"/> polls, at a phase given by a hash of
 /// its cookie, so each poll carries about 1/K of the idle sockets instead of all of them every K-th poll.
-/// A socket's slot at poll p is (p + phase) / K; a record is a keyframe when the slot moved since the
-/// socket's last emitted record, so no two emissions of an unchanged socket are more than K polls apart.
+/// A socket's keyframe polls are those with (p + phase) mod K = 0; after any record of it is sent at poll p the
+/// next is due at the first such poll after p, so no two records of an unchanged socket are more than K
+/// polls apart. Only sent records compute it (a division-free modulo): an unchanged socket costs a compare.
 /// </summary>
 public sealed class KeyframeSchedule
 {
@@ -153,6 +160,7 @@ public sealed class KeyframeSchedule
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(intervalPolls, 1);
         IntervalPolls = intervalPolls;
+        _fastModMultiplier = ulong.MaxValue / (uint)intervalPolls + 1;
     }
 
     /// <summary>K: polls between two keyframes of one socket.</summary>
@@ -162,11 +170,18 @@ public sealed class KeyframeSchedule
     public static int PollsFor(TimeSpan keyframeInterval, TimeSpan frequency)
         => (int)Math.Clamp(Math.Ceiling(keyframeInterval.Ticks / (double)frequency.Ticks), 1, int.MaxValue);
 
+    /// <summary>The first keyframe poll after <paramref name="poll"/> of the socket whose mixed cookie is <paramref name="mixedCookie"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint SlotOf(ulong cookie, uint poll)
+    public uint NextKeyframe(ulong mixedCookie, uint poll)
     {
         uint k = (uint)IntervalPolls;
-        uint phase = (uint)((SocketFingerprint.MixCookie(cookie) >> 32) % k);
-        return (uint)(((ulong)poll + phase) / k);
+        uint phase = (uint)(((mixedCookie >> 32) * k) >> 32); // uniform in [0, K), no division
+        return poll + k - FastMod(poll + phase, k);
     }
+
+    // Lemire's division-free modulo for a divisor fixed at construction (as .NET's Dictionary does).
+    private readonly ulong _fastModMultiplier;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint FastMod(uint value, uint divisor) => (uint)(((((_fastModMultiplier * value) >> 32) + 1) * divisor) >> 32);
 }

@@ -115,11 +115,16 @@ public class FingerprintTableTests
         table.EndPoll();
         Assert.InRange(keyframes, 1, 150); // ~50,000/1000 whose slot turned between polls 1 and 2
 
-        table.BeginPoll(3);
-        for (ulong c = 1; c <= 100; c++) table.Classify(c, c);
-        table.EndPoll();
-        Assert.Equal(100, table.Count);
-        Assert.True(table.Capacity <= 512, $"capacity {table.Capacity} after shrinking to 100 sockets");
+        int large = table.Capacity;
+        for (uint poll = 3; poll < 3 + FingerprintTable.ShrinkAfterPolls; poll++)
+        {
+            table.BeginPoll(poll);
+            for (ulong c = 1; c <= 100; c++) table.Classify(c, c);
+            table.EndPoll();
+            Assert.Equal(100, table.Count);
+            if (poll < 2 + FingerprintTable.ShrinkAfterPolls) Assert.Equal(large, table.Capacity); // not on one small poll
+        }
+        Assert.True(table.Capacity <= 512, $"capacity {table.Capacity} after {FingerprintTable.ShrinkAfterPolls} polls of 100 sockets");
     }
 
     [Fact]
