@@ -37,9 +37,6 @@ public sealed class EmitTally
     /// <summary>A destroy record (always emitted).</summary>
     public void CountDestroy(int records) => _byReason[RecordReasons.Destroy] += records;
 
-    /// <summary>Suppressed records since the last <see cref="Publish"/> (tests, replay).</summary>
-    public long Suppressed => _suppressed;
-
     public void Publish()
     {
         for (int i = 0; i < _byReason.Length; i++)

@@ -18,10 +18,11 @@ public enum ChangeVerdict : byte
 /// <summary>
 /// One namespace's known sockets under <c>--emit changed</c>: per socket cookie, the fingerprint of the last
 /// emitted record (8 bytes), the poll its next keyframe is due and the poll that last reported it (4 + 4):
-/// 16 bytes of state per socket plus its 8-byte key, in an open-addressing (linear probing) table kept at
-/// most half full. Nothing is allocated per socket or per poll: the arrays grow with the namespace and are
-/// kept. Entries not reported by a poll's dump are evicted at its end (<see cref="EndPoll"/>), so memory
-/// follows the live sockets. One thread only (the namespace's parse worker).
+/// 16 bytes of state per socket plus its 8-byte key, in one open-addressing (linear probing) array kept at most
+/// 3/4 full: 32-64 bytes per live socket. Nothing is allocated per socket or per poll: the array grows with the
+/// namespace and is kept. Entries not reported by a poll's dump are evicted in place at its end
+/// (<see cref="EndPoll"/>, backward-shift deletion: no tombstones), so memory follows the live sockets.
+/// One thread only (the namespace's parse worker).
 /// </summary>
 public sealed class FingerprintTable
 {
@@ -38,7 +39,6 @@ public sealed class FingerprintTable
     public const int ShrinkAfterPolls = 16;
     private int _oversizedPolls;
     private Entry[] _entries;
-    private Entry[] _spare;      // EndPoll rebuilds into it, then the two swap
     private int _count;
     private uint _poll;
     private readonly KeyframeSchedule _schedule;
@@ -48,13 +48,12 @@ public sealed class FingerprintTable
         _schedule = schedule;
         int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(initialCapacity, MinCapacity));
         _entries = new Entry[capacity];
-        _spare = new Entry[capacity];
     }
 
     /// <summary>Sockets known (those the last poll reported, plus the running poll's new ones).</summary>
     public int Count => _count;
 
-    /// <summary>Table size in entries (memory: 24 bytes each, twice: the spare the sweep rebuilds into).</summary>
+    /// <summary>Table size in entries (24 bytes each).</summary>
     public int Capacity => _entries.Length;
 
     /// <summary>A poll's dump of this namespace begins (<paramref name="poll"/>: the daemon's poll number, which only grows).</summary>
@@ -89,7 +88,7 @@ public sealed class FingerprintTable
             if (e.Cookie == 0)
             {
                 e = new Entry { Cookie = cookie, Fingerprint = fingerprint, NextKeyframe = _schedule.NextKeyframe(mixed, _poll), SeenPoll = _poll };
-                if (++_count * 2 > _entries.Length) Grow();
+                if (++_count * 4 > _entries.Length * 3) Rehash(new Entry[_entries.Length * 2]);
                 return ChangeVerdict.FirstSight;
             }
             i = (i + 1) & mask;
@@ -98,50 +97,75 @@ public sealed class FingerprintTable
 
     /// <summary>
     /// The dump of the poll ended: every socket it did not report is forgotten (closed, or missed: it will be
-    /// emitted as first sight if seen again). Rebuilds the table into its spare only when something is evicted.
+    /// emitted as first sight if seen again), in place. A table that stays 8x too big is reallocated smaller.
     /// </summary>
     public void EndPoll()
     {
-        int live = 0;
-        foreach (ref readonly var e in _entries.AsSpan())
-            if (e.Cookie != 0 && e.SeenPoll == _poll) live++;
-        _oversizedPolls = live * 8 < _entries.Length && _entries.Length > MinCapacity ? _oversizedPolls + 1 : 0;
-        if (_oversizedPolls >= ShrinkAfterPolls)
-        {
-            // The namespace stayed small for a while: give the memory back (rare; the only other allocation is
-            // growth). Not at once: a dump cut short, or a namespace whose size swings, would shrink and regrow.
-            _oversizedPolls = 0;
-            Rehash(new Entry[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)live * 4))], evict: true);
-            _spare = new Entry[_entries.Length];
-            return;
-        }
-        if (live == _count) return;
-        Array.Clear(_spare);
-        Rehash(_spare, evict: true);
-    }
-
-    private void Grow()
-    {
-        Rehash(new Entry[_entries.Length * 2], evict: false);
-        _spare = new Entry[_entries.Length];
+        EvictUnreported();
+        _oversizedPolls = _count * 8 < _entries.Length && _entries.Length > MinCapacity ? _oversizedPolls + 1 : 0;
+        if (_oversizedPolls < ShrinkAfterPolls) return;
+        // The namespace stayed small for a while: give the memory back (rare; the only other allocation is
+        // growth). Not at once: a dump cut short, or a namespace whose size swings, would shrink and regrow.
+        _oversizedPolls = 0;
+        Rehash(new Entry[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_count * 2))]);
     }
 
     /// <summary>
-    /// Moves the entries into <paramref name="target"/> (empty; a power of two), then makes it the table and the
-    /// old array the spare. <paramref name="evict"/>: only those the running poll reported.
+    /// Deletes the entries the running poll did not report. The scan starts just after an empty slot and goes
+    /// once round, so no cluster wraps past its start: a backward shift only moves entries not yet visited into
+    /// the hole being examined (which is then examined again).
     /// </summary>
-    private void Rehash(Entry[] target, bool evict)
+    private void EvictUnreported()
+    {
+        var entries = _entries;
+        int mask = entries.Length - 1;
+        int start = 0;
+        while (entries[start].Cookie != 0) start++; // there is one: the table is at most 3/4 full
+        for (int step = 1, i = (start + 1) & mask; step <= entries.Length; )
+        {
+            ref var e = ref entries[i];
+            if (e.Cookie != 0 && e.SeenPoll != _poll)
+            {
+                DeleteAt(i, mask);
+                _count--;
+                continue; // the slot now holds a shifted entry (or is empty): look again
+            }
+            step++;
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>Backward-shift deletion for linear probing: later entries of the cluster that may move into the hole do.</summary>
+    private void DeleteAt(int hole, int mask)
+    {
+        var entries = _entries;
+        int j = hole;
+        while (true)
+        {
+            j = (j + 1) & mask;
+            if (entries[j].Cookie == 0) break;
+            int home = (int)SocketFingerprint.MixCookie(entries[j].Cookie) & mask;
+            // The entry at j stays when its home lies cyclically in (hole, j]; else it moves back into the hole.
+            bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+            if (stays) continue;
+            entries[hole] = entries[j];
+            hole = j;
+        }
+        entries[hole] = default;
+    }
+
+    /// <summary>Moves the entries into <paramref name="target"/> (empty; a power of two), which becomes the table.</summary>
+    private void Rehash(Entry[] target)
     {
         int mask = target.Length - 1, count = 0;
         foreach (ref readonly var e in _entries.AsSpan())
         {
-            if (e.Cookie == 0 || (evict && e.SeenPoll != _poll)) continue;
+            if (e.Cookie == 0) continue;
             int i = (int)SocketFingerprint.MixCookie(e.Cookie) & mask;
             while (target[i].Cookie != 0) i = (i + 1) & mask;
             target[i] = e;
             count++;
         }
-        _spare = _entries;
         _entries = target;
         _count = count;
     }

@@ -73,9 +73,6 @@ public sealed class DumpDecoder
     /// </summary>
     public KeyframeSchedule? Keyframes { get; init; }
 
-    /// <summary>This decoder's emit decisions (counts since the last publish).</summary>
-    public EmitTally Emits => _emits;
-
     /// <summary>Appends the records of <paramref name="datagram"/>, a reply of the dump <paramref name="dump"/> tracks.</summary>
     public DecodedDatagram Decode(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
     {

@@ -144,6 +144,37 @@ public class FingerprintTableTests
     }
 
     [Fact]
+    public void Under_random_churn_the_table_agrees_with_a_dictionary_at_every_socket_of_every_poll()
+    {
+        // In-place eviction (backward shift) must never lose or duplicate a live entry: cookies drawn from a small
+        // range collide in the hash clusters, sockets come and go at random, fingerprints change at random.
+        var random = new Random(24);
+        var table = new FingerprintTable(new KeyframeSchedule(1_000_000));
+        var model = new Dictionary<ulong, ulong>();
+        for (uint poll = 1; poll <= 300; poll++)
+        {
+            table.BeginPoll(poll);
+            var reported = new Dictionary<ulong, ulong>();
+            int sockets = random.Next(0, 400);
+            for (int i = 0; i < sockets; i++)
+            {
+                ulong cookie = (ulong)random.Next(1, 600);
+                if (reported.ContainsKey(cookie)) continue; // the decoder dedupes cookies per dump
+                ulong fingerprint = model.TryGetValue(cookie, out var last) && random.Next(4) > 0 ? last : (ulong)random.NextInt64();
+                var expected = !model.TryGetValue(cookie, out last) ? ChangeVerdict.FirstSight
+                    : last != fingerprint ? ChangeVerdict.Changed : ChangeVerdict.Unchanged;
+                var verdict = table.Classify(cookie, fingerprint);
+                if (!(verdict == expected || (expected == ChangeVerdict.Unchanged && verdict == ChangeVerdict.Keyframe)))
+                    Assert.Fail($"poll {poll} cookie {cookie}: {verdict}, expected {expected}");
+                reported[cookie] = fingerprint;
+            }
+            table.EndPoll();
+            model = reported;
+            Assert.Equal(model.Count, table.Count);
+        }
+    }
+
+    [Fact]
     public void Keyframe_interval_is_rounded_up_to_whole_polls()
     {
         Assert.Equal(60, KeyframeSchedule.PollsFor(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(10)));
