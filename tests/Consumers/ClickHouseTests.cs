@@ -26,7 +26,7 @@ namespace XtcpEpoll.Tests.Consumers;
 /// </summary>
 public class ClickHouseTests(ITestOutputHelper output)
 {
-    private static string Deploy => Path.Combine(TestPaths.RepoRoot, "deploy", "clickhouse");
+    internal static string Deploy => Path.Combine(TestPaths.RepoRoot, "deploy", "clickhouse");
     private static string Proto => Path.Combine(TestPaths.RepoRoot, "proto", "xtcp_flat_record.proto");
 
     private const string KafkaHost = "kafka-node";
@@ -81,8 +81,9 @@ public class ClickHouseTests(ITestOutputHelper output)
             AssertDaemonEnvelopes(kafkaRecords, hand, byName);
 
             // Every shipped query has expectations above: a new query needs them too.
+            // (socket_state_at_time.sql and sockets_per_poll.sql: ChangeOnlyClickHouseTests, here they only run.)
             var checkedQueries = new[] { "connections_closed_per_minute.sql", "rtt_percentiles_by_namespace.sql", "rtt_percentiles_by_pod.sql",
-                "sockets_per_namespace_over_time.sql", "top_connections_by_retransmits.sql", "top_pods_by_retransmits.sql" };
+                "socket_state_at_time.sql", "sockets_per_namespace_over_time.sql", "sockets_per_poll.sql", "top_connections_by_retransmits.sql", "top_pods_by_retransmits.sql" };
             Assert.Equal(checkedQueries, queries.Select(Path.GetFileName));
         }
         finally
@@ -96,7 +97,7 @@ public class ClickHouseTests(ITestOutputHelper output)
     /// table with the same columns, whose virtual Kafka columns (_error, _topic...) read as "no error", so
     /// the shipped materialized views fire on INSERT exactly as they fire on a consumed Kafka block.
     /// </summary>
-    private const string KafkaStandIn = """
+    internal const string KafkaStandIn = """
         RENAME TABLE xtcp.xtcp_flat_records_kafka TO xtcp.xtcp_flat_records_kafka_shipped;
         CREATE TABLE xtcp.xtcp_flat_records_kafka AS xtcp.xtcp_flat_records_kafka_shipped ENGINE = Null;
         ALTER TABLE xtcp.xtcp_flat_records_kafka
@@ -108,7 +109,7 @@ public class ClickHouseTests(ITestOutputHelper output)
         """;
 
     /// <summary>Every file of a directory, one length-delimited Envelope each, read with our proto.</summary>
-    private static string Load(string directory) =>
+    internal static string Load(string directory) =>
         $"INSERT INTO xtcp.xtcp_flat_records_kafka SELECT * FROM file('{directory}/*.pb', 'ProtobufList') SETTINGS format_schema = '{Proto}:XtcpFlatRecord'";
 
     private const string PerHost = """
@@ -130,7 +131,7 @@ public class ClickHouseTests(ITestOutputHelper output)
         ORDER BY hostname
         """;
 
-    private static void WriteEach(string directory, IEnumerable<byte[]> envelopes)
+    internal static void WriteEach(string directory, IEnumerable<byte[]> envelopes)
     {
         Directory.CreateDirectory(directory);
         var i = 0;

@@ -46,6 +46,9 @@ public class CliValidationTests
     [InlineData("--netns-dirs", "--netns-dirs", "relative/dir")]
     [InlineData("--proc-scan", "--proc-scan", "maybe")]
     [InlineData("--container-attribution", "--container-attribution", "maybe")]
+    [InlineData("--emit", "--emit", "some")]
+    [InlineData("--keyframe-interval", "--keyframe-interval", "0s")]
+    [InlineData("--keyframe-interval", "--keyframe-interval", "often")]
     public void Bad_value_exits_2_with_one_line_naming_option_value_and_rule(string option, string flag, string value)
     {
         var result = CliRunner.Run(flag, value);
@@ -101,6 +104,23 @@ public class CliValidationTests
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("/nonexistent/capture.pcap", Assert.Single(result.StderrLines));
+    }
+
+    [Fact]
+    public void Keyframe_interval_below_the_poll_period_is_refused_only_under_emit_changed()
+    {
+        var refused = CliRunner.Run("--emit", "changed", "--frequency", "10s", "--keyframe-interval", "5s");
+        Assert.Equal(2, refused.ExitCode);
+        var line = Assert.Single(refused.StderrLines);
+        Assert.Contains("--keyframe-interval", line);
+        Assert.Contains("--frequency (10s)", line);
+
+        var fromEnvironment = CliRunner.Run(new Dictionary<string, string> { ["XTCP_EMIT"] = "changed", ["XTCP_KEYFRAME_INTERVAL"] = "2m" }, "--print-config");
+        Assert.Equal(0, fromEnvironment.ExitCode);
+        Assert.Equal(("changed", "2m"), (fromEnvironment.Config()["emit"], fromEnvironment.Config()["keyframe-interval"]));
+
+        var ignored = CliRunner.Run("--emit", "all", "--frequency", "10s", "--keyframe-interval", "5s", "--print-config");
+        Assert.Equal(0, ignored.ExitCode);
     }
 
     [Fact]

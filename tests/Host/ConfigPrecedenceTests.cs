@@ -23,6 +23,8 @@ public class ConfigPrecedenceTests
         Assert.Equal(Environment.MachineName, config["hostname"]);
         Assert.Equal("30m", config["walk-interval"]);
         Assert.Equal("true", config["destroy-events"]);
+        Assert.Equal("all", config["emit"]);
+        Assert.Equal("10m", config["keyframe-interval"]);
         Assert.DoesNotContain("shared-tables-refresh", config.Keys); // the deprecated alias is shown as walk-interval
         Assert.Equal("default", config["states"]);
         Assert.Equal("true", config["container-attribution"]);

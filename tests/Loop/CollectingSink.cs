@@ -10,7 +10,7 @@ public readonly record struct SeenRecord(
     ushort SourcePort, ushort DestinationPort, ulong Cookie, AttributeSet Present, string Congestion,
     ushort MessageType, bool DumpIncomplete, ulong CgroupId = 0, string ContainerId = "", string ContainerRuntime = "",
     string PodUid = "", bool AttributedBySocketCgroup = false, uint Origin = RecordOrigins.PollSnapshot, ulong BytesAcked = 0, ulong BytesReceived = 0,
-    string PodNamespace = "", string PodName = "", string ContainerName = "")
+    string PodNamespace = "", string PodName = "", string ContainerName = "", uint Reason = RecordReasons.Snapshot)
 {
     /// <summary>Kubernetes names (pod namespace, pod name, container name) the record carries.</summary>
     public (string Namespace, string Pod, string Container) Names => (PodNamespace, PodName, ContainerName);
@@ -74,7 +74,7 @@ public class CollectingSink : IRecordSink
                 var seen = new SeenRecord(r.Context.Netns, r.Context.NetnsInode, r.TimestampNs, r.Context.Hostname,
                     s.Family, s.State, s.SourcePort, s.DestinationPort, s.Cookie, s.Present, cong, s.MessageType, r.DumpIncomplete,
                     s.CGroup, owner.ContainerId, owner.ContainerRuntime, owner.PodUid, r.Attribution != null,
-                    r.RecordOrigin, s.Tcp.BytesAcked, s.Tcp.BytesReceived, owner.PodNamespace, owner.PodName, owner.ContainerName);
+                    r.RecordOrigin, s.Tcp.BytesAcked, s.Tcp.BytesReceived, owner.PodNamespace, owner.PodName, owner.ContainerName, r.RecordReason);
                 if (r.RecordOrigin == RecordOrigins.DestroyEvent) _destroyed.Add(seen);
                 else _current.Add(seen);
             }

@@ -26,11 +26,32 @@ public sealed class DumpDecoderTests
         Assert.Equal([10UL, 11UL, 12UL], sink.Records.Select(r => r.Socket.Cookie));
         Assert.Equal([0UL, 1UL, 2UL], sink.Records.Select(r => r.RecordCounter));
         Assert.All(sink.Records, r => Assert.Same(Context, r.Context));
-        Assert.All(sink.Records, r => Assert.Equal((3UL, RecordOrigins.PollSnapshot), (r.NetlinkerId, r.RecordOrigin)));
+        Assert.All(sink.Records, r => Assert.Equal((3UL, RecordOrigins.PollSnapshot, RecordReasons.Snapshot), (r.NetlinkerId, r.RecordOrigin, r.RecordReason)));
 
         dump.Reset(); // the next dump
         decoder.Decode(Sockets(2, 10), dump, Context);
         Assert.Equal((10UL, 0UL), (sink.Records[^1].Socket.Cookie, sink.Records[^1].RecordCounter));
+    }
+
+    [Fact]
+    public void Under_emit_changed_a_repeated_socket_is_not_appended_and_the_numbering_has_no_gap()
+    {
+        var (decoder, sink) = New();
+        var table = new XtcpEpoll.Loop.Changes.FingerprintTable(new XtcpEpoll.Loop.Changes.KeyframeSchedule(1000));
+        var dump = new DumpRecords();
+        for (uint poll = 1; poll <= 2; poll++)
+        {
+            dump.Reset();
+            dump.Changes = table;
+            table.BeginPoll(poll);
+            // Poll 2 repeats cookie 10 unchanged and brings a new cookie 12.
+            decoder.Decode(poll == 1 ? SocketsThenDone(1, 10, 11) : SocketsThenDone(2, 10, 12), dump, Context);
+            table.EndPoll();
+        }
+        Assert.Equal([10UL, 11UL, 12UL], sink.Records.Select(r => r.Socket.Cookie));
+        Assert.All(sink.Records, r => Assert.Equal(RecordReasons.FirstSight, r.RecordReason));
+        Assert.Equal(0UL, sink.Records[^1].RecordCounter); // numbered among the records sent
+        Assert.Equal(2, table.Count); // 11 was evicted (not in poll 2): 10 and 12 remain
     }
 
     [Fact]

@@ -4,7 +4,7 @@
 -- (so xtcp2's SQL runs on these tables), then ours (field 3001+). ProtobufList maps fields to columns by
 -- name and skips fields a table lacks, so a table created before a field was added keeps loading.
 -- 03_flat_records.sql has the same list (timestamp_ns aside); the test suite checks both against the proto.
--- Types: uint32 -> UInt32 (record_origin, 0 or 1, narrowed to UInt8), uint64 -> UInt64, int64 -> Int64,
+-- Types: uint32 -> UInt32 (record_origin, 0 or 1, and record_reason, 0-4, narrowed to UInt8), uint64 -> UInt64, int64 -> Int64,
 -- bool -> Bool, string -> String or LowCardinality(String), bytes -> String (raw bytes), the congestion enum
 -- -> Enum8 (by number). timestamp_ns is the start of the record's poll (record_origin 0) or when the daemon
 -- read the destroy event (record_origin 1), Int64 Unix nanoseconds here (the MV converts it). Addresses are the raw 16-byte kernel fields, exactly as xtcp2 writes them:
@@ -200,7 +200,8 @@ CREATE TABLE IF NOT EXISTS xtcp.xtcp_flat_records_kafka
     record_origin                                   UInt8,
     pod_uid                                         LowCardinality(String),
     pod_name                                        LowCardinality(String),
-    pod_namespace                                   LowCardinality(String)
+    pod_namespace                                   LowCardinality(String),
+    record_reason                                   UInt8
 )
 ENGINE = Kafka
 SETTINGS

@@ -191,6 +191,8 @@ CREATE TABLE IF NOT EXISTS xtcp.xtcp_flat_records_v1
     pod_uid                                         LowCardinality(String),
     pod_name                                        LowCardinality(String),
     pod_namespace                                   LowCardinality(String),
+    -- 3007: why the record was sent (0 snapshot, 1 changed, 2 keyframe, 3 first sight, 4 destroy)
+    record_reason                                   UInt8,
 
     -- IPv4 (family 2): the first 4 bytes as a dotted quad; otherwise the 16 bytes as IPv6 (RFC 5952,
     -- ::ffff:a.b.c.d when IPv4-mapped). ALIAS: computed when read, not stored, not part of SELECT *.

@@ -35,6 +35,9 @@ public static class OptionCatalog
     public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", GoDuration.Format(Loop.ReconcileInterval), "Rescan period that repairs missed namespace events.");
     public static readonly OptionSpec WalkInterval = new("walk-interval", GoDuration.Format(Loop.WalkInterval), "Longest time between two full walks of a namespace (staggered over namespaces). In between, known sockets are reported at every poll by exact lookup (own-table namespaces also dump their established table), and a namespace whose TCP counters hold sockets its lookups did not find walks in that poll. 0 = walk at every poll.");
     public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "", "Deprecated: the old name of --walk-interval (its value is used as --walk-interval, with a warning).", replacedBy: WalkInterval);
+    public static readonly NameSet EmitNames = new("all", "changed");
+    public static readonly OptionSpec Emit = new("emit", Loop.Emit == EmitMode.Changed ? "changed" : "all", "Which poll records to send: all (every socket at every poll, as xtcp2) or changed (a socket when a counted field changed, at first sight, and once per --keyframe-interval; record_reason says which).");
+    public static readonly OptionSpec KeyframeInterval = new("keyframe-interval", GoDuration.Format(Loop.KeyframeInterval), "--emit changed: every live socket is sent at least once per this interval, staggered over polls; at least --frequency.");
     public static readonly OptionSpec DestroyEvents = new("destroy-events", Text(Loop.DestroyEvents), "Record every TCP socket of every namespace when it closes, with its final counters (kernel destroy events; a second netlink socket per namespace).", isSwitch: true);
     public static readonly OptionSpec ContainerAttribution = new("container-attribution", Text(Loop.ContainerAttribution), "Stamp records with the container and pod owning each socket (container_id, container_runtime, pod_uid): from the socket's cgroup, else from a process of its namespace.", isSwitch: true);
     public static readonly OptionSpec CgroupRoot = new("cgroup-root", Loop.CgroupRoot ?? "auto", "Mount point of the cgroup v2 hierarchy socket cgroup ids refer to: auto (from /proc/self/mountinfo: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts), a directory, or none (attribute by namespace only).");
@@ -82,7 +85,7 @@ public static class OptionCatalog
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
-        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
+        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, Emit, KeyframeInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
         PodLogsDir, ContainerLogsDir, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,

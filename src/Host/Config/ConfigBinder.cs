@@ -46,6 +46,8 @@ public static class ConfigBinder
         var request = r.Choice(O.Request, O.RequestNames) == "v2" ? RequestMode.V2 : RequestMode.Compat;
         var spread = r.Switch(O.Spread);
         var walkInterval = ReadWalkInterval(r, out var deprecation);
+        var emit = r.Choice(O.Emit, O.EmitNames) == "changed" ? EmitMode.Changed : EmitMode.All;
+        var keyframeInterval = r.Duration(O.KeyframeInterval, DurationFloor.Positive);
         var destroyEvents = r.Switch(O.DestroyEvents);
         var containerAttribution = r.Switch(O.ContainerAttribution);
         var cgroupRoot = r.Parsed<string?>(O.CgroupRoot, TryParseCgroupRoot, static root => root ?? "auto");
@@ -71,6 +73,8 @@ public static class ConfigBinder
             Request = request,
             Spread = spread,
             WalkInterval = walkInterval,
+            Emit = emit,
+            KeyframeInterval = keyframeInterval,
             DestroyEvents = destroyEvents,
             ContainerAttribution = containerAttribution,
             CgroupRoot = cgroupRoot,

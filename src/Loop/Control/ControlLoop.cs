@@ -159,7 +159,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
             var eventSources = new EventSources();
             int lane = i;
             _lanes[i] = new Lane(i, _options, pipe.Writer, plans, eventSources, OnStageFault, _logger);
-            var decoder = new DumpDecoder(_sink, _parseErrors, (ulong)i, _logger, new SocketAttributor(_attribution?.Cgroups));
+            var decoder = new DumpDecoder(_sink, _parseErrors, (ulong)i, _logger, new SocketAttributor(_attribution?.Cgroups)) { Keyframes = _options.KeyframeScheduleOrNull() };
             _workers[i] = new ParseWorker(i, pipe.Reader, plans, eventSources, decoder,
                 (pollId, counts) => Post(new ControlCommand.LaneDone(lane, pollId, counts)), OnStageFault, _logger);
         }

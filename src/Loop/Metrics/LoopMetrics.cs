@@ -50,6 +50,14 @@ public static class LoopMetrics
         "xtcp_destroy_events_total", "Records of closed TCP sockets from the kernel's destroy events (record_origin 1), one per socket.");
     public static readonly Counter DestroyEventsLost = Prometheus.Metrics.CreateCounter(
         "xtcp_destroy_events_lost_total", "Destroy events the kernel dropped because a namespace's event socket was full (each loss makes that namespace walk at its next poll).");
+    public static readonly Counter SocketRecords = Prometheus.Metrics.CreateCounter(
+        "xtcp_socket_records_total",
+        "Records of sockets by record_reason: snapshot (--emit all), changed, keyframe, first_sight (--emit changed), destroy (destroy events, under both).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+    /// <summary>The records-by-reason counter's child per record_reason value (index = the value).</summary>
+    internal static readonly Counter.Child[] SocketRecordsByReason = [.. XtcpEpoll.Sinks.Records.RecordReasons.Names.Select(r => SocketRecords.WithLabels(r))];
+    public static readonly Counter RecordsSuppressed = Prometheus.Metrics.CreateCounter(
+        "xtcp_records_suppressed_total", "Poll records not emitted under --emit changed: nothing counted changed and no keyframe was due.");
     public static readonly Counter DumpErrors = Prometheus.Metrics.CreateCounter(
         "xtcp_dump_errors_total", "Dumps ended by an NLMSG_ERROR or a failed send/recv.");
 

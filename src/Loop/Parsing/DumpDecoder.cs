@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Loop.Attribution;
+using XtcpEpoll.Loop.Changes;
 using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Sinks.Batching;
 using XtcpEpoll.Sinks.Records;
@@ -39,6 +40,7 @@ public sealed class DumpDecoder
     private readonly ILogger _logger;
     private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
     private readonly SocketAttributor _attributor;
+    private readonly EmitTally _emits = new();
     private long _sinkErrors;
     private ulong _eventCounter;
 
@@ -58,8 +60,18 @@ public sealed class DumpDecoder
         _attributor = attributor;
     }
 
-    /// <summary>Adds the attribution counts since the last call to the metrics (once per poll, by the parse worker).</summary>
-    internal void PublishAttributionCounts() => _attributor.PublishCounts();
+    /// <summary>Adds the attribution and emit counts since the last call to the metrics (once per poll, by the parse worker).</summary>
+    internal void PublishCounts()
+    {
+        _attributor.PublishCounts();
+        _emits.Publish();
+    }
+
+    /// <summary>
+    /// --emit changed: what decides which of a namespace's sockets a poll emits (the parse worker gives each
+    /// namespace a <see cref="FingerprintTable"/> on it); null = --emit all.
+    /// </summary>
+    public KeyframeSchedule? Keyframes { get; init; }
 
     /// <summary>Appends the records of <paramref name="datagram"/>, a reply of the dump <paramref name="dump"/> tracks.</summary>
     public DecodedDatagram Decode(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
@@ -74,6 +86,9 @@ public sealed class DumpDecoder
             if (item == SockDiagItem.Socket)
             {
                 if (!dump.Cookies.Add(record.Socket.Cookie)) continue; // already emitted by this dump
+                uint reason = _emits.ReasonFor(dump.Changes, ref record.Socket);
+                if (reason == EmitTally.Suppress) continue; // --emit changed: unchanged, no keyframe due
+                record.RecordReason = reason;
                 record.Context = context;
                 record.Attribution = _attributor.ForSocket(ref record.Socket, context); // null = the namespace's
                 record.RecordCounter = dump.Counter++;
@@ -119,10 +134,12 @@ public sealed class DumpDecoder
             record.NetlinkerId = _netlinkerId;
             record.DumpIncomplete = false;
             record.RecordOrigin = RecordOrigins.DestroyEvent;
+            record.RecordReason = RecordReasons.Destroy;
             record.EventTimestampNs = readTimeNs;
             if (++count == RecordChunk) { appended += Append(count); count = 0; }
         }
         if (count > 0) appended += Append(count);
+        _emits.CountDestroy(appended);
         return appended;
     }
 

@@ -16,10 +16,14 @@ public sealed class DumpRecords
     /// <summary>The kernel flagged the dump inconsistent: this and every later record is DumpIncomplete.</summary>
     public bool Incomplete { get; internal set; }
 
+    /// <summary>--emit changed: the namespace's fingerprints, which decide what this dump emits; null = emit all.</summary>
+    public XtcpEpoll.Loop.Changes.FingerprintTable? Changes { get; set; }
+
     public void Reset()
     {
         Cookies.Clear();
         Counter = 0;
         Incomplete = false;
+        Changes = null;
     }
 }

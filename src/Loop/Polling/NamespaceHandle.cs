@@ -37,6 +37,10 @@ internal sealed class NamespaceHandle
     }
     private RecordContext? _eventContext;
 
+    // ---- parse worker only
+    /// <summary>--emit changed: what the namespace's sockets last emitted (made at its first dump; dropped with the handle).</summary>
+    public XtcpEpoll.Loop.Changes.FingerprintTable? Fingerprints;
+
     // ---- lane thread only
     /// <summary>The namespace's dump state machine; made by its lane when the handle is added (tests may preset one).</summary>
     public NamespaceDump? Dump;

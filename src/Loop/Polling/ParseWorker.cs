@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using XtcpEpoll.Loop.Changes;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Parsing;
@@ -98,7 +99,7 @@ internal sealed class ParseWorker
         switch (header.Kind)
         {
             case FrameKind.Datagram:
-                var dump = _dumps[header.NsIndex] ??= _pool.Count > 0 ? _pool.Pop() : new DumpRecords();
+                var dump = _dumps[header.NsIndex] ??= StartDump(plan, header.NsIndex);
                 _pollRecords += _decoder.Decode(bytes, dump, plan.Contexts[header.NsIndex]).Appended;
                 break;
             case FrameKind.NamespaceEnd:
@@ -138,12 +139,26 @@ internal sealed class ParseWorker
         if (_dumps.Length < plan.Targets.Length) _dumps = new DumpRecords?[Math.Max(plan.Targets.Length, _dumps.Length * 2)];
     }
 
+    /// <summary>A namespace's first datagram of the poll; under --emit changed its fingerprints decide what it emits.</summary>
+    private DumpRecords StartDump(LanePlan plan, int nsIndex)
+    {
+        var dump = _pool.Count > 0 ? _pool.Pop() : new DumpRecords();
+        if (_decoder.Keyframes is { } keyframes)
+        {
+            var handle = plan.Targets[nsIndex];
+            dump.Changes = handle.Fingerprints ??= new FingerprintTable(keyframes);
+            dump.Changes.BeginPoll((uint)plan.PollId);
+        }
+        return dump;
+    }
+
     private void Release(int nsIndex)
     {
         if ((uint)nsIndex >= (uint)_dumps.Length) return;
         var dump = _dumps[nsIndex];
         if (dump == null) return;
         _dumps[nsIndex] = null;
+        dump.Changes?.EndPoll(); // forgets the sockets this dump did not report
         dump.Reset();
         _pool.Push(dump);
     }
@@ -152,7 +167,7 @@ internal sealed class ParseWorker
     {
         ThreadAllocations.RecordCurrentThread();
         for (int i = 0; i < _dumps.Length; i++) Release(i);
-        _decoder.PublishAttributionCounts();
+        _decoder.PublishCounts();
         counts.Records = _pollRecords;
         counts.DestroyEvents = _destroyRecords;
         _pollRecords = 0;

@@ -17,7 +17,7 @@ public static class RecordSchema
     private static readonly JsonEncodedText[] JsonNamesByNumber;
     private static readonly JsonEncodedText[] CongestionEnumNames;
 
-    public const int MaxFieldNumber = 3006;
+    public const int MaxFieldNumber = 3007;
 
     static RecordSchema()
     {

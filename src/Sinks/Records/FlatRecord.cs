@@ -73,6 +73,8 @@ public struct FlatRecord
     public bool DumpIncomplete;
     /// <summary>0 = poll snapshot, 1 = destroy event (proto field 3003, <see cref="RecordOrigins"/>).</summary>
     public uint RecordOrigin;
+    /// <summary>Why the record was emitted (proto field 3007, <see cref="RecordReasons"/>).</summary>
+    public uint RecordReason;
     /// <summary>
     /// Unix ns of an event record (a destroy event: when it was read); 0 = the record's poll timestamp
     /// (<see cref="RecordContext.TimestampNs"/>). Read it through <see cref="TimestampNs"/>.
@@ -98,4 +100,18 @@ public static class RecordOrigins
 {
     public const uint PollSnapshot = 0;
     public const uint DestroyEvent = 1;
+}
+
+/// <summary>Values of <see cref="FlatRecord.RecordReason"/> (proto field record_reason = 3007).</summary>
+public static class RecordReasons
+{
+    /// <summary>--emit all: every socket at every poll.</summary>
+    public const uint Snapshot = 0;
+    public const uint Changed = 1;
+    public const uint Keyframe = 2;
+    public const uint FirstSight = 3;
+    public const uint Destroy = 4;
+
+    /// <summary>Metric label of each value (index = value).</summary>
+    public static readonly string[] Names = ["snapshot", "changed", "keyframe", "first_sight", "destroy"];
 }

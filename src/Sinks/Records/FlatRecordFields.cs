@@ -125,6 +125,7 @@ public static class FlatRecordFields
         v.String(3004, owner.PodUidUtf8);
         v.String(3005, owner.PodNameUtf8);
         v.String(3006, owner.PodNamespaceUtf8);
+        v.UInt32(3007, record.RecordReason);
     }
 
     /// <summary>

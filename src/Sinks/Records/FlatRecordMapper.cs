@@ -53,6 +53,7 @@ public static class FlatRecordMapper
             InetDiagMsgInode = s.Inode,
             DumpIncomplete = record.DumpIncomplete,
             RecordOrigin = record.RecordOrigin,
+            RecordReason = record.RecordReason,
         };
         var p = s.Present;
         if ((p & AttributeSet.MemInfo) != 0)
