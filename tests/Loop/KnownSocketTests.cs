@@ -8,8 +8,8 @@ namespace XtcpEpoll.Tests.Loop;
 
 /// <summary>
 /// Known sockets between walks, against real namespaces on the host's shared TCP table: a socket a walk found is
-/// looked up at every poll (message type 20) with live counters, a new one shows at its namespace's next walk
-/// (type 18), a closed one never again.
+/// looked up at every poll (message type 20) with live counters, a new one shows at the next poll (its namespace's
+/// TCP counters hold more sockets than the lookups found, so it walks: type 18), a closed one never again.
 /// </summary>
 public sealed class KnownSocketTests
 {
@@ -48,45 +48,73 @@ public sealed class KnownSocketTests
         Assert.Equal(1000UL + 2000 + 3000, acked[3] - acked[0]);
     }
 
-    [Fact]
-    public void A_connection_opened_after_a_walk_shows_at_the_namespaces_next_walk_and_then_at_every_poll()
+    [Theory]
+    [InlineData(AddressFamily.InterNetwork)]
+    [InlineData(AddressFamily.InterNetworkV6)]
+    public void A_connection_opened_after_a_poll_is_in_the_next_poll_and_then_looked_up_at_every_poll(AddressFamily family)
     {
         using var farm = new TestNamespaceFarm("loop-newconn");
-        var ns = farm.Create(SocketKit.PairV4);
+        var ns = farm.Create(SocketKit.Full);
         var options = CollectorHarness.OptionsFor(farm);
-        options.WalkInterval = TimeSpan.FromSeconds(1);
+        options.WalkInterval = TimeSpan.FromHours(2); // no interval walk: only the namespace's TCP counters can tell
         using var harness = new CollectorHarness(options);
         harness.Start();
         harness.WaitForPolls(1, Wait);
-        var (client, _) = Pair(farm, ns, expected: false);
+        var (client, _) = Pair(farm, ns, expected: true, family);
         var fresh = (ushort)((IPEndPoint)client.LocalEndPoint!).Port;
+        harness.PollOnce(Wait);
+        harness.PollOnce(Wait);
 
-        // Poll until the namespace walks again (at most one interval later); every poll before that reports the
-        // known sockets only.
-        int polls = 1, walkedAt = -1;
-        var deadline = DateTime.UtcNow + Wait;
-        while (walkedAt < 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "no walk within the wait");
-            Thread.Sleep(50); // pacing, not synchronisation: ~20 polls per walk interval
-            harness.PollOnce(Wait);
-            var records = harness.Sink.Poll(polls);
-            if (records.All(r => r.MessageType == Walked)) walkedAt = polls;
-            else
-            {
-                Assert.All(records, r => Assert.Equal(LookedUp, r.MessageType));
-                Assert.DoesNotContain(records, r => r.SourcePort == fresh || r.DestinationPort == fresh);
-            }
-            polls++;
-        }
-        for (int i = 0; i < 2; i++) harness.PollOnce(Wait);
+        var next = harness.Sink.Poll(1);
+        Assert.Equal(ns.Expected.ToHashSet(), next.Select(r => r.Key).ToHashSet());
+        Assert.Equal(ns.Expected.Count, next.Count); // the walk's records of known sockets are deduplicated
+        Assert.Equal(2, next.Count(r => r.SourcePort == fresh || r.DestinationPort == fresh)); // both ends
+        var after = harness.Sink.Poll(2);
+        Assert.Equal(ns.Expected.ToHashSet(), after.Select(r => r.Key).ToHashSet());
+        Assert.All(after, r => Assert.Equal(LookedUp, r.MessageType)); // known now: no walk
+    }
 
-        for (int p = walkedAt; p < polls + 2; p++)
-        {
-            var records = harness.Sink.Poll(p);
-            Assert.Equal(2, records.Count(r => r.SourcePort == fresh || r.DestinationPort == fresh)); // both ends
-            Assert.Equal(ns.Expected.Count + 2, records.Count);
-        }
+    [Fact]
+    public void A_connection_closed_and_another_opened_between_two_polls_leaves_the_new_one_in_the_next_poll()
+    {
+        using var farm = new TestNamespaceFarm("loop-swapconn");
+        var ns = farm.Create(SocketKit.Listener);
+        var (oldClient, oldServer) = Pair(farm, ns, expected: false);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.FromHours(2);
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, Wait);
+        Assert.Equal(3, harness.Sink.Poll(0).Count);
+
+        // The kernel's count stays at 3: two sockets gone, two new ones. The lookups find 1 of the 3.
+        oldClient.LingerState = new LingerOption(true, 0);
+        oldClient.Close();
+        try { while (oldServer.Receive(new byte[1]) > 0) { } } catch (SocketException) { } // the RST
+        oldServer.Close();
+        var (client, _) = Pair(farm, ns, expected: true);
+        var fresh = (ushort)((IPEndPoint)client.LocalEndPoint!).Port;
+        harness.PollOnce(Wait);
+
+        var next = harness.Sink.Poll(1);
+        Assert.Equal(ns.Expected.ToHashSet(), next.Select(r => r.Key).ToHashSet());
+        Assert.Equal(2, next.Count(r => r.SourcePort == fresh || r.DestinationPort == fresh));
+    }
+
+    [Fact]
+    public void With_walk_interval_zero_a_new_connection_is_in_the_next_poll_too()
+    {
+        using var farm = new TestNamespaceFarm("loop-newconn0");
+        var ns = farm.Create(SocketKit.Listener);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.WalkInterval = TimeSpan.Zero;
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        harness.WaitForPolls(1, Wait);
+        Pair(farm, ns, expected: true);
+        harness.PollOnce(Wait);
+        Assert.Equal(ns.Expected.ToHashSet(), harness.Sink.Poll(1).Select(r => r.Key).ToHashSet());
+        Assert.All(harness.Sink.Poll(1), r => Assert.Equal(Walked, r.MessageType));
     }
 
     [Fact]
@@ -149,20 +177,22 @@ public sealed class KnownSocketTests
         foreach (var ns in kept) Assert.Equal(2, DestroyEventTests.SockDiagGroups(farm, ns).Count); // dump + event socket
     }
 
-    /// <summary>An established IPv4 pair opened in <paramref name="ns"/> now (closed with the namespace), optionally expected in polls.</summary>
-    private static (Socket Client, Socket Server) Pair(TestNamespaceFarm farm, TestNamespace ns, bool expected) => farm.RunInside(ns, () =>
+    /// <summary>An established pair of <paramref name="family"/> opened in <paramref name="ns"/> now (closed with the namespace), optionally expected in polls.</summary>
+    private static (Socket Client, Socket Server) Pair(TestNamespaceFarm farm, TestNamespace ns, bool expected,
+        AddressFamily family = AddressFamily.InterNetwork) => farm.RunInside(ns, () =>
     {
-        var listener = ns.Sockets.First(s => s.SocketType == SocketType.Stream && s.IsBound && !s.Connected);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var listener = ns.Sockets.First(s => s.SocketType == SocketType.Stream && s.IsBound && !s.Connected && s.AddressFamily == family);
+        var client = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         client.Connect(listener.LocalEndPoint!);
         var server = listener.Accept();
         ns.Sockets.Add(client);
         ns.Sockets.Add(server);
         if (expected)
         {
+            byte af = family == AddressFamily.InterNetworkV6 ? NetlinkConstants.AF_INET6 : NetlinkConstants.AF_INET;
             ushort clientPort = (ushort)((IPEndPoint)client.LocalEndPoint!).Port, port = (ushort)((IPEndPoint)server.LocalEndPoint!).Port;
-            ns.Expected.Add(new ExpectedSocket(NetlinkConstants.AF_INET, TcpState.Established, clientPort, port));
-            ns.Expected.Add(new ExpectedSocket(NetlinkConstants.AF_INET, TcpState.Established, port, clientPort));
+            ns.Expected.Add(new ExpectedSocket(af, TcpState.Established, clientPort, port));
+            ns.Expected.Add(new ExpectedSocket(af, TcpState.Established, port, clientPort));
         }
         return (client, server);
     });

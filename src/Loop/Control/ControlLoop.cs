@@ -54,6 +54,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
     private TimerFd? _tickFd, _reconcileFd;
     private EventFd? _commandFd;
     private int _openerRestarts;
+    private int _counterOpenWarnings;
     private int _destroySubscriptionWarnings;
     private bool _stopRequested, _shuttingDown, _commandFdClosed;
     private int _namespacesOpen;
@@ -170,7 +171,8 @@ internal sealed class ControlLoop : INamespaceRegistryActions
 
     private NamespaceOpener NewOpener()
     {
-        var opener = new NamespaceOpener(result => Post(new ControlCommand.Opened(result)), _attribution, _options.DestroyEvents);
+        var opener = new NamespaceOpener(result => Post(new ControlCommand.Opened(result)), _attribution, _options.DestroyEvents,
+            tcpCounters: _options.WalkInterval > TimeSpan.Zero);
         opener.PoisonedWithPending += (o, pending) => Post(new ControlCommand.OpenerPoisoned(o, pending));
         return opener;
     }
@@ -335,7 +337,15 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                 entry.Name, opened.DestroyErrno);
         else if (opened.DestroyErrno != 0)
             _logger.LogDebug("cannot subscribe network namespace {Name} to TCP destroy events (errno {Errno})", entry.Name, opened.DestroyErrno);
-        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries, opened.DestroyFd);
+        if (opened.CountersErrno != 0)
+        {
+            LoopMetrics.TcpCounterFailuresOpen.Inc();
+            if (_counterOpenWarnings++ == 0)
+                _logger.LogWarning("cannot open the TCP counters (/proc/thread-self/net/sockstat, sockstat6) of network namespace {Name} (errno {Errno}): its new sockets are found only by its --walk-interval walks (logged once, debug for the next ones)",
+                    entry.Name, opened.CountersErrno);
+            else _logger.LogDebug("cannot open the TCP counters of network namespace {Name} (errno {Errno})", entry.Name, opened.CountersErrno);
+        }
+        var handle = _polls.Attach(entry, opened.SocketFd!, opened.Inode, opened.TcpEhashEntries, opened.DestroyFd, opened.Counters);
         entry.Attribution = RecordAttribution.None; // a new handle never inherits an owner (its inode may be reused)
         if (!entry.IsHost) _attribution?.NamespaceOpened(entry.Inode, handle.Id);
         LoopMetrics.NamespaceOpens.Inc();

@@ -58,14 +58,14 @@ internal sealed class PollCoordinator
     public long PollsCompleted { get; private set; }
 
     /// <summary>Gives an opened namespace's sockets (its dump socket, its destroy-event socket if any) to the lane with the fewest namespaces.</summary>
-    public NamespaceHandle Attach(NamespaceEntry entry, OwnedFd socket, ulong inode, int tcpEhashEntries, OwnedFd? destroySocket = null)
+    public NamespaceHandle Attach(NamespaceEntry entry, OwnedFd socket, ulong inode, int tcpEhashEntries, OwnedFd? destroySocket = null, TcpCounterFiles? counters = null)
     {
         int lane = 0;
         for (int i = 1; i < _assigned.Length; i++) if (_assigned[i] < _assigned[lane]) lane = i;
         var handle = new NamespaceHandle
         {
             Id = ++_nextHandleId, Inode = inode, Name = entry.Name, SocketFd = socket, Lane = lane, TcpEhashEntries = tcpEhashEntries,
-            DestroyFd = destroySocket,
+            DestroyFd = destroySocket, Counters = counters,
         };
         // Destroy events may come before the namespace's first poll: they carry its identity, no poll timestamp.
         handle.EventContext = ContextFor(entry, handle, timestampNs: 0);
@@ -132,7 +132,7 @@ internal sealed class PollCoordinator
             _lanes[i].Post(new LaneCommand.StartPoll(new LanePlan
             {
                 PollId = poll.PollId, StartTimestamp = start, Targets = targets, Contexts = contexts, Deadline = deadline, SendInterval = interval,
-                HostSockets = _lastPollSockets,
+                HostSockets = _lastPollSockets, TimeoutTicks = Ticks(_options.Timeout),
             }));
         }
         return true;
@@ -173,7 +173,7 @@ internal sealed class PollCoordinator
         ProcessStats.Publish();
         PollsCompleted++;
         return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors,
-            counts.DestroyEvents, counts.DestroyEventsLost);
+            counts.DestroyEvents, counts.DestroyEventsLost, counts.WalksDeferred);
     }
 
     private static void Publish(in LaneCounts counts)
@@ -186,6 +186,10 @@ internal sealed class PollCoordinator
         LoopMetrics.LookupsFound.Inc(counts.LookupsFound);
         LoopMetrics.LookupsMissing.Inc(counts.LookupsMissing);
         for (int i = 0; i < WalkCounts.Length; i++) LoopMetrics.WalksByReason[i].Inc(counts.Walks[i]);
+        LoopMetrics.WalkDeferrals.Inc(counts.WalksDeferred);
+        LoopMetrics.LastPollWalksDeferred.Set(counts.WalksDeferred);
+        LoopMetrics.TcpCounterFailuresRead.Inc(counts.CounterReadFailures);
+        LoopMetrics.TcpCounterFailuresParse.Inc(counts.CounterParseFailures);
         LoopMetrics.DestroyEvents.Inc(counts.DestroyEvents);
         LoopMetrics.DestroyEventsLost.Inc(counts.DestroyEventsLost);
         LoopMetrics.DatagramsRead.Inc(counts.Datagrams);

@@ -15,6 +15,12 @@ internal enum DumpState : byte
     /// refused with EBUSY.
     /// </summary>
     Discarding,
+    /// <summary>
+    /// In the running poll, its lookups done, waiting for its lane to grant or defer a full walk of the host's
+    /// shared table (the lane's walk budget orders the poll's walks by unknown sockets and age). Holds no
+    /// in-flight slot and nothing runs on its socket.
+    /// </summary>
+    AwaitingWalk,
 }
 
 /// <summary>How a namespace's dump ended in its poll (carried by the lane's NamespaceEnd frame).</summary>

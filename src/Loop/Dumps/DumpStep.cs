@@ -11,12 +11,14 @@ internal enum DumpActions : byte
     Send = 2,
     /// <summary>The namespace's part of the poll is over, as <see cref="DumpStep.How"/> says.</summary>
     End = 4,
+    /// <summary>The namespace asks its lane for a full walk (budgeted): the lane answers with GrantWalk or DeferWalk.</summary>
+    AwaitWalk = 8,
 }
 
 /// <summary>
 /// The outcome of one transition, applied by the lane in this order: forward the datagram, send the request,
-/// end the namespace. Forward+Send happens (v2: AF_INET's last batch then the AF_INET6 request) and
-/// Forward+End (the last batch); Send+End never.
+/// end the namespace (or: it awaits a walk). Forward+Send happens (v2: AF_INET's last batch then the AF_INET6
+/// request), Forward+End (the last batch) and Forward+AwaitWalk (the last lookup answer); Send+End never.
 /// </summary>
 internal readonly record struct DumpStep(DumpActions Actions, DumpEnd How = DumpEnd.Done)
 {
@@ -24,10 +26,12 @@ internal readonly record struct DumpStep(DumpActions Actions, DumpEnd How = Dump
     public static DumpStep Forward => new(DumpActions.Forward);
     public static DumpStep Send => new(DumpActions.Send);
     public static DumpStep Ended(DumpEnd how) => new(DumpActions.End, how);
+    public static DumpStep AwaitWalk => new(DumpActions.AwaitWalk);
 
     public bool Forwards => (Actions & DumpActions.Forward) != 0;
     public bool Sends => (Actions & DumpActions.Send) != 0;
     public bool Ends => (Actions & DumpActions.End) != 0;
+    public bool AwaitsWalk => (Actions & DumpActions.AwaitWalk) != 0;
 
     /// <summary>This step followed by <paramref name="next"/> (a datagram forwarded, then the next request or the end).</summary>
     public DumpStep Then(DumpStep next) => new(Actions | next.Actions, next.Ends ? next.How : How);

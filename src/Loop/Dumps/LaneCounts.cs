@@ -34,6 +34,11 @@ internal struct LaneCounts
     public int LookupsMissing;
     /// <summary>Dumps that walked a table, by <see cref="WalkReason"/>.</summary>
     public WalkCounts Walks;
+    /// <summary>Namespaces whose full walk this poll's walk budget put off to a later poll.</summary>
+    public int WalksDeferred;
+    /// <summary>Reads of namespaces' TCP counter files that failed, or whose text did not parse.</summary>
+    public int CounterReadFailures;
+    public int CounterParseFailures;
     /// <summary>Destroy-event records appended (filled in by the parse worker; events between polls count in the next).</summary>
     public long DestroyEvents;
     /// <summary>Destroy events the kernel dropped on a full multicast socket (sk_drops), each followed by a walk.</summary>
@@ -49,6 +54,9 @@ internal struct LaneCounts
         LookupsFound += other.LookupsFound;
         LookupsMissing += other.LookupsMissing;
         for (int i = 0; i < WalkCounts.Length; i++) Walks[i] += other.Walks[i];
+        WalksDeferred += other.WalksDeferred;
+        CounterReadFailures += other.CounterReadFailures;
+        CounterParseFailures += other.CounterParseFailures;
         DestroyEvents += other.DestroyEvents;
         DestroyEventsLost += other.DestroyEventsLost;
         Datagrams += other.Datagrams;
@@ -61,6 +69,6 @@ internal struct LaneCounts
 [InlineArray(Length)]
 internal struct WalkCounts
 {
-    public const int Length = 8;
+    public const int Length = 11;
     private int _element;
 }

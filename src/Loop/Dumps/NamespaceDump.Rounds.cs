@@ -1,3 +1,4 @@
+using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Netlink.Requests;
 
 namespace XtcpEpoll.Loop.Dumps;
@@ -23,6 +24,12 @@ internal sealed partial class NamespaceDump
     /// <summary>Known sockets (null with --walk-interval 0: every poll walks, nothing is looked up).</summary>
     private readonly KnownSockets? _known;
     private readonly WalkSchedule _schedule;
+    /// <summary>This poll's scheduled full walk (first, interval, retry, destroy_overflow), asked for once its lookups are done.</summary>
+    private WalkReason? _pendingWalk;
+    /// <summary>The walk this namespace waits for (<see cref="DumpState.AwaitingWalk"/>).</summary>
+    private WalkReason _awaitedWalk;
+    /// <summary>An earlier poll's budget deferred this namespace's walk (its next walk counts as "deferred").</summary>
+    private bool _deferred;
 
     public KnownSockets? Known => _known;
 
@@ -43,13 +50,20 @@ internal sealed partial class NamespaceDump
         _known.StartPoll();
         if (_schedule.Due(pollStart, out var reason))
         {
-            CountWalk(reason);
-            _known.BeginCollect(KeyScope.All);
-            return new RequestRound(RoundKind.Walk, settings.States, Collect: KeyScope.All);
+            if (!_sharesHostTable)
+            {
+                // Its own table: the walk is cheap (~13 µs + its sockets) and never waits for the lane's budget.
+                CountWalk(reason);
+                _known.BeginCollect(KeyScope.All);
+                return new RequestRound(RoundKind.Walk, settings.States, Collect: KeyScope.All);
+            }
+            // A walk of the host's table: its known sockets are served by lookups first, then the lane grants the
+            // walk or defers it (AfterRounds), so a deferred walk still leaves the poll with every known socket.
+            _pendingWalk = reason;
         }
         uint established = settings.States & ~TcpStates.InHostWideTables;
         var listeners = _known.ListenersUnreachable ? null : _known.Listeners;
-        if (established != 0 && WalksEstablishedTable())
+        if (established != 0 && _pendingWalk == null && WalksEstablishedTable())
         {
             CountWalk(_sharesHostTable ? WalkReason.Dense : WalkReason.OwnTable);
             _known.BeginCollect(KeyScope.Connections);
@@ -108,6 +122,81 @@ internal sealed partial class NamespaceDump
         if (round.Collect == KeyScope.None || _known == null) return;
         _known.AbortCollect();
         _schedule.Aborted();
+    }
+
+    /// <summary>
+    /// Every round of the poll is complete. A scheduled walk of the host's table is asked of the lane now. Else, if
+    /// the kernel counts more sockets than this poll's requests found, some are unknown: a namespace whose
+    /// established table was dumped can only be missing listeners (a LISTEN walk, here and now); one served by
+    /// lookups asks the lane for a full walk. Races err one way: the counters were read before the requests, so
+    /// a socket made since is found at the next poll, and one closed since costs at most an extra walk.
+    /// </summary>
+    private DumpStep AfterRounds()
+    {
+        if (_round.Kind == RoundKind.Walk) return Finish(DumpEnd.Done);
+        if (_pendingWalk is { } scheduled) return AwaitWalk(scheduled);
+        int unknown = UnknownSockets;
+        if (unknown == 0)
+        {
+            _deferred = false; // a deferred walk for unknown sockets that have gone meanwhile is owed no more
+            return Finish(DumpEnd.Done);
+        }
+        if (!_establishedDumped) return AwaitWalk(WalkReason.Unknown);
+        if (_listenersWalked || (_context.Settings.States & TcpStates.Listen) == 0) return Finish(DumpEnd.Done);
+        CountWalk(WalkReason.UnknownListeners);
+        _known!.BeginCollect(KeyScope.Listeners);
+        return BeginRound(new RequestRound(RoundKind.ListenerWalk, TcpStates.Listen, Collect: KeyScope.Listeners));
+    }
+
+    private DumpStep AwaitWalk(WalkReason reason)
+    {
+        _awaitedWalk = reason;
+        _state = DumpState.AwaitingWalk;
+        return DumpStep.AwaitWalk;
+    }
+
+    /// <summary>Sockets the namespace's counters hold beyond what this poll's requests found (0 when not counted).</summary>
+    public int UnknownSockets => _kernelCount is { } kernel ? TcpSocketCount.Beyond(kernel, _found) : 0;
+
+    /// <summary>Start of the poll of the namespace's last full walk (long.MinValue: never walked): the budget serves older first.</summary>
+    public long LastWalk => _schedule.LastWalk;
+
+    /// <summary>
+    /// Kernel time of a full walk of this namespace (ns, before the lane's own measurement corrects it): its
+    /// table, the host's sockets in it, and its own sockets.
+    /// </summary>
+    public double WalkCostNs
+    {
+        get
+        {
+            int buckets = _tableBuckets != 0 ? Math.Abs(_tableBuckets) : WalkCost.DefaultTableBuckets;
+            int own = _known == null ? 0 : _known.ListenerCount + _known.ConnectionCount;
+            return WalkCost.WalkNs(buckets, _context.HostSockets, own, _useV2 ? 2 : 1);
+        }
+    }
+
+    /// <summary>The lane grants the walk this namespace waits for: it is sent now (it rebuilds every known socket).</summary>
+    public DumpStep GrantWalk()
+    {
+        if (_state != DumpState.AwaitingWalk) throw new InvalidOperationException($"namespace {_name}: walk granted while {_state}");
+        CountWalk(_deferred ? WalkReason.Deferred : _awaitedWalk);
+        _deferred = false;
+        _pendingWalk = null;
+        _known!.BeginCollect(KeyScope.All);
+        return BeginRound(new RequestRound(RoundKind.Walk, _context.Settings.States, Collect: KeyScope.All));
+    }
+
+    /// <summary>
+    /// The lane's walk budget is spent (or the deadline came): the walk waits for a later poll. The namespace's
+    /// part of this poll is done (its lookups were answered); a scheduled walk stays due, one for unknown
+    /// sockets is asked again if they are still there.
+    /// </summary>
+    public DumpStep DeferWalk()
+    {
+        if (_state != DumpState.AwaitingWalk) return DumpStep.None;
+        _deferred = true;
+        Counts.WalksDeferred++;
+        return Finish(DumpEnd.Done);
     }
 
     private void CountWalk(WalkReason reason) => Counts.Walks[(int)reason]++;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Netlink.Parsing;
+using XtcpEpoll.Netlink.Requests;
 using static Tmds.Linux.LibC;
 
 namespace XtcpEpoll.Loop.Dumps;
@@ -51,6 +52,13 @@ internal sealed partial class NamespaceDump
     private int _lookupsPending;
     /// <summary>The round's dump reports sockets whose keys are being collected into <see cref="_known"/>.</summary>
     private bool _collecting;
+    /// <summary>The kernel's count of the namespace's TCP sockets, read by the lane as the poll's requests began (null: not read).</summary>
+    private TcpSocketCount? _kernelCount;
+    /// <summary>What this poll's requests found of the sockets the counters count (lookups, established dumps, LISTEN walks).</summary>
+    private TcpSocketCount _found;
+    /// <summary>The listeners among <see cref="_found"/> that lookups found (a LISTEN walk reports them again).</summary>
+    private TcpSocketCount _foundListenersByLookup;
+    private bool _establishedDumped, _listenersWalked;
 
     /// <param name="namespaceId">Spreads the namespace's walks over the interval.</param>
     /// <param name="tcpEhashEntries">net.ipv4.tcp_ehash_entries read inside the namespace (negative: it walks the host's table; 0: unknown).</param>
@@ -73,8 +81,14 @@ internal sealed partial class NamespaceDump
     /// <summary>v2 requests (mode v2, or compat refused by this namespace's kernel).</summary>
     public bool UsesV2 => _useV2;
 
-    /// <summary>In the running poll and not ended yet (waiting for its slot or dumping).</summary>
-    public bool InPoll => _state is DumpState.Scheduled or DumpState.Dumping;
+    /// <summary>In the running poll and not ended yet (waiting for its slot, dumping, or waiting for a walk).</summary>
+    public bool InPoll => _state is DumpState.Scheduled or DumpState.Dumping or DumpState.AwaitingWalk;
+
+    /// <summary>
+    /// Only answers to exact lookups are expected now (no dump runs on the socket): small datagrams, all queued
+    /// inside the sendmsg that asked, which the lane reads in batches (recvmmsg).
+    /// </summary>
+    public bool AwaitsLookupAnswersOnly => _state == DumpState.Dumping && !_dumpRunning && _lookupsPending > 0;
 
     private ref LaneCounts Counts => ref _context.Counts;
 
@@ -90,12 +104,20 @@ internal sealed partial class NamespaceDump
         return DumpStep.None;
     }
 
-    /// <summary>The namespace's send slot came: writes the first round of the poll's plan (then Send).</summary>
-    public DumpStep Start(long pollStart)
+    /// <summary>
+    /// The namespace's send slot came: writes the first round of the poll's plan (then Send).
+    /// <paramref name="kernelCount"/>: the namespace's TCP counters read just now (null: not read, or unreadable),
+    /// against which this poll's lookups are checked for sockets nobody knows yet.
+    /// </summary>
+    public DumpStep Start(long pollStart, TcpSocketCount? kernelCount = null)
     {
         if (_state != DumpState.Scheduled) throw new InvalidOperationException($"namespace {_name}: started while {_state}");
         _pollStart = pollStart;
         _interruptCounted = false;
+        _kernelCount = _known != null ? kernelCount : null;
+        _found = _foundListenersByLookup = default;
+        _establishedDumped = _listenersWalked = false;
+        _pendingWalk = null;
         return BeginRound(FirstRound(pollStart));
     }
 
@@ -110,7 +132,7 @@ internal sealed partial class NamespaceDump
         }
         if (_state != DumpState.Dumping) return DumpStep.None; // a stray (of an ended dump): drop
         if (!_dumpRunning || summary.Sequence != _dumpSeq)
-            return IsLookupReply(summary.Sequence) ? OnLookupReply(summary) : DumpStep.None;
+            return IsLookupReply(summary.Sequence) ? OnLookupReply(summary, datagram) : DumpStep.None;
 
         if (summary.ErrorNumber != 0 && !_useV2 && IsCompatRefusal(summary.ErrorNumber))
         {
@@ -129,6 +151,11 @@ internal sealed partial class NamespaceDump
         if (summary.SocketMessages > 0)
         {
             if (_collecting) _known!.Collect(datagram);
+            if (CountsFound && _round.Kind != RoundKind.Walk)
+            {
+                var listeners = default(TcpSocketCount);
+                SockDiagReader.CountHashed(datagram, ref _found, ref listeners);
+            }
             step = DumpStep.Forward;
         }
         if (summary.ErrorNumber != 0)
@@ -167,10 +194,14 @@ internal sealed partial class NamespaceDump
         return _dumpRunning ? Discard(DumpEnd.Error) : Finish(DumpEnd.Error);
     }
 
-    /// <summary>The poll's deadline passed: a namespace still in it is a counted timeout.</summary>
+    /// <summary>
+    /// The poll's deadline passed: a namespace still in it is a counted timeout; one waiting for a walk is not
+    /// (its lookups are done): its walk is deferred.
+    /// </summary>
     public DumpStep OnDeadline() => _state switch
     {
         DumpState.Scheduled => Finish(DumpEnd.Timeout),
+        DumpState.AwaitingWalk => DeferWalk(),
         // Only lookup answers outstanding: no dump runs on the socket, nothing to discard.
         DumpState.Dumping => _dumpRunning ? Discard(DumpEnd.Timeout) : Finish(DumpEnd.Timeout),
         _ => DumpStep.None,
@@ -193,6 +224,14 @@ internal sealed partial class NamespaceDump
             throw new InvalidOperationException($"namespace {_name}: {round.LookupCount} lookups do not fit one sendmsg ({RequestBuffer.MaxLookups})");
         _round = round;
         _collecting = round.Collect != KeyScope.None;
+        if (round.Kind == RoundKind.ListenerWalk)
+        {
+            // The walk reports every listener again: those the lookups found are counted once, from the walk.
+            _found.Subtract(_foundListenersByLookup);
+            _foundListenersByLookup = default;
+            _listenersWalked = true;
+        }
+        else if (round.Kind == RoundKind.Main && round.Dumps) _establishedDumped = true;
         _secondFamily = false;
         _state = DumpState.Dumping;
         var requests = _context.Requests;
@@ -224,13 +263,14 @@ internal sealed partial class NamespaceDump
     private bool IsLookupReply(uint sequence) => _lookupsPending > 0 && sequence - _lookupFirstSeq < (uint)_lookupsSent;
 
     /// <summary>One answer to a lookup: the socket's record (forwarded), or an error (it is gone or unreachable).</summary>
-    private DumpStep OnLookupReply(in DatagramSummary summary)
+    private DumpStep OnLookupReply(in DatagramSummary summary, ReadOnlySpan<byte> datagram)
     {
         _lookupsPending--;
         var step = DumpStep.None;
         if (summary.SocketMessages > 0)
         {
             Counts.LookupsFound++;
+            if (CountsFound) SockDiagReader.CountHashed(datagram, ref _found, ref _foundListenersByLookup);
             step = DumpStep.Forward;
         }
         else
@@ -249,7 +289,7 @@ internal sealed partial class NamespaceDump
             _collecting = false;
             RoundCompleted(_round);
         }
-        return NextRound(_round) is { } next ? BeginRound(next) : Finish(DumpEnd.Done);
+        return NextRound(_round) is { } next ? BeginRound(next) : AfterRounds();
     }
 
     // ---------------------------------------------------------------- ends
@@ -286,6 +326,9 @@ internal sealed partial class NamespaceDump
         }
         return DumpStep.Ended(how);
     }
+
+    /// <summary>Whether this poll's requests count what they find (the namespace's counters were read).</summary>
+    private bool CountsFound => _kernelCount.HasValue;
 
     /// <summary>Errors with which a kernel says "no TCPDIAG_GETSOCK here" (then v2 is used).</summary>
     private static bool IsCompatRefusal(int errno) => errno == EINVAL || errno == EOPNOTSUPP || errno == ENOENT || errno == EPROTONOSUPPORT;

@@ -33,4 +33,12 @@ internal static class WalkCost
     /// <param name="walks">Walks one dump makes: 1 for compat, 2 for v2 (AF_INET, AF_INET6).</param>
     public static bool LookupsCheaper(int connections, int tableBuckets, long tableSockets, int walks)
         => connections * (LookupNs - ReturnedSocketNs) < walks * (tableBuckets * BucketNs + tableSockets * ForeignSocketNs);
+
+    /// <summary>
+    /// Kernel time of one full walk (ns): per walk, the table's buckets and every socket in it (the host's, for a
+    /// shared table), plus the sockets it returns. What the lane's walk budget charges for a walk before its
+    /// own measurement corrects it.
+    /// </summary>
+    public static double WalkNs(int tableBuckets, long tableSockets, int returned, int walks)
+        => walks * (tableBuckets * BucketNs + tableSockets * ForeignSocketNs) + returned * ReturnedSocketNs;
 }

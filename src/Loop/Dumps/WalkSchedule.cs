@@ -22,6 +22,12 @@ internal enum WalkReason : byte
     LookupMiss,
     /// <summary>LISTEN walk: the namespace has a listener a lookup cannot reach (SO_REUSEPORT group, BPF sk_lookup).</summary>
     Unreachable,
+    /// <summary>Full walk: the namespace's TCP counters hold more sockets than this poll's lookups found (new ones).</summary>
+    Unknown,
+    /// <summary>Full walk that an earlier poll's walk budget had put off.</summary>
+    Deferred,
+    /// <summary>LISTEN walk: an own-table namespace's counters hold more sockets than its dump and listener lookups found (a new listener).</summary>
+    UnknownListeners,
 }
 
 /// <summary>
@@ -37,6 +43,7 @@ internal sealed class WalkSchedule
     private readonly long _phase;
     private long _lastWindow;
     private bool _walked;
+    private long _lastWalk = long.MinValue;
     private bool _incomplete;
     private WalkReason? _requested;
 
@@ -62,6 +69,7 @@ internal sealed class WalkSchedule
     public void Completed(long pollStart)
     {
         _walked = true;
+        _lastWalk = pollStart;
         _incomplete = false;
         _requested = null;
         if (_intervalTicks > 0) _lastWindow = Window(pollStart);
@@ -72,6 +80,9 @@ internal sealed class WalkSchedule
     {
         if (_walked) _incomplete = true;
     }
+
+    /// <summary>Start (Stopwatch ticks) of the poll of the last completed full walk; long.MinValue: never walked.</summary>
+    public long LastWalk => _lastWalk;
 
     /// <summary>A walk asked for by <see cref="Request"/> and not done yet.</summary>
     public WalkReason? Requested => _requested;

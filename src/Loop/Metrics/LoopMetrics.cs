@@ -26,14 +26,24 @@ public static class LoopMetrics
         "xtcp_dumps_abandoned_total", "In-flight dumps abandoned because their namespace was removed.");
     public static readonly Counter Walks = Prometheus.Metrics.CreateCounter(
         "xtcp_walks_total",
-        "Namespace dumps that walked a kernel table, by reason. Full walks (every wanted state; they find new sockets): first (the namespace's first poll), interval (--walk-interval came around; 0 = every poll), retry (the last walk did not complete), destroy_overflow (destroy events were lost). Established-table dumps between full walks: own_table (the namespace owns a table: cheap), dense (more known sockets than lookups pay for). LISTEN walks: lookup_miss (a known listener's lookup missed), unreachable (a listener a lookup cannot reach).",
+        "Namespace dumps that walked a kernel table, by reason. Full walks (every wanted state; they find new sockets): first (the namespace's first poll), unknown (its TCP counters hold sockets this poll's lookups did not find), interval (--walk-interval came around; 0 = every poll), retry (the last walk did not complete), destroy_overflow (destroy events were lost), deferred (a walk the walk budget put off to a later poll). Established-table dumps between full walks: own_table (the namespace owns a table: cheap), dense (more known sockets than lookups pay for). LISTEN walks: lookup_miss (a known listener's lookup missed), unreachable (a listener a lookup cannot reach), unknown_listeners (an own-table namespace's counters hold sockets its dump and listener lookups did not find).",
         new CounterConfiguration { LabelNames = ["reason"] });
     public static readonly Counter Lookups = Prometheus.Metrics.CreateCounter(
         "xtcp_lookups_total", "Exact lookups of known sockets between walks, by outcome: found, missing (closed or replaced: dropped from the known set).",
         new CounterConfiguration { LabelNames = ["outcome"] });
     /// <summary>The walks counter's child per <see cref="Dumps.WalkReason"/> (index = the enum's value).</summary>
     internal static readonly Counter.Child[] WalksByReason =
-        [.. new[] { "first", "interval", "retry", "destroy_overflow", "own_table", "dense", "lookup_miss", "unreachable" }.Select(r => Walks.WithLabels(r))];
+        [.. new[] { "first", "interval", "retry", "destroy_overflow", "own_table", "dense", "lookup_miss", "unreachable", "unknown", "deferred", "unknown_listeners" }.Select(r => Walks.WithLabels(r))];
+    public static readonly Counter WalkDeferrals = Prometheus.Metrics.CreateCounter(
+        "xtcp_walk_deferrals_total", "Full walks of shared-table namespaces put off to a later poll because the poll's walk budget (the part of --timeout left for walks, at their measured cost) was spent; the namespace is served by lookups meanwhile and walks first at a later poll.");
+    public static readonly Gauge LastPollWalksDeferred = Prometheus.Metrics.CreateGauge(
+        "xtcp_last_poll_walks_deferred", "Namespaces whose full walk the last poll deferred to a later one.");
+    public static readonly Counter TcpCounterFailures = Prometheus.Metrics.CreateCounter(
+        "xtcp_tcp_counter_failures_total", "Failures to use a namespace's TCP counters (/proc/net/sockstat, sockstat6), by kind: open (at namespace open; it then finds new sockets at its --walk-interval walks only), read, parse (that poll decides without them).",
+        new CounterConfiguration { LabelNames = ["kind"] });
+    public static readonly Counter.Child TcpCounterFailuresOpen = TcpCounterFailures.WithLabels("open");
+    public static readonly Counter.Child TcpCounterFailuresRead = TcpCounterFailures.WithLabels("read");
+    public static readonly Counter.Child TcpCounterFailuresParse = TcpCounterFailures.WithLabels("parse");
     public static readonly Counter.Child LookupsFound = Lookups.WithLabels("found");
     public static readonly Counter.Child LookupsMissing = Lookups.WithLabels("missing");
     public static readonly Counter DestroyEvents = Prometheus.Metrics.CreateCounter(

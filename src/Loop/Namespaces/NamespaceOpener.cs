@@ -32,6 +32,7 @@ public sealed class NamespaceOpener : IDisposable
 
     private readonly Action<OpenResult> _onResult;
     private readonly bool _destroyEvents;
+    private readonly bool _tcpCounters;
     private readonly IOpenerSideWork? _sideWork;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _ready = new();
@@ -43,11 +44,13 @@ public sealed class NamespaceOpener : IDisposable
     /// <param name="onResult">Called on the opener thread for every request (must not block long).</param>
     /// <param name="sideWork">Run on this thread between opens (see <see cref="IOpenerSideWork"/>), or null.</param>
     /// <param name="destroyEvents">Also open each namespace's destroy-event socket (--destroy-events).</param>
-    internal NamespaceOpener(Action<OpenResult> onResult, IOpenerSideWork? sideWork, bool destroyEvents = false)
+    /// <param name="tcpCounters">Also open each namespace's TCP counter files (<see cref="TcpCounterFiles"/>; walks on an interval).</param>
+    internal NamespaceOpener(Action<OpenResult> onResult, IOpenerSideWork? sideWork, bool destroyEvents = false, bool tcpCounters = false)
     {
         _onResult = onResult;
         _sideWork = sideWork;
         _destroyEvents = destroyEvents;
+        _tcpCounters = tcpCounters;
         _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-nsopen" };
         _thread.Start();
         _ready.Wait();
@@ -179,12 +182,15 @@ public sealed class NamespaceOpener : IDisposable
         int ehash = socketFd != null ? ReadTcpEhashEntries() : 0;
         int destroyErrno = 0;
         var destroyFd = socketFd != null ? OpenDestroyEvents(out destroyErrno) : null;
+        int countersErrno = 0;
+        var counters = socketFd != null ? OpenCounters(out countersErrno) : null;
 
         home = Restore(out int restoreErrno);
         if (!home)
         {
             socketFd?.Dispose();
             destroyFd?.Dispose();
+            counters?.Dispose();
             return Fail(request, "restore", restoreErrno);
         }
         if (socketFd == null) return Fail(request, "socket", socketErrno);
@@ -194,11 +200,13 @@ public sealed class NamespaceOpener : IDisposable
         {
             socketFd.Dispose();
             destroyFd?.Dispose();
+            counters?.Dispose();
             return Fail(request, "verify", 0);
         }
         return new OpenResult
         {
             Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ehash, DestroyFd = destroyFd, DestroyErrno = destroyErrno,
+            Counters = counters, CountersErrno = countersErrno,
         };
     }
 
@@ -207,6 +215,13 @@ public sealed class NamespaceOpener : IDisposable
     {
         errno = 0;
         return _destroyEvents ? NetlinkSocket.OpenDestroyEvents(DestroyReceiveBuffer, out errno) : null;
+    }
+
+    /// <summary>The TCP counter files of the calling thread's namespace, when asked for (null: not asked, or failed).</summary>
+    private TcpCounterFiles? OpenCounters(out int errno)
+    {
+        errno = 0;
+        return _tcpCounters ? TcpCounterFiles.OpenForCurrentThread(out errno) : null;
     }
 
     /// <summary>
@@ -220,9 +235,11 @@ public sealed class NamespaceOpener : IDisposable
         var socketFd = NetlinkSocket.OpenSockDiag(out int errno);
         if (socketFd == null) return Fail(request, "socket", errno);
         var destroyFd = OpenDestroyEvents(out int destroyErrno);
+        var counters = OpenCounters(out int countersErrno);
         return new OpenResult
         {
             Request = request, SocketFd = socketFd, Inode = target, TcpEhashEntries = ReadTcpEhashEntries(), DestroyFd = destroyFd, DestroyErrno = destroyErrno,
+            Counters = counters, CountersErrno = countersErrno,
         };
     }
 

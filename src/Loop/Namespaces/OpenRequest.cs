@@ -20,6 +20,13 @@ public sealed class OpenResult
     public OwnedFd? DestroyFd { get; init; }
     /// <summary>Why the destroy-event socket could not be made (0 = made, or not asked for).</summary>
     public int DestroyErrno { get; init; }
+    /// <summary>
+    /// The namespace's TCP counter files (the receiver owns them), or null: not asked for (--walk-interval 0), or
+    /// they could not be opened (<see cref="CountersErrno"/>; the namespace then finds new sockets at its interval walks).
+    /// </summary>
+    internal TcpCounterFiles? Counters { get; init; }
+    /// <summary>Why the counter files could not be opened (0 = opened, or not asked for).</summary>
+    public int CountersErrno { get; init; }
     /// <summary>nsfs inode of the namespace actually entered.</summary>
     public ulong Inode { get; init; }
     /// <summary>net.ipv4.tcp_ehash_entries read inside the namespace (negative = shares the host table, 0 = unknown).</summary>
@@ -34,5 +41,6 @@ public sealed class OpenResult
     {
         SocketFd?.Dispose();
         DestroyFd?.Dispose();
+        Counters?.Dispose();
     }
 }

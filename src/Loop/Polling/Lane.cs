@@ -6,7 +6,9 @@ using Microsoft.Extensions.Logging;
 using Tmds.Linux;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
+using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Netlink.Native;
+using XtcpEpoll.Netlink.Parsing;
 
 namespace XtcpEpoll.Loop.Polling;
 
@@ -59,6 +61,13 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     private long _nextSpreadAt;
     private int _unflushed;
     private bool _stopped;
+    private readonly WalkBudget _walkBudget = new();
+    private readonly DatagramBatch _lookupAnswers = new(RecvSize);
+    /// <summary>Namespaces of the running poll waiting for a walk (<see cref="DumpState.AwaitingWalk"/>).</summary>
+    private int _awaiting;
+    /// <summary>Every namespace of the poll has done its lookups: the budgeted walks are being served.</summary>
+    private bool _walkPhase;
+    private bool _counterFailureLogged;
 
     public Lane(int index, CollectorOptions options, PipeWriter writer, PlanSlot planSlot, EventSources eventSources, Action<Exception> onFault, ILogger logger)
     {
@@ -97,6 +106,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
 
     public void Dispose()
     {
+        _lookupAnswers.Dispose();
         _spreadFd.Dispose();
         _deadlineFd.Dispose();
         _commandFd.Dispose();
@@ -177,6 +187,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             LoopMetrics.NamespaceOpenFailures.WithLabels("epoll").Inc();
             handle.SocketFd.Dispose();
             handle.DestroyFd?.Dispose();
+            handle.Counters?.Dispose();
             handle.Removed = true;
             return;
         }
@@ -197,6 +208,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     private void RemoveHandle(NamespaceHandle handle)
     {
         if (!_handles.Remove(handle.Id)) return;
+        if (handle.Dump!.State == DumpState.AwaitingWalk) _awaiting--;
         Apply(handle, handle.Dump!.OnRemoved());
         Close(handle);
     }
@@ -205,6 +217,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         _epoll.Remove(handle.SocketFd);
         handle.SocketFd.Dispose();
+        handle.Counters?.Dispose();
         if (handle.DestroyFd is { IsClosed: false } destroyFd)
         {
             CountLostEvents(handle); // what the kernel dropped since the last count is lost too
@@ -228,6 +241,9 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         _plan = plan;
         _remaining = 0;
+        _awaiting = 0;
+        _walkPhase = false;
+        _walkBudget.StartPoll(plan.Deadline, plan.TimeoutTicks > 0 ? plan.TimeoutTicks : plan.Deadline - plan.StartTimestamp);
         Dumps.HostSockets = plan.HostSockets;
         _planSlot.Publish(plan);
         var targets = plan.Targets;
@@ -266,6 +282,67 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             int i = _sendCursor++;
             if (IsWaiting(targets[i], i)) StartDump(targets[i]);
         }
+        // The walk phase begins once every namespace has done its lookups (all that are left wait for a walk).
+        if (_plan == plan && _sendCursor == targets.Length && (_walkPhase || (_awaiting > 0 && _awaiting == _remaining)))
+            ServeWalks(plan);
+    }
+
+    /// <summary>
+    /// Grants the waiting walks in the budget's order while in-flight slots are free and their cost fits before
+    /// the cut-off; the first that does not fit is deferred with every one after it.
+    /// </summary>
+    private void ServeWalks(LanePlan plan)
+    {
+        if (!_walkPhase)
+        {
+            _walkPhase = true;
+            _walkBudget.Order();
+        }
+        var targets = plan.Targets;
+        long now = Stopwatch.GetTimestamp();
+        while (_inFlight < MaxInFlight && _plan == plan && _walkBudget.Waiting > 0)
+        {
+            var grant = _walkBudget.TryGrant(now, out int i);
+            if (grant == WalkGrant.Wait) return; // asked again after the next epoll batch, when a walk has ended
+            if (grant == WalkGrant.Granted)
+            {
+                if (IsAwaitingWalk(targets[i], i)) GrantWalk(targets[i]);
+                continue;
+            }
+            while (_plan == plan && _walkBudget.TakeDeferred(out i))
+                if (IsAwaitingWalk(targets[i], i)) DeferWalk(targets[i]);
+        }
+    }
+
+    private static bool IsAwaitingWalk(NamespaceHandle handle, int index) => handle.PollIndex == index && handle.Dump!.State == DumpState.AwaitingWalk;
+
+    /// <summary>A namespace finished its lookups and asks for a full walk: a budget candidate.</summary>
+    private void OnAwaitWalk(NamespaceHandle handle)
+    {
+        ReleaseInFlight(handle);
+        _awaiting++;
+        var dump = handle.Dump!;
+        _walkBudget.Add(handle.PollIndex, dump.UnknownSockets, dump.LastWalk, dump.WalkCostNs);
+        if (_plan!.SendInterval == 0) return; // served in order once every namespace has done its lookups (PumpSends)
+        // --spread paces namespaces one by one: there is no moment when all have done their lookups, so each
+        // walk is judged alone, when it is asked for.
+        // (Wait counts as a deferral here: nothing would ask again.)
+        if (_walkBudget.TryGrant(Stopwatch.GetTimestamp(), out _) == WalkGrant.Granted) GrantWalk(handle);
+        else if (_walkBudget.TakeDeferred(out _)) DeferWalk(handle);
+    }
+
+    private void GrantWalk(NamespaceHandle handle)
+    {
+        _awaiting--;
+        handle.InFlight = true;
+        _inFlight++;
+        Apply(handle, handle.Dump!.GrantWalk());
+    }
+
+    private void DeferWalk(NamespaceHandle handle)
+    {
+        _awaiting--;
+        Apply(handle, handle.Dump!.DeferWalk());
     }
 
     /// <summary>--spread: send every request whose slot has come, then arm the timer for the next slot.</summary>
@@ -291,7 +368,28 @@ internal sealed class Lane : IDisposable, ILaneMailbox
     {
         handle.InFlight = true;
         _inFlight++;
-        Apply(handle, handle.Dump!.Start(_plan!.StartTimestamp));
+        Apply(handle, handle.Dump!.Start(_plan!.StartTimestamp, ReadTcpCounters(handle)));
+    }
+
+    /// <summary>
+    /// The namespace's TCP counters, read just before its requests go out (so a socket made after the read is
+    /// found by the next poll, never hidden); null when it has none or they cannot be read now (counted; the
+    /// namespace then finds new sockets at its interval walks).
+    /// </summary>
+    private TcpSocketCount? ReadTcpCounters(NamespaceHandle handle)
+    {
+        if (handle.Counters is not { } counters || !Dumps.Settings.UsesTcpCounters) return null;
+        var result = counters.Read(out var count);
+        if (result == CounterReadResult.Ok) return count;
+        if (result == CounterReadResult.Parse) Dumps.Counts.CounterParseFailures++;
+        else Dumps.Counts.CounterReadFailures++;
+        if (!_counterFailureLogged)
+        {
+            _counterFailureLogged = true;
+            _logger.LogWarning("lane {Lane}: cannot {What} the TCP counters of namespace {Name}; this poll finds its new sockets only if it walks (logged once per lane; counted in xtcp_tcp_counter_failures_total)",
+                _index, result == CounterReadResult.Parse ? "parse" : "read", handle.Name);
+        }
+        return null;
     }
 
     private void OnDeadline()
@@ -300,11 +398,19 @@ internal sealed class Lane : IDisposable, ILaneMailbox
         if (plan == null) return;
         var targets = plan.Targets;
         for (int i = 0; i < targets.Length && _plan == plan; i++)
-            if (targets[i].PollIndex == i) Apply(targets[i], targets[i].Dump!.OnDeadline());
+        {
+            if (IsAwaitingWalk(targets[i], i)) DeferWalk(targets[i]); // its lookups are done: deferred, not timed out
+            else if (targets[i].PollIndex == i) Apply(targets[i], targets[i].Dump!.OnDeadline());
+        }
     }
 
     private void OnReadable(NamespaceHandle handle)
     {
+        if (handle.Dump!.AwaitsLookupAnswersOnly)
+        {
+            ReadLookupAnswers(handle);
+            return;
+        }
         for (int read = 0; read < MaxReadsPerEvent && !handle.Removed; read++)
         {
             var frame = _writer.GetMemory(FrameHeader.Size + RecvSize).Span;
@@ -322,6 +428,40 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             Dumps.Counts.Datagrams++;
             Dumps.Counts.Bytes += n;
             Apply(handle, handle.Dump!.OnDatagram(frame.Slice(FrameHeader.Size, n)), frame, n);
+            if (_unflushed >= FlushEveryBytes) Flush();
+        }
+    }
+
+    /// <summary>
+    /// A round of lookups only: up to <see cref="DatagramBatch.Capacity"/> answers in one recvmmsg, each copied
+    /// behind its frame header (~500 bytes: cheaper than a syscall each). Dump batches (up to ~32 KiB) are never
+    /// read this way: they are received straight into the pipe.
+    /// </summary>
+    private void ReadLookupAnswers(NamespaceHandle handle)
+    {
+        int n = _lookupAnswers.Receive(handle.SocketFd);
+        if (n < 0)
+        {
+            int errno = -n;
+            if (errno == LibC.EAGAIN) return;
+            _logger.LogWarning("lane {Lane}: recv from namespace {Name} failed: errno {Errno}", _index, handle.Name, errno);
+            Apply(handle, handle.Dump!.OnReceiveFailed(errno));
+            return;
+        }
+        for (int i = 0; i < n && !handle.Removed; i++)
+        {
+            var datagram = _lookupAnswers.Datagram(i, out bool truncated);
+            if (truncated)
+            {
+                Apply(handle, handle.Dump!.OnReceiveFailed(LibC.EMSGSIZE)); // cut datagram: an answer was lost
+                return;
+            }
+            if (datagram.Length == 0) continue;
+            Dumps.Counts.Datagrams++;
+            Dumps.Counts.Bytes += datagram.Length;
+            var frame = _writer.GetSpan(FrameHeader.Size + datagram.Length);
+            datagram.CopyTo(frame.Slice(FrameHeader.Size));
+            Apply(handle, handle.Dump!.OnDatagram(frame.Slice(FrameHeader.Size, datagram.Length)), frame, datagram.Length);
             if (_unflushed >= FlushEveryBytes) Flush();
         }
     }
@@ -414,21 +554,26 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             }
         }
         if (step.Ends) EndDump(handle, step.How);
+        else if (step.AwaitsWalk) OnAwaitWalk(handle);
     }
 
     /// <summary>Writes the namespace's end frame; the lane's poll ends with its last namespace.</summary>
     private void EndDump(NamespaceHandle handle, DumpEnd how)
     {
-        if (handle.InFlight)
-        {
-            handle.InFlight = false;
-            _inFlight--;
-        }
+        if (handle.InFlight && _walkPhase) _walkBudget.WalkEnded(handle.PollIndex, Stopwatch.GetTimestamp());
+        ReleaseInFlight(handle);
         int index = handle.PollIndex;
         if (index < 0 || _plan == null) return;
         handle.PollIndex = -1;
         WriteFrame(FrameKind.NamespaceEnd, index, (int)how);
         if (--_remaining == 0) FinishLane();
+    }
+
+    private void ReleaseInFlight(NamespaceHandle handle)
+    {
+        if (!handle.InFlight) return;
+        handle.InFlight = false;
+        _inFlight--;
     }
 
     /// <summary>The lane's last namespace ended: LaneDone with the poll's counts; the parse worker reports it.</summary>
@@ -443,6 +588,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
         _unflushed += FrameHeader.Size + LaneCounts.Size;
         _deadlineFd.Disarm();
         _spreadFd.Disarm();
+        _walkBudget.EndPoll();
         _plan = null;
         _inFlight = 0;
         Flush();

@@ -1,4 +1,5 @@
 using XtcpEpoll.Loop.Dumps;
+using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Sinks.Records;
 
@@ -21,6 +22,8 @@ internal sealed class NamespaceHandle
     public bool SharesHostTable => TcpEhashEntries < 0;
     /// <summary>The namespace's socket subscribed to TCP destroy events (null: --destroy-events false, or the subscription failed); its lane closes it.</summary>
     public OwnedFd? DestroyFd { get; init; }
+    /// <summary>The namespace's TCP counter files (null: --walk-interval 0, or they could not be opened); its lane reads them at each poll and closes them.</summary>
+    public TcpCounterFiles? Counters { get; init; }
 
     /// <summary>
     /// What destroy-event records of this namespace are stamped with (name, inode, labels; the latest poll's

@@ -12,6 +12,8 @@ internal sealed class LanePlan
     public required RecordContext[] Contexts { get; init; }
     /// <summary>Poll-wide deadline (Stopwatch ticks).</summary>
     public required long Deadline { get; init; }
+    /// <summary>--timeout in Stopwatch ticks (the lane's walk budget keeps a share of it free of new walks).</summary>
+    public long TimeoutTicks { get; init; }
     /// <summary>--spread: gap between two sends of this lane (Stopwatch ticks); 0 = all at once.</summary>
     public long SendInterval { get; init; }
     /// <summary>Sockets the last poll reported over all namespaces (the walk-or-look-up cost model's host table size).</summary>

@@ -51,5 +51,19 @@ public static unsafe class Files
         }
     }
 
+    /// <summary>
+    /// One pread(2) from <paramref name="offset"/>: bytes read, or -errno. A /proc file read this way is produced
+    /// anew at every read from offset 0, with no seek and no reopen, from any thread.
+    /// </summary>
+    public static int ReadAt(OwnedFd fd, Span<byte> buffer, long offset)
+    {
+        using var lease = fd.Borrow();
+        fixed (byte* p = buffer)
+        {
+            long n = pread(lease.Fd, p, (size_t)(ulong)buffer.Length, (off_t)offset);
+            return n >= 0 ? (int)n : -Errno.Last;
+        }
+    }
+
     private static FileStatus From(in Tmds.Linux.stat st) => new(st.st_dev, st.st_ino, st.st_size);
 }

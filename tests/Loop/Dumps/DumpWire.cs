@@ -44,10 +44,10 @@ internal static class DumpWire
     public static byte[] Error(uint seq, int errno) => new DatagramBuilder().Error(seq, -errno).ToArray();
 
     /// <summary>The answer to an exact lookup that found its socket (type 20, not multipart).</summary>
-    public static byte[] LookupFound(uint seq, ulong cookie, byte state = Listen)
+    public static byte[] LookupFound(uint seq, ulong cookie, byte state = Listen, byte family = NetlinkConstants.AF_INET, byte timer = 0)
     {
         var datagram = new DatagramBuilder();
-        datagram.Message(NetlinkConstants.SOCK_DIAG_BY_FAMILY, 0, seq, Message(NetlinkConstants.AF_INET, state, cookie));
+        datagram.Message(NetlinkConstants.SOCK_DIAG_BY_FAMILY, 0, seq, Message(family, state, cookie, timer));
         return datagram.ToArray();
     }
 
@@ -62,11 +62,12 @@ internal static class DumpWire
     }
 
     /// <summary>inet_diag_msg for 127.0.0.1:port (port from the cookie) in <paramref name="state"/>.</summary>
-    private static byte[] Message(byte family, byte state, ulong cookie)
+    private static byte[] Message(byte family, byte state, ulong cookie, byte timer = 0)
     {
         var msg = new byte[NetlinkConstants.InetDiagMsgSize];
         msg[WireOffsets.MsgFamily] = family;
         msg[WireOffsets.MsgState] = state;
+        msg[WireOffsets.MsgTimer] = timer;
         var id = msg.AsSpan(WireOffsets.MsgId);
         BinaryPrimitives.WriteUInt16BigEndian(id.Slice(WireOffsets.IdSourcePort), (ushort)(1000 + cookie % 50000));
         id[WireOffsets.IdSource] = 127; id[WireOffsets.IdSource + 3] = 1;

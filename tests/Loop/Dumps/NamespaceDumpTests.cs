@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using XtcpEpoll.Loop;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Netlink.Native;
+using XtcpEpoll.Netlink.Parsing;
 using XtcpEpoll.Netlink.Requests;
 using Xunit;
 using static XtcpEpoll.Tests.Loop.Dumps.DumpWire;
@@ -15,7 +16,7 @@ namespace XtcpEpoll.Tests.Loop.Dumps;
 public sealed class NamespaceDumpTests
 {
     private const byte Ext = 0x12;
-    private static readonly DumpStep Forward = DumpStep.Forward, Send = DumpStep.Send, None = DumpStep.None;
+    private static readonly DumpStep Forward = DumpStep.Forward, Send = DumpStep.Send, None = DumpStep.None, AwaitWalk = DumpStep.AwaitWalk;
     private static readonly DumpStep Done = DumpStep.Ended(DumpEnd.Done), Timeout = DumpStep.Ended(DumpEnd.Timeout),
         Error = DumpStep.Ended(DumpEnd.Error), Abandoned = DumpStep.Ended(DumpEnd.Abandoned);
 
@@ -460,12 +461,15 @@ public sealed class NamespaceDumpTests
         foreach (long start in pollStarts)
         {
             var sent = StartPoll(dump, start);
-            if (sent[0].Dump)
+            Assert.False(sent[0].Dump); // the known socket is looked up first, walk or not
+            var step = dump.OnDatagram(LookupFound(sent[0].Sequence, 12, Established));
+            if (step == Forward.Then(AwaitWalk))
             {
                 walkedAt.Add(start);
-                Assert.Equal(Forward.Then(Done), dump.OnDatagram(SocketsThenDone(sent[0].Sequence, 12)));
+                Assert.Equal(Send, dump.GrantWalk());
+                Assert.Equal(Forward.Then(Done), dump.OnDatagram(SocketsThenDone(Sent(context)[0].Sequence, 12)));
             }
-            else Assert.Equal(Forward.Then(Done), dump.OnDatagram(LookupFound(sent[0].Sequence, 12, Established)));
+            else Assert.Equal(Forward.Then(Done), step);
         }
         Assert.Equal(4, walkedAt.Count);
         Assert.All(walkedAt.Zip(walkedAt.Skip(1)), pair => Assert.Equal(Interval, pair.Second - pair.First));
@@ -500,8 +504,9 @@ public sealed class NamespaceDumpTests
     {
         var (context, dump) = New(interval: Interval);
         FirstWalk(dump, (Established, 12));
-        Interrupt(dump, StartPoll(dump, pollStart: Interval + Interval)); // the interval's walk, cut by the deadline
+        Interrupt(dump, [LookupsThenWalk(dump, Interval + Interval, 12)]); // the interval's walk, cut by the deadline
 
+        // The cut walk had dropped the keys it was rebuilding: nothing to look up, the retry walk is asked for at once.
         Assert.True(Assert.Single(StartPoll(dump, pollStart: Interval * 2 + 1)).Dump);
         Assert.Equal(1, context.Counts.Walks[(int)WalkReason.Retry]);
     }
@@ -513,7 +518,7 @@ public sealed class NamespaceDumpTests
         FirstWalk(dump, (Established, 12));
         dump.RequestWalk(WalkReason.DestroyOverflow);
 
-        var walk = Assert.Single(StartPoll(dump, pollStart: 2));
+        var walk = LookupsThenWalk(dump, 2, 12);
         Assert.Equal((true, TcpStates.Default), (walk.Dump, walk.States));
         Assert.Equal(1, context.Counts.Walks[(int)WalkReason.DestroyOverflow]);
         dump.OnDatagram(SocketsThenDone(walk.Sequence, 12, 13));
@@ -599,12 +604,33 @@ public sealed class NamespaceDumpTests
         return (context, new NamespaceDump(7, "ns-test", context, ehash));
     }
 
-    /// <summary>Schedules and starts a poll; returns what the dump asked the lane to send.</summary>
-    private static List<SentRequest> StartPoll(NamespaceDump dump, long pollStart = 1)
+    /// <summary>
+    /// Schedules and starts a poll; returns what the dump asked the lane to send. A walk of the host's table that
+    /// the dump asks for at once (nothing known to look up first) is granted, as a lane with budget to spare does.
+    /// </summary>
+    private static List<SentRequest> StartPoll(NamespaceDump dump, long pollStart = 1, TcpSocketCount? counters = null)
     {
         Assert.Equal(None, dump.Schedule());
-        Assert.Equal(Send, dump.Start(pollStart));
+        var step = dump.Start(pollStart, counters);
+        if (step == AwaitWalk) step = dump.GrantWalk();
+        Assert.Equal(Send, step);
         return Sent(ContextOf(dump));
+    }
+
+    /// <summary>
+    /// A poll of a shared-table namespace whose full walk is due: its known sockets are looked up and found, then it
+    /// asks for the walk, which is granted; returns the walk's request.
+    /// </summary>
+    private static SentRequest LookupsThenWalk(NamespaceDump dump, long pollStart, params ulong[] known)
+    {
+        var sent = StartPoll(dump, pollStart);
+        Assert.Equal(known, sent.Select(r => r.Cookie));
+        var step = None;
+        foreach (var request in sent) step = dump.OnDatagram(LookupFound(request.Sequence, request.Cookie, Established));
+        Assert.Equal(Forward.Then(AwaitWalk), step);
+        Assert.Equal(DumpState.AwaitingWalk, dump.State);
+        Assert.Equal(Send, dump.GrantWalk());
+        return Assert.Single(Sent(ContextOf(dump)));
     }
 
     /// <summary>A first poll whose full walk finds these sockets (and ends).</summary>
