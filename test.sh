@@ -5,9 +5,17 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+published=$(mktemp -d)
+trap 'rm -rf "$results" "$published"' EXIT
 
 dotnet build XtcpEpoll.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
+# The shipped form, the Native AOT executable (README "Install"), published once: every test that starts the
+# daemon runs it (tests/Host/PublishedBinary.cs), and so does the scale harness. World-readable: the
+# least-privilege test runs it as another user.
+chmod 755 "$published"
+dotnet publish src/Host -c Release -o "$published" -nologo -v q --no-restore \
+  || { echo "dotnet publish src/Host (Native AOT: needs clang and zlib1g-dev) failed"; echo "0 passed, 1 failed"; exit 1; }
+export XTCP_EPOLL_PUBLISHED="$published"
 
 dotnet test XtcpEpoll.sln -c Release --no-build -nologo \
   --logger "trx;LogFilePrefix=xtcp" --results-directory "$results" \

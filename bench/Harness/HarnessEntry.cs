@@ -18,6 +18,8 @@ public static class HarnessEntry
           churn        --ns 1000 --interval 100ms --duration 10m --conns 2 [--grace 1s]
           kernel-cost  --ns 1000 --polls 5
           walk-interval --ns 1000 --conns 10 --ratio 30 [--frequency 5s] [--cases zero,interval] [--p50-goal 100ms]
+          binaries     --ns 1000 --conns 10 --start-ns 10 [--collectors jit=PATH,aot=PATH] [--variant-env VAR=VALUE]
+                       (JIT vs Native AOT builds side by side: RSS, threads, first poll, start to first record, size)
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
           marshal-cputime [--records 10000]      (marshal ns/record in thread CPU time; no root needed)
@@ -51,6 +53,7 @@ public static class HarnessEntry
                 "kernel-cost" => c => new KernelCostMode(c).RunAsync(),
                 "walk-interval" => c => new WalkIntervalMode(c).RunAsync(),
                 "selftest" => c => new SelfTestMode(c).RunAsync(),
+                "binaries" => c => new BinariesMode(c).RunAsync(),
                 _ => throw new ArgumentException($"unknown verb '{args[0]}'"),
             };
             var context = new HarnessContext(options, args[0], args);

@@ -187,11 +187,9 @@ public class DaemonLifecycleTests(ITestOutputHelper log)
     [Fact]
     public void Real_process_reads_xtcp_environment_variables_and_flags_win()
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll"), "--print-config", "--label", "from-flag" },
-            Environment = { ["XTCP_FREQUENCY"] = "42s", ["XTCP_LABEL"] = "from-env" },
-        };
+        var psi = DaemonProcess.StartInfo("--print-config", "--label", "from-flag");
+        psi.Environment["XTCP_FREQUENCY"] = "42s";
+        psi.Environment["XTCP_LABEL"] = "from-env";
         using var daemon = DaemonProcess.Start(psi);
 
         Assert.Equal(0, daemon.WaitForExit(Patience));
@@ -202,12 +200,8 @@ public class DaemonLifecycleTests(ITestOutputHelper log)
     [Fact]
     public void A_misspelt_xtcp_variable_is_warned_about_and_ignored()
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll"), "collect", "--dest", "null", "--frequency", "1s",
-                "--max-loops", "1", "--netns-dirs", "", "--metrics-listen", "" },
-            Environment = { ["XTCP_FREQENCY"] = "30s" },
-        };
+        var psi = DaemonProcess.StartInfo("collect", "--dest", "null", "--frequency", "1s", "--max-loops", "1", "--netns-dirs", "", "--metrics-listen", "");
+        psi.Environment["XTCP_FREQENCY"] = "30s";
         using var daemon = DaemonProcess.Start(psi);
 
         Assert.Equal(0, daemon.WaitForExit(Patience));
@@ -217,11 +211,8 @@ public class DaemonLifecycleTests(ITestOutputHelper log)
     [Fact]
     public void Real_process_names_a_bad_environment_variable()
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll") },
-            Environment = { ["XTCP_WORKERS"] = "100" },
-        };
+        var psi = DaemonProcess.StartInfo();
+        psi.Environment["XTCP_WORKERS"] = "100";
         using var daemon = DaemonProcess.Start(psi);
 
         Assert.Equal(2, daemon.WaitForExit(Patience));

@@ -6,7 +6,7 @@ using Tmds.Linux;
 namespace XtcpEpoll.Tests.Host;
 
 /// <summary>
-/// The real xtcp-epoll executable (the build beside the tests, or a published copy) as a child process:
+/// The real xtcp-epoll executable as shipped (the Native AOT publish, <see cref="PublishedBinary"/>) as a child process:
 /// stdout and stderr captured line by line, the metrics port learned from its log line. Dispose kills it
 /// (by its own Process object) if it is still running.
 /// </summary>
@@ -40,12 +40,15 @@ public sealed partial class DaemonProcess : IDisposable
     public IReadOnlyCollection<string> StdoutLines => _stdout;
     public string Stderr => string.Join('\n', _stderr);
 
-    /// <summary>Starts the executable built beside the tests (framework-dependent: via `dotnet xtcp-epoll.dll`).</summary>
-    public static DaemonProcess Start(params string[] args)
+    /// <summary>Starts the published executable with <paramref name="args"/>.</summary>
+    public static DaemonProcess Start(params string[] args) => new(StartInfo(args));
+
+    /// <summary>The published executable and <paramref name="args"/>, for a caller that sets the environment too.</summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll") } };
+        var psi = new ProcessStartInfo(PublishedBinary.Executable);
         foreach (var arg in args) psi.ArgumentList.Add(arg);
-        return new DaemonProcess(psi);
+        return psi;
     }
 
     public static DaemonProcess Start(ProcessStartInfo psi) => new(psi);
@@ -56,7 +59,7 @@ public sealed partial class DaemonProcess : IDisposable
     /// </summary>
     public static DaemonProcess StartWithSigIntIgnored(params string[] args)
     {
-        var psi = new ProcessStartInfo("bash") { ArgumentList = { "-c", "trap '' INT; exec dotnet \"$0\" \"$@\"", Path.Combine(AppContext.BaseDirectory, "xtcp-epoll.dll") } };
+        var psi = new ProcessStartInfo("bash") { ArgumentList = { "-c", "trap '' INT; exec \"$0\" \"$@\"", PublishedBinary.Executable } };
         foreach (var arg in args) psi.ArgumentList.Add(arg);
         return new DaemonProcess(psi);
     }

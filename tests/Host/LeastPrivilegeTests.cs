@@ -4,10 +4,10 @@ using Xunit;
 namespace XtcpEpoll.Tests.Host;
 
 /// <summary>
-/// The published binary, run as an unprivileged user with only CAP_SYS_ADMIN + CAP_NET_ADMIN as ambient
+/// The published (Native AOT) binary, run as an unprivileged user with only CAP_SYS_ADMIN + CAP_NET_ADMIN as ambient
 /// capabilities (setpriv), collects a namespace the same user without capabilities cannot.
 /// </summary>
-public class LeastPrivilegeTests(PublishedBinary published) : IClassFixture<PublishedBinary>
+public class LeastPrivilegeTests
 {
     private const string User = "xtcp-test";
     private const int Listeners = 2;
@@ -16,7 +16,7 @@ public class LeastPrivilegeTests(PublishedBinary published) : IClassFixture<Publ
     public void Unprivileged_user_with_only_namespace_capabilities_collects_another_namespace()
     {
         EnsureUser();
-        var executable = published.Executable;
+        var executable = PublishedBinary.Executable;
         using var namespaces = new TestNamespaces("host-priv");
         var name = namespaces.Add(Listeners);
 
@@ -35,7 +35,7 @@ public class LeastPrivilegeTests(PublishedBinary published) : IClassFixture<Publ
     public void Same_user_without_capabilities_says_what_is_missing_and_collects_only_its_own_namespace()
     {
         EnsureUser();
-        var executable = published.Executable;
+        var executable = PublishedBinary.Executable;
         using var namespaces = new TestNamespaces("host-nopriv");
         var name = namespaces.Add(Listeners);
 
@@ -61,10 +61,7 @@ public class LeastPrivilegeTests(PublishedBinary published) : IClassFixture<Publ
         foreach (var arg in new[] { "--", executable, "collect", "--dest", "stdout", "--marshal", "jsonl", "--frequency", "1s",
                      "--max-loops", "1", "--netns-dirs", netnsDir, "--metrics-listen", "" })
             psi.ArgumentList.Add(arg);
-        // The apphost finds the shared runtime through DOTNET_ROOT; HOME must be somewhere the user may read.
-        psi.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(Environment.ProcessPath) is { } dir && File.Exists(Path.Combine(dir, "dotnet"))
-            ? dir
-            : "/usr/share/dotnet";
+        // The AOT executable needs no .NET runtime (no DOTNET_ROOT); HOME must be somewhere the user may read.
         psi.Environment["HOME"] = "/tmp";
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("XTCP_", StringComparison.Ordinal)).ToList())
             psi.Environment.Remove(key);

@@ -67,6 +67,27 @@ public class BatchingTests
                 Assert.Equal(expected++, r.RecordCounter);
     }
 
+    [Theory]
+    [InlineData(786_432, 10_000)] // the defaults: the size cap ends the envelope (~2,000+ rows)
+    [InlineData(1L << 30, 1_500)] // the rows cap ends it
+    public void Envelope_arrays_grow_to_what_the_envelope_holds_not_to_the_next_power_of_two(long maxBytes, int maxRows)
+    {
+        var batch = new EnvelopeBatch(1024, maxRows, maxBytes);
+        var records = SampleRecords.Many(4096);
+        var i = 0;
+        // Filled as EnvelopeBatcher.Append fills it: until the next row would pass the size cap or the rows cap.
+        for (; i < records.Length && batch.Count < maxRows; i++)
+        {
+            var size = FlatRecordEncoder.ComputeSize(in records[i]);
+            var rowBytes = FlatRecordEncoder.EnvelopeRowSize(size);
+            if (batch.EnvelopeBytes + rowBytes > maxBytes) break;
+            batch.Add(in records[i], size, rowBytes);
+        }
+        Assert.True(batch.Count > 1024, $"the envelope must outgrow its first allocation to test growth ({batch.Count} rows)");
+        Assert.True(i < records.Length, "the caps must end the envelope, not the sample");
+        Assert.InRange(batch.Capacity, batch.Count, Math.Min(maxRows, batch.Count + 64));
+    }
+
     [Fact]
     public async Task Empty_end_of_poll_sends_nothing()
     {

@@ -12,15 +12,21 @@ internal static class CollectorBinary
             if (!File.Exists(explicitPath)) throw new ArgumentException($"--collector '{explicitPath}': file not found");
             return Path.GetFullPath(explicitPath);
         }
-        string outDir = Path.Combine(repoRoot, "artifacts", "collector");
-        Console.Error.WriteLine($"harness: publishing src/Host into {outDir} (pass --collector PATH to skip)");
+        return Publish(repoRoot, "collector");
+    }
+
+    /// <summary>`dotnet publish src/Host -c Release` (plus <paramref name="extra"/>) into artifacts/DIRECTORY; returns the executable.</summary>
+    public static string Publish(string repoRoot, string directory, params string[] extra)
+    {
+        string outDir = Path.Combine(repoRoot, "artifacts", directory);
+        Console.Error.WriteLine($"harness: publishing src/Host {string.Join(' ', extra)} into {outDir} (pass --collector/--collectors to skip)");
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false };
-        foreach (var a in new[] { "publish", Path.Combine(repoRoot, "src", "Host"), "-c", "Release", "-o", outDir, "-nologo", "-v", "q" })
+        foreach (var a in new[] { "publish", Path.Combine(repoRoot, "src", "Host"), "-c", "Release", "-o", outDir, "-nologo", "-v", "q" }.Concat(extra))
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         p.WaitForExit();
         string bin = Path.Combine(outDir, "xtcp-epoll");
-        if (p.ExitCode != 0 || !File.Exists(bin)) throw new InvalidOperationException($"dotnet publish src/Host failed (exit {p.ExitCode})");
+        if (p.ExitCode != 0 || !File.Exists(bin)) throw new InvalidOperationException($"dotnet publish src/Host {string.Join(' ', extra)} failed (exit {p.ExitCode})");
         return bin;
     }
 

@@ -20,6 +20,8 @@ internal sealed record CollectorSettings
     public required string NetnsDir { get; init; }
     public string LogLevel { get; init; } = "info";
     public IReadOnlyList<string> Extra { get; init; } = Array.Empty<string>();
+    /// <summary>Variables added to the collector's environment (e.g. a GC knob under test).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -70,6 +72,7 @@ internal sealed class CollectorProcess : IDisposable
             UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in s.Environment) psi.Environment[name] = value;
         Directory.CreateDirectory(Path.GetDirectoryName(logPrefix)!);
         var stdout = new StreamWriter(logPrefix + ".stdout.log") { AutoFlush = true };
         var stderr = new StreamWriter(logPrefix + ".stderr.log") { AutoFlush = true };

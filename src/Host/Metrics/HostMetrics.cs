@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Prometheus;
 using XtcpEpoll.Loop.Attribution;
 using XtcpEpoll.Loop.Metrics;
@@ -15,6 +14,7 @@ public static class HostMetrics
     /// Every class that registers xtcp_* metrics in the default registry. Their type initializers run at
     /// start-up, so each metric and each known label value is in the first scrape at 0, whatever the options
     /// (attribution off, no metrics client yet, a sink that never fails) and before its first event.
+    /// <see cref="Initialize"/> touches each one (ReadmeMetricsTests' first-scrape test fails if one is missed).
     /// </summary>
     public static readonly Type[] MetricClasses = [typeof(LoopMetrics), typeof(AttributionMetrics), typeof(SinkMetrics), typeof(EndpointMetrics)];
 
@@ -31,6 +31,12 @@ public static class HostMetrics
             SuppressMeters = true,
         });
         ProcessGauges.Register();
-        foreach (var type in MetricClasses) RuntimeHelpers.RunClassConstructor(type.TypeHandle);
+        // Reading one static field runs the class's whole initializer: every metric in it is created. This is
+        // what RuntimeHelpers.RunClassConstructor did, without reflection the Native AOT compiler cannot see
+        // through (IL2059 on an array of types).
+        GC.KeepAlive(LoopMetrics.NamespacesOpen);
+        GC.KeepAlive(AttributionMetrics.CgroupLookups);
+        GC.KeepAlive(SinkMetrics.RecordsEmitted);
+        GC.KeepAlive(EndpointMetrics.ConnectionsAccepted);
     }
 }

@@ -71,7 +71,7 @@ public sealed class MetricsEndpoint : IDisposable
         _epoll.Add(_listener.Handle, ListenerKey);
         _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-metrics" };
         // Its series (zeros included) are in the first scrape, not only after the first event.
-        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(EndpointMetrics).TypeHandle);
+        GC.KeepAlive(EndpointMetrics.ConnectionsAccepted); // runs its initializer (HostMetrics.Initialize says why)
     }
 
     /// <summary>The bound address (port resolved when 0 was asked for).</summary>

@@ -57,7 +57,7 @@ public sealed class EnvelopeBatcher : IRecordSink, IDisposable
         _marshalErrors = new ErrorEpisode(logger, "marshal " + marshaller.Name);
         var initialCapacity = Math.Min(_flushRows, 1024);
         for (var i = 0; i < options.SinkQueueEnvelopes + 1; i++)
-            _free.Push(new EnvelopeBatch(initialCapacity));
+            _free.Push(new EnvelopeBatch(initialCapacity, _flushRows, _flushBytes));
         _sinkThread = new Thread(SinkLoop) { IsBackground = true, Name = "xtcp-sink" };
         _sinkThread.Start();
     }
