@@ -255,7 +255,7 @@ public sealed class LaneTests
     [Fact]
     public async Task Walks_that_do_not_fit_the_poll_are_deferred_not_timed_out()
     {
-        // A 100 ns timeout: the budget's cut-off (deadline - timeout/5) has passed when the lane, still handling
+        // A 100 ns timeout: the budget's cut-off (deadline - timeout/10) has passed when the lane, still handling
         // StartPoll, sees the three ask for their first walks; the deadline's timer cannot fire before that.
         var handles = new[] { Handle(1), Handle(2), Handle(3) };
         var (frames, counts) = await RunOnePoll(handles, lane => { }, lane => { }, timeout: TimeSpan.FromTicks(1));

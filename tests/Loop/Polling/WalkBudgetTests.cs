@@ -28,7 +28,7 @@ public sealed class WalkBudgetTests
     [Fact]
     public void What_does_not_fit_before_the_cut_off_is_deferred_with_everything_after_it()
     {
-        var budget = Calibrated(timeoutMs: 100); // cut-off at 80 ms
+        var budget = Calibrated(timeoutMs: 100); // cut-off at 90 ms
         for (int i = 0; i < 10; i++) budget.Add(i, 1, 0, 10 * OneMsNs);
         budget.Order();
 
@@ -36,10 +36,10 @@ public sealed class WalkBudgetTests
         WalkGrant grant;
         while ((grant = budget.TryGrant(now: 1, out int target)) == WalkGrant.Granted) granted.Add(target);
         Assert.Equal(WalkGrant.Defer, grant);
-        Assert.Equal(7, granted.Count); // 7 x 10 ms from t = 1 tick; an 8th would end a tick past the cut-off
+        Assert.Equal(8, granted.Count); // 8 x 10 ms from t = 1 tick; a 9th would end a tick past the cut-off
         var deferred = new List<int>();
         while (budget.TakeDeferred(out int target)) deferred.Add(target);
-        Assert.Equal([7, 8, 9], deferred);
+        Assert.Equal([8, 9], deferred);
         Assert.Equal(0, budget.Waiting);
     }
 
@@ -76,7 +76,7 @@ public sealed class WalkBudgetTests
     public void Walks_dearer_than_modelled_in_this_very_poll_stop_the_grants_before_they_overrun_it()
     {
         var budget = new WalkBudget(); // the model says 1 ms a walk; nothing measured yet
-        budget.StartPoll(deadline: 100 * Ms, timeoutTicks: 100 * Ms); // cut-off at 80 ms
+        budget.StartPoll(deadline: 100 * Ms, timeoutTicks: 100 * Ms); // cut-off at 90 ms
         for (int i = 0; i < 50; i++) budget.Add(i, 1, 0, OneMsNs);
         budget.Order();
         for (int i = 0; i < 4; i++) Assert.Equal(WalkGrant.Granted, budget.TryGrant(now: 1, out _));
@@ -84,7 +84,7 @@ public sealed class WalkBudgetTests
 
         int more = 0;
         while (budget.TryGrant(now: 1 + 40 * Ms, out _) == WalkGrant.Granted) more++;
-        Assert.Equal(3, more); // 40 ms left at 10 ms a walk, all in flight at once: 3 fit with a tick to spare, not 39
+        Assert.Equal(4, more); // 50 ms left at 10 ms a walk, all in flight at once: 4 fit with a tick to spare, not 49
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class WalkBudgetTests
         budget.Order();
         int granted = 0;
         while (budget.TryGrant(now: 1, out _) == WalkGrant.Granted) granted++;
-        Assert.Equal(19, granted); // 80 ms of cut-off from t = 1 tick at 4 ms each (without the correction: 40)
+        Assert.Equal(22, granted); // 90 ms of cut-off from t = 1 tick at 4 ms each (without the correction: 40)
     }
 
     /// <summary>
