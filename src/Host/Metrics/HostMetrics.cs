@@ -16,7 +16,7 @@ public static class HostMetrics
     /// start-up, so each metric and each known label value is in the first scrape at 0, whatever the options
     /// (attribution off, no metrics client yet, a sink that never fails) and before its first event.
     /// </summary>
-    public static readonly Type[] MetricClasses = [typeof(LoopMetrics), typeof(AttributionMetrics), typeof(SinkMetrics), typeof(EndpointMetrics)];
+    public static readonly Type[] MetricClasses = [typeof(LoopMetrics), typeof(AttributionMetrics), typeof(SinkMetrics), typeof(EndpointMetrics), typeof(Control.ControlMetrics)];
 
     public static void Initialize()
     {
