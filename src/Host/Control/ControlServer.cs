@@ -67,17 +67,18 @@ public sealed class ControlServer : IDisposable
         // Server reflection (grpcurl) from our descriptors: trimming-safe, unlike discovering services by reflection.
         builder.Services.AddSingleton(new Grpc.Reflection.ReflectionServiceImpl(
             XtcpConfig.V1.ConfigService.Descriptor, Proto.XTCPFlatRecordService.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor));
-        var app = builder.Build();
-        app.MapGrpcService<ConfigServiceImpl>();
-        app.MapGrpcService<FlatRecordServiceImpl>();
-        app.MapGrpcService<Grpc.Reflection.ReflectionServiceImpl>();
+        WebApplication? app = null;
         try
         {
-            app.StartAsync().GetAwaiter().GetResult();
+            app = builder.Build();
+            app.MapGrpcService<ConfigServiceImpl>();
+            app.MapGrpcService<FlatRecordServiceImpl>();
+            app.MapGrpcService<Grpc.Reflection.ReflectionServiceImpl>();
+            app.StartAsync().GetAwaiter().GetResult(); // binds, and reads the --grpc-tls-* files
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
         {
-            ((IDisposable)app).Dispose();
+            ((IDisposable?)app)?.Dispose();
             throw new ConfigException($"cannot serve gRPC on {Where(settings)}: {e.Message}");
         }
         if (settings.SocketPath != null && !OperatingSystem.IsWindows()) File.SetUnixFileMode(settings.SocketPath, SocketMode);
