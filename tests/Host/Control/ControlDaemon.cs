@@ -17,8 +17,16 @@ public sealed class ControlDaemon : IDisposable
         _directory = Directory.CreateTempSubdirectory("xt-control-");
         SocketPath = Path.Combine(_directory.FullName, "control.sock");
         Process = DaemonProcess.Start(["collect", "--control-socket", SocketPath, "--metrics-listen", "127.0.0.1:0", .. args]);
-        MetricsPort = Process.WaitForMetricsPort(Patience);
-        Process.WaitUntil(() => File.Exists(SocketPath), Patience, "the control socket");
+        try
+        {
+            MetricsPort = Process.WaitForMetricsPort(Patience);
+            Process.WaitUntil(() => File.Exists(SocketPath), Patience, "the control socket");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public DaemonProcess Process { get; }

@@ -18,10 +18,9 @@ public class GrpcTlsTests
         var serverKey = pki.WriteKey(server, "server.key");
         var clientCert = pki.WriteCertificate(client, "client.crt");
         var clientKey = pki.WriteKey(client, "client.key");
-        var port = FreePort();
-        using var daemon = new ControlDaemon("--dest", "null", "--frequency", "10m", "--timeout", "500ms", "--netns-dirs", "",
+        using var daemon = StartOnFreePort(port => ["--dest", "null", "--frequency", "10m", "--timeout", "500ms", "--netns-dirs", "",
             "--grpc-listen", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--grpc-tls-cert", serverCert, "--grpc-tls-key", serverKey, "--grpc-tls-ca", pki.CaFile);
+            "--grpc-tls-cert", serverCert, "--grpc-tls-key", serverKey, "--grpc-tls-ca", pki.CaFile], out var port);
         var target = $"127.0.0.1:{port}";
 
         var allowed = CliRunner.Run("ctl", "get", "--grpc-listen", target, "--grpc-tls-ca", pki.CaFile, "--grpc-tls-cert", clientCert, "--grpc-tls-key", clientKey);
@@ -32,6 +31,17 @@ public class GrpcTlsTests
         Assert.NotEqual(0, refused.ExitCode);
         var plain = CliRunner.Run("ctl", "get", "--grpc-listen", target);
         Assert.NotEqual(0, plain.ExitCode);
+    }
+
+    /// <summary>A port free when probed may be taken by a parallel test before the daemon binds it: a few tries.</summary>
+    private static ControlDaemon StartOnFreePort(Func<int, string[]> args, out int port)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            port = FreePort();
+            try { return new ControlDaemon(args(port)); }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("cannot serve gRPC", StringComparison.Ordinal)) { }
+        }
     }
 
     private static int FreePort()
