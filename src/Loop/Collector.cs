@@ -60,10 +60,34 @@ public sealed class Collector : IDisposable
         _control.Post(new ControlCommand.Stop());
     }
 
-    /// <summary>Starts a poll now (unless one is running: then counted as a skipped tick).</summary>
+    /// <summary>Starts a poll now, or right after the running one (one waits at most; later triggers join it).</summary>
     public void TriggerPoll()
     {
         if (Volatile.Read(ref _started) != 0) _control.Post(new ControlCommand.TriggerPoll());
+    }
+
+    /// <summary>As <see cref="TriggerPoll()"/>, counted under <paramref name="trigger"/>: completes with the started poll's timestamp (ns), -1 if none will start.</summary>
+    public Task<long> TriggerPollAsync(PollTrigger trigger)
+    {
+        var started = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Volatile.Read(ref _started) == 0 || Completion.IsCompleted) started.TrySetResult(-1);
+        else _control.Post(new ControlCommand.TriggerPoll(trigger, started));
+        Completion.ContinueWith(_ => started.TrySetResult(-1), TaskScheduler.Default); // posted as the loop stopped
+        return started.Task;
+    }
+
+    /// <summary>Current poll period and deadline (changed live by <see cref="SetPollFrequencyAsync"/>).</summary>
+    public TimeSpan Frequency => _options.Frequency;
+    public TimeSpan Timeout => _options.Timeout;
+
+    /// <summary>New poll period and deadline from the next tick, by the command line's rules: null, or why not (nothing changed).</summary>
+    public Task<XtcpEpoll.Sinks.Options.OptionError?> SetPollFrequencyAsync(TimeSpan frequency, TimeSpan timeout)
+    {
+        var reply = new TaskCompletionSource<XtcpEpoll.Sinks.Options.OptionError?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Volatile.Read(ref _started) == 0 || Completion.IsCompleted) reply.TrySetResult(new("frequency", "", "the collector is not running"));
+        else _control.Post(new ControlCommand.SetPollFrequency(frequency, timeout, reply));
+        Completion.ContinueWith(_ => reply.TrySetResult(new("frequency", "", "the collector has stopped")), TaskScheduler.Default);
+        return reply.Task;
     }
 
     /// <summary>Snapshot of the namespace registry, taken on the control thread (for diagnostics and tests).</summary>

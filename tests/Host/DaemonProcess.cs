@@ -22,6 +22,8 @@ public sealed partial class DaemonProcess : IDisposable
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;
+        // Tests run daemons side by side: none serves the default control socket unless the test asks for one.
+        if (!psi.Environment.ContainsKey("XTCP_CONTROL_SOCKET") && !psi.ArgumentList.Contains("--control-socket")) psi.Environment["XTCP_CONTROL_SOCKET"] = "";
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => { if (e.Data != null) _stdout.Enqueue(e.Data); };
         _process.ErrorDataReceived += (_, e) =>

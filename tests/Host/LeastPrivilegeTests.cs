@@ -59,7 +59,7 @@ public class LeastPrivilegeTests
         foreach (var arg in new[] { $"--reuid={User}", $"--regid={User}", "--init-groups" }) psi.ArgumentList.Add(arg);
         foreach (var arg in capabilityArgs) psi.ArgumentList.Add(arg);
         foreach (var arg in new[] { "--", executable, "collect", "--dest", "stdout", "--marshal", "jsonl", "--frequency", "1s",
-                     "--max-loops", "1", "--netns-dirs", netnsDir, "--metrics-listen", "" })
+                     "--max-loops", "1", "--netns-dirs", netnsDir, "--metrics-listen", "", "--control-socket", "" })
             psi.ArgumentList.Add(arg);
         // The AOT executable needs no .NET runtime (no DOTNET_ROOT); HOME must be somewhere the user may read.
         psi.Environment["HOME"] = "/tmp";

@@ -16,7 +16,9 @@ namespace XtcpEpoll.Tests.Host;
 /// </summary>
 public partial class ReadmeMetricsTests
 {
-    private sealed record Row(string Type, string? Label, bool AtZero, HashSet<string> Values);
+    private sealed record LabelRow(string Label, bool AtZero, HashSet<string> Values);
+
+    private sealed record Row(string Type, List<LabelRow> Labels);
 
     private sealed class Family(string type)
     {
@@ -51,14 +53,16 @@ public partial class ReadmeMetricsTests
             Assert.True(rows.TryGetValue(name, out var row), $"README metric table has no row for {name} (a {family.Type})");
             Assert.True(row.Type == family.Type, $"README says {name} is a {row.Type}; the scrape says {family.Type}");
             Assert.True(labelNames.TryGetValue(name, out var declared), $"{name} is not a static field of a HostMetrics.MetricClasses type");
-            Assert.True(declared.SequenceEqual(row.Label == null ? [] : [row.Label]),
-                $"{name} has labels [{string.Join(", ", declared)}]; the README says [{row.Label}]");
-            if (row.Label == null) continue;
-            var exported = family.LabelValues.GetValueOrDefault(row.Label) ?? [];
-            // Marked * = exactly the listed values exist at 0 before any event; unmarked = none does yet.
-            var expected = row.AtZero ? row.Values : [];
-            Assert.True(exported.SetEquals(expected),
-                $"{name}{{{row.Label}}}: the README lists [{string.Join(", ", row.Values.Order())}]{(row.AtZero ? " marked * (exported at 0 from the start)" : " unmarked (none exported before its first event)")}; the first scrape has [{string.Join(", ", exported.Order())}]");
+            Assert.True(declared.SequenceEqual(row.Labels.Select(l => l.Label)),
+                $"{name} has labels [{string.Join(", ", declared)}]; the README says [{string.Join(", ", row.Labels.Select(l => l.Label))}]");
+            foreach (var label in row.Labels)
+            {
+                var exported = family.LabelValues.GetValueOrDefault(label.Label) ?? [];
+                // Marked * = exactly the listed values exist at 0 before any event; unmarked = none does yet.
+                var expected = label.AtZero ? label.Values : [];
+                Assert.True(exported.SetEquals(expected),
+                    $"{name}{{{label.Label}}}: the README lists [{string.Join(", ", label.Values.Order())}]{(label.AtZero ? " marked * (exported at 0 from the start)" : " unmarked (none exported before its first event)")}; the first scrape has [{string.Join(", ", exported.Order())}]");
+            }
         }
 
         foreach (var name in rows.Keys)
@@ -86,24 +90,23 @@ public partial class ReadmeMetricsTests
                 "H" => "histogram",
                 _ => throw new Xunit.Sdk.XunitException($"README metric row has type '{cells[2]}' (C, G or H): {line}"),
             };
-            string? label = null;
-            var atZero = false;
+            // One or more labels, separated by "; " (a metric with two labels: "`outcome`\\*: ...; `trigger`\\*: ...").
+            var labels = new List<LabelRow>();
             HashSet<string> values = [];
-            if (cells[3].Length > 0)
+            foreach (var part in cells[3].Length > 0 ? NextLabel().Split(cells[3]) : [])
             {
-                var match = LabelCell().Match(cells[3]);
-                Assert.True(match.Success, $"README labels cell is not \"`name`: `value`, ...\" (\\* after the name if exported at 0): {line}");
-                label = match.Groups[1].Value;
-                atZero = match.Groups[2].Success;
+                var match = LabelCell().Match(part);
+                Assert.True(match.Success, $"README labels cell is not \"`name`: `value`, ...\" (\\* after the name if exported at 0; labels separated by '; '): {line}");
                 values = [.. Backticked().Matches(match.Groups[3].Value).Select(m => m.Groups[1].Value)];
                 if (match.Groups[3].Value.StartsWith("as above", StringComparison.Ordinal)) values.UnionWith(previousValues);
+                labels.Add(new LabelRow(match.Groups[1].Value, match.Groups[2].Success, values));
             }
             previousValues = values;
 
             var names = Backticked().Matches(cells[1]).Select(m => m.Groups[1].Value).ToList();
             Assert.True(names.Count > 0, $"README metric row names no metric: {line}");
             foreach (var name in names)
-                Assert.True(rows.TryAdd(name, new Row(type, label, atZero, values)), $"README metric table lists {name} twice");
+                Assert.True(rows.TryAdd(name, new Row(type, labels)), $"README metric table lists {name} twice");
         }
         Assert.True(rows.Count > 0, "README has no metric table (header \"| metric | type | labels | what it counts |\")");
         return rows;
@@ -177,6 +180,10 @@ public partial class ReadmeMetricsTests
 
     [GeneratedRegex(@"^`([a-z_]+)`(\\\*)?:\s*(.*)$")]
     private static partial Regex LabelCell();
+
+    /// <summary>Where the next label of a cell starts: "; `name`:" (a "; " inside one label's values does not).</summary>
+    [GeneratedRegex(@";\s+(?=`[a-z_]+`(?:\\\*)?:)")]
+    private static partial Regex NextLabel();
 
     [GeneratedRegex("`([^`]+)`")]
     private static partial Regex Backticked();

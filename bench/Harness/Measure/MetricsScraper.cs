@@ -14,10 +14,12 @@ internal sealed class MetricsSnapshot
     public double Get(string name, string? label = null, string? value = null)
     {
         if (label == null) return _values.TryGetValue(name, out var v) ? v : double.NaN;
+        // A label picks a subset of the series (xtcp_polls_total{outcome} is split by trigger too): their sum.
         string needle = $"{label}=\"{value}\"";
+        double sum = double.NaN;
         foreach (var (key, v) in _values)
-            if (key.StartsWith(name + "{", StringComparison.Ordinal) && key.Contains(needle, StringComparison.Ordinal)) return v;
-        return double.NaN;
+            if (key.StartsWith(name + "{", StringComparison.Ordinal) && key.Contains(needle, StringComparison.Ordinal)) sum = double.IsNaN(sum) ? v : sum + v;
+        return sum;
     }
 
     public double GetOrZero(string name, string? label = null, string? value = null)

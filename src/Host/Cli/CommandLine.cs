@@ -45,6 +45,9 @@ public sealed class CommandLine
         }));
         _root.Add(replay);
 
+        _root.Add(ControlCommands.Ctl(this));
+        _root.Add(ControlCommands.Watch(this));
+
         var version = new Command("version", "Print the version and exit.");
         version.SetAction(_ =>
         {
@@ -73,6 +76,18 @@ public sealed class CommandLine
             ProcessTerminationTimeout = null,
         });
     }
+
+    internal TextWriter Stdout => _stdout;
+    internal TextWriter Stderr => _stderr;
+
+    /// <summary>--control-socket / --grpc-listen / --grpc-tls-* of a client command (flags, then XTCP_* variables).</summary>
+    internal ControlSettings BindClient(ParseResult parse, IReadOnlyDictionary<OptionSpec, Option> options)
+        => ControlBinder.Bind(new SettingReader(new SettingSource(FlagValues(parse, options), _environment)));
+
+    /// <summary>The client commands' options (the daemon's control-plane options, same names and variables).</summary>
+    internal static Dictionary<OptionSpec, Option> AddClientOptions(Command command) => AddOptions(command, OptionCatalog.Client);
+
+    internal int GuardCommand(Func<int> body) => Guard(body);
 
     private CollectConfig Bind(ParseResult parse, IReadOnlyDictionary<OptionSpec, Option> options)
         => ConfigBinder.BindCollect(new SettingSource(FlagValues(parse, options), _environment), HostVersion.Text);

@@ -75,6 +75,14 @@ public static class OptionCatalog
     public static readonly NameSet LogLevelNames = new("trace", "debug", "info", "warn", "error");
     public static readonly OptionSpec LogLevel = new("log-level", "info", string.Join(", ", LogLevelNames.Names) + ".");
     public static readonly OptionSpec ShutdownTimeout = new("shutdown-timeout", "10s", "Bound on flushing the envelope and the sink at SIGTERM.");
+    // The control plane (xtcp2's gRPC services; `xtcp-epoll ctl` and `watch` find the daemon with the same options).
+    public static readonly OptionSpec ControlSocket = new("control-socket", "/run/xtcp-epoll/control.sock", "Unix socket of the gRPC control plane (ConfigService, XTCPFlatRecordService; mode 0660, owner root); empty = none.");
+    public static readonly OptionSpec GrpcListen = new("grpc-listen", "", "Also serve gRPC on TCP: PORT (on 127.0.0.1) or HOST:PORT as --metrics-listen; empty = unix socket only.");
+    public static readonly OptionSpec GrpcTlsCert = new("grpc-tls-cert", "", "PEM certificate (and intermediates) of this side of a TCP gRPC connection: the daemon's server certificate (TLS on --grpc-listen), or ctl/watch's client certificate.");
+    public static readonly OptionSpec GrpcTlsKey = new("grpc-tls-key", "", "Unencrypted PEM private key of --grpc-tls-cert (keep it mode 600).");
+    public static readonly OptionSpec GrpcTlsCa = new("grpc-tls-ca", "", "PEM bundle of the CAs trusted for the other side: the daemon then requires client certificates they signed; ctl/watch trust the daemon's certificate by them (and connect with TLS).");
+    public static readonly OptionSpec StreamQueue = new("stream-queue", "8192", "Records queued per stream client (FlatRecords, PollFlatRecords, `watch`); a client that lets 4x this many drop in a row is disconnected.");
+    public static readonly IntegerRange StreamQueueRange = new(1, 1_000_000);
     public static readonly OptionSpec PrintConfig = new("print-config", "false", "Print the effective configuration (key: value) and exit.", isSwitch: true);
 
     /// <summary>The secured-destination options, shared by collect and replay.</summary>
@@ -90,7 +98,11 @@ public static class OptionCatalog
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,
         Hostname, Label, Tag, Location, MetricsListen, LogLevel, ShutdownTimeout, PrintConfig, SharedTablesRefresh,
+        ControlSocket, GrpcListen, GrpcTlsCert, GrpcTlsKey, GrpcTlsCa, StreamQueue,
     ];
+
+    /// <summary>Options of `ctl` and `watch`: where the daemon's control plane is.</summary>
+    public static readonly IReadOnlyList<OptionSpec> Client = [ControlSocket, GrpcListen, GrpcTlsCert, GrpcTlsKey, GrpcTlsCa];
 
     /// <summary>Options of `replay`: the same record stamping and output path as live collection.</summary>
     public static readonly IReadOnlyList<OptionSpec> Replay =

@@ -59,6 +59,7 @@ public static class ConfigBinder
         var logLevel = ToLogLevel(r.Choice(O.LogLevel, O.LogLevelNames));
         var shutdown = r.Duration(O.ShutdownTimeout, DurationFloor.Positive);
         var print = r.Switch(O.PrintConfig);
+        var control = ControlBinder.Bind(r, daemon: true);
 
         var collector = new CollectorOptions
         {
@@ -97,6 +98,7 @@ public static class ConfigBinder
             Collector = collector,
             Output = new OutputSettings { Sink = sink, Stamp = stamp },
             MetricsListen = metrics,
+            Control = control,
             LogLevel = logLevel,
             ShutdownTimeout = shutdown,
             PrintConfig = print,

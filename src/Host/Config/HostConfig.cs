@@ -29,6 +29,8 @@ public sealed class CollectConfig
     public required OutputSettings Output { get; init; }
     /// <summary>Null when --metrics-listen is empty (listener disabled).</summary>
     public required IPEndPoint? MetricsListen { get; init; }
+    /// <summary>Where the gRPC control plane listens (nothing when both are off).</summary>
+    public ControlSettings Control { get; init; } = new();
     public required LogLevel LogLevel { get; init; }
     public required TimeSpan ShutdownTimeout { get; init; }
     public required bool PrintConfig { get; init; }
@@ -48,4 +50,20 @@ public sealed class ReplayConfig
     public required IReadOnlyList<KeyValuePair<string, string>> Effective { get; init; }
     /// <summary>Not errors, but worth one log line each at start (e.g. a secret file readable by others).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
+/// <summary>The control plane's endpoints (daemon: where to listen; ctl/watch: where to connect).</summary>
+public sealed class ControlSettings
+{
+    /// <summary>Null when --control-socket is empty.</summary>
+    public string? SocketPath { get; init; }
+    /// <summary>Null when --grpc-listen is empty.</summary>
+    public IPEndPoint? TcpEndpoint { get; init; }
+    public string? TlsCertFile { get; init; }
+    public string? TlsKeyFile { get; init; }
+    public string? TlsCaFile { get; init; }
+    /// <summary>--stream-queue: records queued per stream client (daemon only).</summary>
+    public int StreamQueueRecords { get; init; } = 8192;
+
+    public bool Enabled => SocketPath != null || TcpEndpoint != null;
 }

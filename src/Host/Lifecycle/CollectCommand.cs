@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using XtcpEpoll.Host.Adapters;
 using XtcpEpoll.Host.Cli;
 using XtcpEpoll.Host.Config;
+using XtcpEpoll.Host.Control;
 using XtcpEpoll.Sinks.Options;
 using XtcpEpoll.Host.Logging;
 using XtcpEpoll.Host.Metrics;
@@ -38,6 +39,9 @@ public static class CollectCommand
             log.LogWarning("{Warning}", warning);
 
         IRecordSink sink = SinkBinding.CreateSink(config.Output, loggers);
+        // With the control plane on, records also feed stream clients (FlatRecords, PollFlatRecords).
+        var tap = config.Control.Enabled ? new RecordTap(sink) : null;
+        if (tap != null) sink = tap;
 
         var health = new HealthState();
         MetricsEndpoint? metrics = null;
@@ -74,6 +78,22 @@ public static class CollectCommand
                 log.LogInformation("poll {TimestampNs} deferred the walks of {Deferred} namespaces to later polls (their walks would not fit --timeout {Timeout}): their known sockets are in it, sockets they never walked are not yet; see xtcp_walk_deferrals_total",
                     poll.TimestampNs, poll.WalksDeferred, GoDuration.Format(options.Timeout));
         };
+        ControlServer? control = null;
+        if (tap != null)
+        {
+            try
+            {
+                control = ControlServer.Start(config.Control, new ControlPlane(collector, tap, config, config.Control.TcpEndpoint?.Port),
+                    loggers.CreateLogger("xtcp-epoll.control"));
+            }
+            catch (ConfigException e)
+            {
+                stderr.WriteLine("xtcp-epoll: " + e.Message);
+                Drain(sink, config.ShutdownTimeout, log);
+                metrics?.Dispose();
+                return ExitCodes.Usage;
+            }
+        }
         var exitCode = ExitCodes.Ok;
         try
         {
@@ -100,6 +120,7 @@ public static class CollectCommand
         }
         finally
         {
+            control?.Dispose(); // streams end first: the sink's drain is not held up by a client
             Drain(sink, config.ShutdownTimeout, log);
             metrics?.Dispose();
         }

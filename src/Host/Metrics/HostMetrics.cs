@@ -16,7 +16,7 @@ public static class HostMetrics
     /// (attribution off, no metrics client yet, a sink that never fails) and before its first event.
     /// <see cref="Initialize"/> touches each one (ReadmeMetricsTests' first-scrape test fails if one is missed).
     /// </summary>
-    public static readonly Type[] MetricClasses = [typeof(LoopMetrics), typeof(AttributionMetrics), typeof(SinkMetrics), typeof(EndpointMetrics)];
+    public static readonly Type[] MetricClasses = [typeof(LoopMetrics), typeof(AttributionMetrics), typeof(SinkMetrics), typeof(EndpointMetrics), typeof(Control.ControlMetrics)];
 
     public static void Initialize()
     {

@@ -12,8 +12,14 @@ internal abstract record ControlCommand
 {
     private ControlCommand() { }
 
-    /// <summary>Collector.TriggerPoll: start a poll now (a counted skipped tick if one runs).</summary>
-    public sealed record TriggerPoll : ControlCommand;
+    /// <summary>
+    /// Collector.TriggerPoll: start a poll now, or right after the running one (at most one waits: later
+    /// triggers join it). <paramref name="Started"/> gets the started poll's timestamp (ns; -1 if the loop stops first).
+    /// </summary>
+    public sealed record TriggerPoll(PollTrigger Trigger = PollTrigger.Ctl, TaskCompletionSource<long>? Started = null) : ControlCommand;
+
+    /// <summary>Collector.SetPollFrequencyAsync: new period and deadline from the next tick; the reply is the refusal, or null.</summary>
+    public sealed record SetPollFrequency(TimeSpan Frequency, TimeSpan Timeout, TaskCompletionSource<XtcpEpoll.Sinks.Options.OptionError?> Reply) : ControlCommand;
 
     /// <summary>Collector.RequestStop: no new polls; stop after the running one.</summary>
     public sealed record Stop : ControlCommand;

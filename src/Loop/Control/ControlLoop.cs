@@ -59,6 +59,10 @@ internal sealed class ControlLoop : INamespaceRegistryActions
     private bool _stopRequested, _shuttingDown, _commandFdClosed;
     private int _namespacesOpen;
     private long _pollsCompleted;
+    /// <summary>A trigger that came while a poll ran: it starts when that poll ends (one at most).</summary>
+    private PollTrigger? _queuedTrigger;
+    /// <summary>Who waits for the next poll to start (TriggerPoll replies).</summary>
+    private readonly List<TaskCompletionSource<long>> _startWaiters = new();
 
     public ControlLoop(CollectorOptions options, IRecordSink sink, ILogger logger)
     {
@@ -227,7 +231,8 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                 case ControlCommand.OpenerPoisoned poisoned: OnOpenerPoisoned(poisoned); break;
                 case ControlCommand.NamespacesAttributed attributed: OnNamespacesAttributed(attributed.Attributed); break;
                 case ControlCommand.InitialAttributionDone: _awaitingInitialAttribution = false; BeginPolling(); break;
-                case ControlCommand.TriggerPoll: StartPoll(); break;
+                case ControlCommand.TriggerPoll trigger: OnTriggerPoll(trigger); break;
+                case ControlCommand.SetPollFrequency change: OnSetPollFrequency(change); break;
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult(_registry.Snapshot()); break;
                 case ControlCommand.StageFailed failed: throw new InvalidOperationException("a collector stage failed", failed.Exception);
                 case ControlCommand.Stop:
@@ -413,10 +418,37 @@ internal sealed class ControlLoop : INamespaceRegistryActions
         _tickFd!.ArmOnce(_options.Frequency * (1 + jitter));
     }
 
-    private void StartPoll()
+    private void StartPoll(PollTrigger trigger = PollTrigger.Timer)
     {
         if (_stopRequested || _registry.WaitingForInitialOpens || _awaitingInitialAttribution) return;
-        _polls.TryStart(_registry.Entries);
+        if (!_polls.TryStart(_registry.Entries, trigger)) return;
+        foreach (var waiter in _startWaiters) waiter.TrySetResult(_polls.RunningTimestampNs);
+        _startWaiters.Clear();
+    }
+
+    /// <summary>A live trigger never overlaps a poll nor is lost: it waits for the running one (one waits at most).</summary>
+    private void OnTriggerPoll(ControlCommand.TriggerPoll trigger)
+    {
+        if (_stopRequested)
+        {
+            trigger.Started?.TrySetResult(-1);
+            return;
+        }
+        if (trigger.Started != null) _startWaiters.Add(trigger.Started);
+        if (_polls.PollRunning || _registry.WaitingForInitialOpens || _awaitingInitialAttribution) _queuedTrigger ??= trigger.Trigger;
+        else StartPoll(trigger.Trigger);
+    }
+
+    /// <summary>New period and deadline, checked by the same rules as the command line; the tick is re-armed with it.</summary>
+    private void OnSetPollFrequency(ControlCommand.SetPollFrequency change)
+    {
+        var (frequency, timeout) = (_options.Frequency, _options.Timeout);
+        _options.Frequency = change.Frequency;
+        _options.Timeout = change.Timeout;
+        var error = _options.Validate();
+        if (error != null) (_options.Frequency, _options.Timeout) = (frequency, timeout);
+        else ArmTick();
+        change.Reply.TrySetResult(error);
     }
 
     private void OnLaneDone(ControlCommand.LaneDone done)
@@ -429,6 +461,11 @@ internal sealed class ControlLoop : INamespaceRegistryActions
         {
             _stopRequested = true;
             _shuttingDown = true;
+        }
+        if (_queuedTrigger is { } queued && !_stopRequested)
+        {
+            _queuedTrigger = null;
+            StartPoll(queued);
         }
     }
 
@@ -455,6 +492,8 @@ internal sealed class ControlLoop : INamespaceRegistryActions
             switch (left)
             {
                 case ControlCommand.Snapshot snapshot: snapshot.Reply.TrySetResult([]); break;
+                case ControlCommand.TriggerPoll trigger: trigger.Started?.TrySetResult(-1); break;
+                case ControlCommand.SetPollFrequency change: change.Reply.TrySetResult(new XtcpEpoll.Sinks.Options.OptionError("frequency", "", "the collector has stopped")); break;
                 case ControlCommand.Opened opened: opened.Result.CloseSockets(); break; // opened while stopping
                 case ControlCommand.LaneDone done when _polls.PollRunning:
                     try { OnLaneDone(done); } // the poll cut short by the fault still gets its EndOfPoll
@@ -462,6 +501,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
                     break;
             }
         }
+        foreach (var waiter in _startWaiters) waiter.TrySetResult(-1);
         _watcher?.Dispose();
         _reconcileFd!.Dispose();
         _tickFd!.Dispose();

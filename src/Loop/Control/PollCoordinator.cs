@@ -54,6 +54,9 @@ internal sealed class PollCoordinator
 
     public bool PollRunning => _running != null;
 
+    /// <summary>The running (or last) poll's timestamp, CLOCK_REALTIME ns: every snapshot record of it carries this.</summary>
+    public long RunningTimestampNs { get; private set; }
+
     /// <summary>Polls ended so far.</summary>
     public long PollsCompleted { get; private set; }
 
@@ -89,7 +92,7 @@ internal sealed class PollCoordinator
     /// Starts a poll of every open namespace in <paramref name="entries"/>; false (a counted skipped tick) while
     /// one runs: polls never overlap. Every lane gets a plan, also one without namespaces (it reports at once).
     /// </summary>
-    public bool TryStart(IEnumerable<NamespaceEntry> entries)
+    public bool TryStart(IEnumerable<NamespaceEntry> entries, PollTrigger trigger = PollTrigger.Timer)
     {
         if (_running != null)
         {
@@ -107,8 +110,9 @@ internal sealed class PollCoordinator
 
         long start = Stopwatch.GetTimestamp();
         long timestampNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
-        var poll = new RunningPoll(++_pollId, timestampNs, start, namespaces, _lanes.Count);
+        var poll = new RunningPoll(++_pollId, timestampNs, start, namespaces, _lanes.Count) { Trigger = trigger };
         _running = poll;
+        RunningTimestampNs = timestampNs;
 
         TimeSpan window = TimeSpan.Zero;
         if (_options.Spread)
@@ -162,7 +166,7 @@ internal sealed class PollCoordinator
         catch (Exception ex) when (ex is not OutOfMemoryException) { _logger.LogError(ex, "sink failed at the end of poll {Poll}", poll.PollId); }
 
         double seconds = Stopwatch.GetElapsedTime(poll.StartTimestamp).TotalSeconds;
-        LoopMetrics.Polls.WithLabels(timedOut ? "timeout" : "complete").Inc();
+        LoopMetrics.Polls.WithLabels(timedOut ? "timeout" : "complete", PollTriggers.Name(poll.Trigger)).Inc();
         LoopMetrics.PollDuration.Observe(seconds);
         LoopMetrics.LastPollDuration.Set(seconds);
         LoopMetrics.LastPollSockets.Set(counts.Records);
@@ -216,6 +220,7 @@ internal sealed class PollCoordinator
         public long TimestampNs { get; } = timestampNs;
         public long StartTimestamp { get; } = startTimestamp;
         public int Namespaces { get; } = namespaces;
+        public PollTrigger Trigger { get; init; }
         public int LanesRemaining { get; private set; } = lanes;
         public LaneCounts Counts;
 

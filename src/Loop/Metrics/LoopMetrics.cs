@@ -62,7 +62,8 @@ public static class LoopMetrics
         "xtcp_dump_errors_total", "Dumps ended by an NLMSG_ERROR or a failed send/recv.");
 
     public static readonly Counter Polls = Prometheus.Metrics.CreateCounter(
-        "xtcp_polls_total", "Polls by outcome.", new CounterConfiguration { LabelNames = ["outcome"] });
+        "xtcp_polls_total", "Polls by outcome and by what started them: timer (the --frequency tick), ctl (ConfigService TriggerPoll/TriggerPollBurst), stream (a PollFlatRecords request).",
+        new CounterConfiguration { LabelNames = ["outcome", "trigger"] });
     public static readonly Histogram PollDuration = Prometheus.Metrics.CreateHistogram(
         "xtcp_poll_duration_seconds", "Wall time from poll start to its last record.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
@@ -100,8 +101,8 @@ public static class LoopMetrics
     // dashboards (deploy/) get series on a healthy daemon instead of "no data".
     static LoopMetrics()
     {
-        Polls.WithLabels("complete");
-        Polls.WithLabels("timeout");
+        foreach (var outcome in (string[])["complete", "timeout"])
+            foreach (var trigger in Control.PollTriggers.Names) Polls.WithLabels(outcome, trigger);
         foreach (var kind in ParseErrorCounters.Kinds) ParseErrors.WithLabels(kind.ToString());
         foreach (var reason in OpenFailureReasons) NamespaceOpenFailures.WithLabels(reason);
     }
