@@ -178,7 +178,8 @@ internal sealed class AttributionService : IOpenerSideWork
             long now = Stopwatch.GetTimestamp();
             bool walk;
             lock (_lock) walk = _walker != null && (initial || ((_opensSinceWalk || _cgroups.HasMisses) && now >= _lastWalk + _cgroupRefreshTicks));
-            if (initial) _namer?.Scan(); // so that the first walk and pass name what they find
+            // So that the first walk and pass name what they find, and what an earlier pass found is named too.
+            if (initial) _namer?.Refresh();
             if (walk) WalkCgroups();
             ScanNamespaces(initial);
             _namer?.RunIfDue();

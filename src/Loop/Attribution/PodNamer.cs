@@ -71,7 +71,7 @@ internal sealed class PodNamer
         return Math.Max(earliest, _lastScan + Ticks(MinScanGap));
     }
 
-    /// <summary>Scans the log tree now (start-up, before the first walk, so the first records are named).</summary>
+    /// <summary>Scans the log tree now; new attributions are named from what it saw (waiting ones only by <see cref="Refresh"/>).</summary>
     public void Scan()
     {
         long start = Stopwatch.GetTimestamp();
@@ -85,12 +85,24 @@ internal sealed class PodNamer
         AttributionMetrics.PodsNamed.Set(result.Pods);
     }
 
-    /// <summary>If a waiting attribution is due: one scan, then every waiting one gets what it shows.</summary>
+    /// <summary>If a waiting attribution is due: <see cref="Refresh"/>.</summary>
     public void RunIfDue()
     {
-        long now = Stopwatch.GetTimestamp();
-        if (now < DueAt()) return;
+        if (Stopwatch.GetTimestamp() < DueAt()) return;
+        Refresh();
+    }
+
+    /// <summary>
+    /// One scan now, then every waiting attribution gets what it shows, due or not. The initial pass starts with
+    /// it: a walk or /proc pass that ran before the tree was first read (the opener runs one 50 ms after the
+    /// first namespace opens, which under load can come before the initial pass) interned its attributions
+    /// unnamed, and the interner hands out those objects from then on; only a supersede names them, and their
+    /// own retry is 1 s away, after the first poll.
+    /// </summary>
+    public void Refresh()
+    {
         Scan();
+        long now = Stopwatch.GetTimestamp();
         List<RecordAttribution>? settled = null;
         foreach (var (held, w) in _waiting)
         {

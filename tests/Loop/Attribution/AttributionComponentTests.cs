@@ -138,5 +138,34 @@ public sealed class AttributionComponentTests
         Assert.Equal(long.MaxValue, service.DueAt()); // attributed for good: nothing left to look for
     }
 
+    [Fact]
+    public void The_initial_pass_names_what_a_walk_before_it_found_before_the_log_tree_was_read()
+    {
+        using var cgroups = new TestCgroups("early-walk");
+        using var tree = new TestLogTree();
+        var app = cgroups.Create($"{PodSlice}/cri-containerd-{ContainerdId}.scope");
+        tree.AddContainer("shop", "web-0", PodUid, "app", ContainerdId); // on disk before the service starts
+        var service = new AttributionService(cgroups.Root, TimeSpan.FromSeconds(5), _ => { }, NullLogger.Instance,
+            logTree: new KubeletLogTree(tree.PodLogs, tree.ContainerLogs));
+
+        // A parse worker's miss makes a walk due at once, as an open does 50 ms after it: the opener runs it
+        // before the control thread asked for the initial pass (a loaded host, many namespaces to open).
+        service.Cgroups.ReportMiss(TestCgroups.IdOf(cgroups.Root));
+        Assert.True(service.DueAt() <= System.Diagnostics.Stopwatch.GetTimestamp());
+        service.Run();
+        var early = service.Cgroups.Current[TestCgroups.IdOf(app)];
+        Assert.Equal((ContainerdId, "containerd", PodUid), Owner(early));
+
+        bool done = false;
+        service.RequestInitialPass(() => done = true);
+        service.Run();
+
+        Assert.True(done);
+        // Holders keep the object they were given (a namespace entry published by the early pass, too): that one
+        // must lead to the names, as must what the initial walk holds.
+        foreach (var held in new[] { early, service.Cgroups.Current[TestCgroups.IdOf(app)] })
+            Assert.Equal(("shop", "web-0", "app"), (held.Latest.PodNamespace, held.Latest.PodName, held.Latest.ContainerName));
+    }
+
     private static (string, string, string) Owner(RecordAttribution a) => (a.ContainerId, a.ContainerRuntime, a.PodUid);
 }
