@@ -18,7 +18,7 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
     private const double IdleGoal = 0.05, ChurningGoal = 0.15;
     private static readonly string[] OtherWalkReasons = ["first", "retry", "destroy_overflow", "own_table", "dense", "lookup_miss", "unreachable", "unknown_listeners"];
 
-    private sealed record Row(string Label, string WalkInterval, PollMeasurement M, bool? SocketsOk, int SettledAt, int Bursts, int NewSockets);
+    private sealed record Row(string Label, string WalkInterval, string Period, PollMeasurement M, bool? SocketsOk, int SettledAt, int Bursts, int NewSockets);
 
     public async Task<List<ResultTable>> RunAsync(Testbed bed, ResultTable goals, List<string> failures, List<string> notes)
     {
@@ -28,14 +28,14 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
         if (s.Cases.Contains("cost")) rows.Add(await MeasureAsync(bed, "(2) defaults, idle", null, s.CpuPolls, churn: false, failures));
         if (s.Cases.Contains("churning")) rows.Add(await MeasureAsync(bed, $"(3) defaults, {s.SharePct} % of namespaces open a connection every poll", null, s.CpuPolls, churn: true, failures));
 
-        var table = new ResultTable($"cost: {s.Namespaces} namespaces x {s.SocketsPerNamespace} sockets on the shared host table, --frequency {HarnessOptions.Format(s.Frequency)}, --timeout {HarnessOptions.Format(s.Timeout)}, dest null",
-            "case", "--walk-interval", "start-up polls", "CPU window polls", "sys ms/poll", "user ms/poll", "sys vs (1)", "poll wall p50 ms", "p99 ms",
+        var table = new ResultTable($"cost: {s.Namespaces} namespaces x {s.SocketsPerNamespace} sockets on the shared host table, dest null",
+            "case", "--walk-interval", "--frequency / --timeout", "start-up polls", "CPU window polls", "sys ms/poll", "user ms/poll", "sys vs (1)", "poll wall p50 ms", "p99 ms",
             "walks/poll unknown", "interval", "deferred", "other", "deferrals/poll", "lookups/poll", "new sockets", "sockets/poll", "sockets ok", "timeouts", "threads", "fds", "RSS MB");
         var zero = rows[0].M;
         foreach (var r in rows)
         {
             var m = r.M;
-            table.Add(r.Label, r.WalkInterval, r.SettledAt < 0 ? "never settled" : r.SettledAt.ToString(), m.Polls.ToString(), Fmt.Ms(m.SysPerPollSec), Fmt.Ms(m.UserPerPollSec),
+            table.Add(r.Label, r.WalkInterval, r.Period, r.SettledAt < 0 ? "never settled" : r.SettledAt.ToString(), m.Polls.ToString(), Fmt.Ms(m.SysPerPollSec), Fmt.Ms(m.UserPerPollSec),
                 Fmt.Pct(m.SysPerPollSec / zero.SysPerPollSec, 1), Fmt.Ms(m.PollP50), Fmt.Ms(m.PollP99),
                 Fmt.Num(m.PerPollInWindow("xtcp_walks_total", "reason", "unknown"), 1), Fmt.Num(m.PerPollInWindow("xtcp_walks_total", "reason", "interval"), 1),
                 Fmt.Num(m.PerPollInWindow("xtcp_walks_total", "reason", "deferred"), 1), Fmt.Num(OtherWalkReasons.Sum(x => m.PerPollInWindow("xtcp_walks_total", "reason", x)), 1),
@@ -45,6 +45,9 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
                 m.ThreadsMax.ToString(), m.OpenFds.ToString(), m.RssKb == 0 ? "n/a" : Fmt.Mb(m.RssKb));
             if (r.SocketsOk == false) failures.Add($"cost {r.Label}: sockets per poll {Fmt.Num(m.SocketsPerPoll)} is not every socket of the testbed + the host's");
         }
+        double zeroDeferrals = zero.PerPollInWindow("xtcp_walk_deferrals_total");
+        goals.AddGoal("cost (1): every poll complete, no walk deferred (else its CPU per poll understates walking everything)",
+            $"{zero.TimeoutPolls} timed out, {Fmt.Num(zeroDeferrals, 1)} deferrals/poll, sockets/poll {Fmt.Num(zero.SocketsPerPoll)}", zero.TimeoutPolls == 0 && zeroDeferrals == 0, failures);
         foreach (var r in rows.Skip(1))
         {
             bool churning = r.Bursts > 0;
@@ -64,7 +67,8 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
             double perNs = r.M.SysPerPollSec / s.Namespaces;
             peers.Add($"collector {r.Label[..3]}, per namespace per poll", Fmt.Num(perNs * 1000, 4), "-", Fmt.Num(perNs / peer.Sys, 4) + "x");
         }
-        notes.Add($"cost: one population, one collector run per case, in a row ({string.Join(", ", rows.Select(r => r.Label[..3]))}). Each run waits for the end of start-up (every namespace open and a poll that deferred no walk: \"start-up polls\"), then PollMeter: warm-up, a CPU window without /metrics scrapes of {s.ZeroPolls} polls for (1) and {s.CpuPolls} for (2)/(3) (--walk-interval {s.DefaultWalkIntervalText} / --frequency, at most 12 unless --cpu-polls: the staggered interval walks spread evenly over the polls, so the window has their mean share), then as many polls scraped for the wall time (p50/p99).");
+        notes.Add($"cost (1) polls every {HarnessOptions.Format(s.ZeroFrequency)} (--zero-frequency, timeout 90 % of it), the others every {HarnessOptions.Format(s.Frequency)}: walking every namespace must finish within the poll for its CPU per poll to be the whole work (a poll cut at its deadline, or walks the budget defers, would understate the denominator); CPU per poll is per poll, whatever the period (the collector's idle CPU per second is a few ms).");
+        notes.Add($"cost: one population, one collector run per case, in a row ({string.Join(", ", rows.Select(r => r.Label[..3]))}). Each run waits for the end of start-up (every namespace open and a poll, the 2nd or later, that reported every socket of the testbed: \"start-up polls\"), then PollMeter: warm-up, a CPU window without /metrics scrapes of {s.ZeroPolls} polls for (1) and {s.CpuPolls} for (2)/(3) (--walk-interval {s.DefaultWalkIntervalText} / --frequency, at most 12 unless --cpu-polls: the staggered interval walks spread evenly over the polls, so the window has their mean share), then as many polls scraped for the wall time (p50/p99).");
         notes.Add("cost: walks/poll by reason over the CPU window (xtcp_walks_total): unknown (counters above what lookups found), interval, deferred (a walk an earlier poll's budget put off), other = first + retry + destroy_overflow + own_table + dense + lookup_miss + unreachable + unknown_listeners; deferrals/poll: xtcp_walk_deferrals_total; lookups: xtcp_lookups_total.");
         if (s.Cases.Contains("churning"))
             notes.Add($"cost (3): a burst of one new connection in each of {Math.Max(1, (int)Math.Round(s.Namespaces * s.SharePct / 100.0))} random namespaces every --frequency, mid-period (they stay open: the population grows by that many x 2 sockets a poll over the run); sockets ok allows the last burst to fall after the last poll.");
@@ -76,11 +80,13 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
     {
         await CpuQuiet.WaitAsync(0.15, c.QuietWait, c.Token);
         string tag = walkInterval == "0" ? "zero" : churn ? "churning" : "defaults";
-        using var proc = CollectorProcess.Start(c.Collector, s.Collector(c, bed.WatchDir, "null", "protobufList", walkInterval), c.LogPrefix("cost-" + tag));
+        var settings = s.Collector(c, bed.WatchDir, "null", "protobufList", walkInterval);
+        var frequency = settings.Frequency;
+        using var proc = CollectorProcess.Start(c.Collector, settings, c.LogPrefix("cost-" + tag));
         Console.Error.WriteLine($"harness: cost {label}: {proc.CommandLine}");
         var trail = new PollTrail(proc, s.ScrapeEvery);
-        // --walk-interval 0 may defer walks at every poll by design: its start-up is then taken as over after 5 polls.
-        int settled = await Settling.WaitAsync(trail, bed.Alive.Count, walkInterval == "0" ? 5 : 10, s.Frequency, c.Token);
+        int settled = await Settling.WaitAsync(trail, bed.Alive.Count, bed.SocketsAlive, walkInterval == "0" ? 5 : 20, frequency, c.Token);
+        if (settled < 0) failures.Add($"cost {label}: no poll among the first {trail.Count} reported every socket of the testbed ({bed.SocketsAlive}): start-up did not end; measured anyway");
         using var stopChurn = CancellationTokenSource.CreateLinkedTokenSource(c.Token);
         int bursts = 0, newSockets = 0;
         var churner = churn ? Task.Run(async () =>
@@ -102,7 +108,7 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
         int burstSockets;
         try
         {
-            m = await PollMeter.MeasureAsync(proc, Math.Max(1, trail.Count), cpuPolls, s.Frequency, c.Token);
+            m = await PollMeter.MeasureAsync(proc, Math.Max(1, trail.Count), cpuPolls, frequency, c.Token);
             burstSockets = 2 * Math.Max(1, (int)Math.Round(bed.Alive.Count * s.SharePct / 100.0));
         }
         finally
@@ -116,7 +122,7 @@ internal sealed class CostCases(HarnessContext c, DiscoverySetup s)
         bool? ok = double.IsNaN(m.SocketsPerPoll) || m.HostStableMin < 0 || m.TimeoutPolls > 0 ? null
             : m.SocketsPerPoll >= created - (churn ? 2 * burstSockets : 0) + m.HostStableMin - 2 && m.SocketsPerPoll <= created + m.HostMax + 2;
         Console.Error.WriteLine($"harness: cost {label}: sys {Fmt.Ms(m.SysPerPollSec)} ms/poll, p50 {Fmt.Ms(m.PollP50)} ms, sockets/poll {Fmt.Num(m.SocketsPerPoll)} (testbed {created} + host {m.HostStableMin}..{m.HostMax})");
-        return new Row(label, walkInterval ?? s.DefaultWalkIntervalText, m, ok, settled, bursts, newSockets);
+        return new Row(label, walkInterval ?? s.DefaultWalkIntervalText, $"{HarnessOptions.Format(frequency)} / {HarnessOptions.Format(settings.Timeout)}", m, ok, settled, bursts, newSockets);
     }
 
     private sealed record SsPeer(int Runs, double SsSys, double SsWall, double NsenterSys, double NsenterWall)

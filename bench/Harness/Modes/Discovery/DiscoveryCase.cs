@@ -26,8 +26,8 @@ internal sealed class DiscoveryCase(HarnessContext c, DiscoverySetup s)
         var opener = new ConnectionOpener(bed, s.SharePct, s.Seed);
         var bursts = new List<ConnectionOpener.Burst>();
         string? error = null;
-        int settled = await Settling.WaitAsync(trail, bed.Alive.Count, 10, s.Frequency, c.Token);
-        if (settled < 0) error = $"no poll without deferred walks among the first {trail.Count} (start-up never ended)";
+        int settled = await Settling.WaitAsync(trail, bed.Alive.Count, bed.SocketsAlive, 20, s.Frequency, c.Token);
+        if (settled < 0) error = $"no poll among the first {trail.Count} reported every socket of the testbed ({bed.SocketsAlive}): start-up never ended";
         else
         {
             Console.Error.WriteLine($"harness: discovery: start-up over at poll {settled}; {s.Rounds} burst(s) of {opener.NamespacesPerBurst} new connections");
@@ -92,7 +92,7 @@ internal sealed class DiscoveryCase(HarnessContext c, DiscoverySetup s)
         goals.AddGoal($"discovery: new connections' sockets in the next poll's records >= {Fmt.Pct(NextPollGoal, 1)}", $"{inNext}/{sockets} ({Fmt.Pct(shareNext, 2)}) over {bursts.Count} burst(s)",
             sockets > 0 && shareNext >= NextPollGoal, failures);
         goals.AddGoal("discovery: ... and in the poll after = 100 %", $"{inAfter}/{sockets} ({Fmt.Pct(shareAfter, 2)})", sockets > 0 && inAfter == sockets, failures);
-        notes.Add($"discovery: after start-up (poll {settled}: every namespace open, no walk deferred), {s.Rounds} burst(s), each right after the harness saw a poll end (scrapes every {s.ScrapeEvery.TotalMilliseconds:F0} ms): one connection per chosen namespace (random, IPv4 or IPv6 at random), kept open. " +
+        notes.Add($"discovery: after start-up (poll {settled}: every namespace open, every socket of the testbed reported), {s.Rounds} burst(s), each right after the harness saw a poll end (scrapes every {s.ScrapeEvery.TotalMilliseconds:F0} ms): one connection per chosen namespace (random, IPv4 or IPv6 at random), kept open. " +
             "A burst is judged on the first poll whose timestamp (its start) is after the last connection was open, and the poll after; a socket counts when a record of that poll has its namespace and source/destination ports (client -> listener and the accepted socket). " +
             "Walks, deferrals, lookups, wall: the collector's counters over that next poll (scraped after each poll).");
         if (log != null) notes.Add($"discovery: {log.Records:N0} records read ({log.DestroyRecords:N0} destroy records, in no poll) from {recordsPath}{(trail.Merged > 0 ? $"; {trail.Merged} poll end(s) not seen alone by the scrapes (their counters show as n/a)" : "")}.");

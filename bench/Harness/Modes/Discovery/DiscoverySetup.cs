@@ -29,6 +29,12 @@ internal sealed record DiscoverySetup
     public TimeSpan? WalkInterval { get; init; }
     public int CpuPolls { get; init; }
     public int ZeroPolls { get; init; }
+    /// <summary>
+    /// Poll period of the --walk-interval 0 case: long enough for every namespace to walk in every poll (at
+    /// 1,000 namespaces, seconds of kernel CPU; more under load), so its CPU per poll is the whole work.
+    /// </summary>
+    public TimeSpan ZeroFrequency { get; init; }
+    public TimeSpan ZeroTimeout => ZeroFrequency * 0.9;
     public TimeSpan P50Goal { get; init; }
     public int StartupNamespaces { get; init; }
     public int StartupListeners { get; init; }
@@ -55,7 +61,7 @@ internal sealed record DiscoverySetup
         {
             Cases = cases, Namespaces = o.Int("ns", 1000), Listeners = o.Int("listeners", 1), Connections = o.Int("conns", 10),
             SharePct = o.Int("share", 10), Rounds = o.Int("rounds", 3), Frequency = frequency, Timeout = timeout, WalkInterval = walkInterval,
-            ZeroPolls = o.Int("zero-polls", 5), P50Goal = o.Duration("p50-goal", TimeSpan.FromMilliseconds(100)),
+            ZeroPolls = o.Int("zero-polls", 3), ZeroFrequency = o.Duration("zero-frequency", frequency * 3), P50Goal = o.Duration("p50-goal", TimeSpan.FromMilliseconds(100)),
             StartupNamespaces = o.Int("startup-ns", 2000), StartupListeners = o.Int("startup-listeners", 2), StartupConnections = o.Int("startup-conns", 19),
             StartupPolls = o.Int("startup-polls", 5), Seed = o.Int("seed", 42), KeepRecords = o.Flag("keep-records"),
         };
@@ -80,10 +86,11 @@ internal sealed record DiscoverySetup
     /// <summary>The collector's settings for a case; <paramref name="walkInterval"/> "0" for the walk-every-poll peer, null for the default.</summary>
     public CollectorSettings Collector(HarnessContext c, string netnsDir, string dest, string marshal, string? walkInterval)
     {
+        bool zero = walkInterval == "0";
         var extra = new List<string>(c.CollectorArgs);
         walkInterval ??= WalkInterval is { } w ? HarnessOptions.Format(w) : null;
         if (walkInterval != null) extra.AddRange(["--walk-interval", walkInterval]);
-        return new CollectorSettings { NetnsDir = netnsDir, Dest = dest, Marshal = marshal, Frequency = Frequency, Timeout = Timeout, Workers = c.Workers, Extra = extra };
+        return new CollectorSettings { NetnsDir = netnsDir, Dest = dest, Marshal = marshal, Frequency = zero ? ZeroFrequency : Frequency, Timeout = zero ? ZeroTimeout : Timeout, Workers = c.Workers, Extra = extra };
     }
 
     /// <summary>What the default cases' collector runs with, for table titles.</summary>
