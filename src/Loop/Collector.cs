@@ -91,6 +91,8 @@ public readonly record struct NamespaceInfo(string Name, ulong Inode, bool Open,
 /// What one poll did (for events/tests/logs). Sockets: poll-snapshot records. DumpErrors: namespaces whose dump
 /// ended with an error (NLMSG_ERROR, failed send/recv) in this poll. DestroyEvents / DestroyEventsLost: destroy
 /// records appended, and destroy events the kernel dropped, since the previous poll's end (they come at any time).
+/// WalksDeferred: namespaces whose full walk this poll's walk budget put off (a namespace never walked yet then has
+/// no record in this poll: like a timed-out poll, not a whole one).
 /// </summary>
 public readonly record struct PollSummary(int PollId, long TimestampNs, int Namespaces, long Sockets, bool TimedOut, int DumpErrors,
-    long DestroyEvents = 0, long DestroyEventsLost = 0);
+    long DestroyEvents = 0, long DestroyEventsLost = 0, int WalksDeferred = 0);

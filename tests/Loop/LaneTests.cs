@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 using XtcpEpoll.Loop;
 using XtcpEpoll.Loop.Dumps;
+using XtcpEpoll.Loop.Namespaces;
 using XtcpEpoll.Loop.Polling;
 using XtcpEpoll.Netlink.Native;
 using XtcpEpoll.Sinks.Records;
@@ -144,6 +145,7 @@ public sealed class LaneTests
                 Targets = _handles,
                 Contexts = [.. _handles.Select(Context)],
                 Deadline = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency,
+                TimeoutTicks = 10 * Stopwatch.Frequency,
             }));
             var frames = new List<(FrameKind Kind, int NsIndex, int Value)>();
             var counts = default(LaneCounts);
@@ -171,8 +173,9 @@ public sealed class LaneTests
     /// <paramref name="afterStart"/>), returns the frames up to LaneDone and the counts LaneDone carries.
     /// </summary>
     private static async Task<(List<(FrameKind Kind, int NsIndex, int Value)> Frames, LaneCounts Counts)> RunOnePoll(
-        NamespaceHandle[] handles, Action<Lane> prepare, Action<Lane> afterStart)
+        NamespaceHandle[] handles, Action<Lane> prepare, Action<Lane> afterStart, TimeSpan? timeout = null)
     {
+        long timeoutTicks = (long)((timeout ?? TimeSpan.FromSeconds(10)).TotalSeconds * Stopwatch.Frequency);
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
         var lane = new Lane(0, new CollectorOptions(), pipe.Writer, new PlanSlot(), new EventSources(), _ => { }, NullLogger.Instance);
         var frames = new List<(FrameKind Kind, int NsIndex, int Value)>();
@@ -188,7 +191,8 @@ public sealed class LaneTests
                 StartTimestamp = Stopwatch.GetTimestamp(),
                 Targets = handles,
                 Contexts = [.. handles.Select(Context)],
-                Deadline = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency,
+                Deadline = Stopwatch.GetTimestamp() + timeoutTicks,
+                TimeoutTicks = timeoutTicks,
             }));
             afterStart(lane);
             lane.Start(); started = true; // commands posted before the thread runs are handled in one batch, in order
@@ -225,13 +229,60 @@ public sealed class LaneTests
         }
     }
 
-    private static NamespaceHandle Handle(ulong id, bool destroyEvents = false)
+    [Fact]
+    public async Task Namespaces_whose_counters_cannot_be_read_or_parsed_are_counted_and_still_walk()
+    {
+        var garbage = Path.GetTempFileName();
+        File.WriteAllText(garbage, "not sockstat\n");
+        try
+        {
+            var unreadable = Handle(1, counters: TcpCounterFiles.Open("/dev/null", "/dev/null", out _)); // reads nothing
+            var malformed = Handle(2, counters: TcpCounterFiles.Open(garbage, garbage, out _));
+            var (frames, counts) = await RunOnePoll([unreadable, malformed], lane => { }, lane => { });
+
+            Assert.Equal((1, 1), (counts.CounterReadFailures, counts.CounterParseFailures));
+            Assert.Equal(2, counts.Walks[(int)WalkReason.First]); // the first walks go ahead without counters
+            Assert.Contains((FrameKind.NamespaceEnd, 0, (int)DumpEnd.Done), frames);
+            Assert.Contains((FrameKind.NamespaceEnd, 1, (int)DumpEnd.Done), frames);
+            Assert.True(unreadable.Removed && malformed.Removed); // the lane closed them at Stop (counter files too)
+        }
+        finally
+        {
+            File.Delete(garbage);
+        }
+    }
+
+    [Fact]
+    public async Task Walks_that_do_not_fit_the_poll_are_deferred_not_timed_out()
+    {
+        // A 100 ns timeout: the budget's cut-off (deadline - timeout/5) has passed when the lane, still handling
+        // StartPoll, sees the three ask for their first walks; the deadline's timer cannot fire before that.
+        var handles = new[] { Handle(1), Handle(2), Handle(3) };
+        var (frames, counts) = await RunOnePoll(handles, lane => { }, lane => { }, timeout: TimeSpan.FromTicks(1));
+
+        Assert.Equal((3, 0), (counts.WalksDeferred, counts.Timeouts));
+        for (int i = 0; i < 3; i++) Assert.Contains((FrameKind.NamespaceEnd, i, (int)DumpEnd.Done), frames);
+        Assert.DoesNotContain(frames, f => f.Kind == FrameKind.Datagram); // nothing was walked
+        Assert.All(handles, h => Assert.Equal(WalkReason.First, h.Dump!.RequestedWalk ?? WalkReason.First));
+    }
+
+    [Fact]
+    public async Task Walks_within_the_budget_are_granted_in_one_poll()
+    {
+        var handles = new[] { Handle(1), Handle(2), Handle(3) };
+        var (frames, counts) = await RunOnePoll(handles, lane => { }, lane => { });
+
+        Assert.Equal((0, 3), (counts.WalksDeferred, counts.Walks[(int)WalkReason.First]));
+        for (int i = 0; i < 3; i++) Assert.Contains(frames, f => f.Kind == FrameKind.Datagram && f.NsIndex == i);
+    }
+
+    private static NamespaceHandle Handle(ulong id, bool destroyEvents = false, TcpCounterFiles? counters = null)
     {
         var fd = NetlinkSocket.OpenSockDiag(out int errno);
         Assert.True(fd != null, $"OpenSockDiag: errno {errno}");
         var destroyFd = destroyEvents ? NetlinkSocket.OpenDestroyEvents(1 << 16, out errno) : null;
         Assert.True(!destroyEvents || destroyFd != null, $"OpenDestroyEvents: errno {errno}");
-        return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, DestroyFd = destroyFd, Lane = 0 };
+        return new NamespaceHandle { Id = id, Inode = id, Name = $"lane-test-{id}", SocketFd = fd, DestroyFd = destroyFd, Lane = 0, Counters = counters };
     }
 
     private static RecordContext Context(NamespaceHandle handle) =>

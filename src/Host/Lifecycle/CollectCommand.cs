@@ -70,6 +70,9 @@ public static class CollectCommand
             if (poll.TimedOut)
                 log.LogWarning("poll {TimestampNs} timed out (--timeout {Timeout}): dumps unfinished by then are partial or absent in it ({Sockets} sockets from {Namespaces} namespaces); see xtcp_namespace_dump_timeouts_total",
                     poll.TimestampNs, GoDuration.Format(options.Timeout), poll.Sockets, poll.Namespaces);
+            else if (poll.WalksDeferred > 0)
+                log.LogInformation("poll {TimestampNs} deferred the walks of {Deferred} namespaces to later polls (their walks would not fit --timeout {Timeout}): their known sockets are in it, sockets they never walked are not yet; see xtcp_walk_deferrals_total",
+                    poll.TimestampNs, poll.WalksDeferred, GoDuration.Format(options.Timeout));
         };
         var exitCode = ExitCodes.Ok;
         try

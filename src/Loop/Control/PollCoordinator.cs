@@ -173,7 +173,7 @@ internal sealed class PollCoordinator
         ProcessStats.Publish();
         PollsCompleted++;
         return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors,
-            counts.DestroyEvents, counts.DestroyEventsLost);
+            counts.DestroyEvents, counts.DestroyEventsLost, counts.WalksDeferred);
     }
 
     private static void Publish(in LaneCounts counts)

@@ -84,6 +84,12 @@ internal sealed partial class NamespaceDump
     /// <summary>In the running poll and not ended yet (waiting for its slot, dumping, or waiting for a walk).</summary>
     public bool InPoll => _state is DumpState.Scheduled or DumpState.Dumping or DumpState.AwaitingWalk;
 
+    /// <summary>
+    /// Only answers to exact lookups are expected now (no dump runs on the socket): small datagrams, all queued
+    /// inside the sendmsg that asked, which the lane reads in batches (recvmmsg).
+    /// </summary>
+    public bool AwaitsLookupAnswersOnly => _state == DumpState.Dumping && !_dumpRunning && _lookupsPending > 0;
+
     private ref LaneCounts Counts => ref _context.Counts;
 
     /// <summary>

@@ -30,11 +30,15 @@ internal sealed class TcpCounterFiles : IDisposable
     /// Opens both files of the calling thread's namespace; null with the errno when either cannot be opened
     /// (/proc not mounted as expected, a kernel without IPv6). Call only on the thread that is in the namespace.
     /// </summary>
-    public static TcpCounterFiles? OpenForCurrentThread(out int errno)
+    public static TcpCounterFiles? OpenForCurrentThread(out int errno) =>
+        Open("/proc/thread-self/net/sockstat", "/proc/thread-self/net/sockstat6", out errno);
+
+    /// <summary>Opens two files in sockstat's and sockstat6's formats; null with the errno when either cannot be opened.</summary>
+    public static TcpCounterFiles? Open(string sockstatPath, string sockstat6Path, out int errno)
     {
-        var sockstat = Files.OpenReadOnly("/proc/thread-self/net/sockstat", out errno);
+        var sockstat = Files.OpenReadOnly(sockstatPath, out errno);
         if (sockstat == null) return null;
-        var sockstat6 = Files.OpenReadOnly("/proc/thread-self/net/sockstat6", out errno);
+        var sockstat6 = Files.OpenReadOnly(sockstat6Path, out errno);
         if (sockstat6 == null)
         {
             sockstat.Dispose();

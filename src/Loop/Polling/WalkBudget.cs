@@ -2,32 +2,55 @@ using System.Diagnostics;
 
 namespace XtcpEpoll.Loop.Polling;
 
+/// <summary>What <see cref="WalkBudget.TryGrant"/> decided for the next candidate.</summary>
+internal enum WalkGrant : byte
+{
+    /// <summary>Send its walk now.</summary>
+    Granted,
+    /// <summary>Not yet: the first walks are still showing what walks cost here. Ask again when one ends.</summary>
+    Wait,
+    /// <summary>It does not fit before the cut-off: defer it and every one after it.</summary>
+    Defer,
+}
+
 /// <summary>
 /// One lane's budget for the full walks of shared-table namespaces in a poll (issue 19; lane thread only, no I/O).
 /// Each such walk visits the host's whole TCP table (~1 ms of buckets + 57 ns per host socket), so a burst of
 /// them (start-up, many namespaces opening connections at once) could outlast the poll. The lane collects the
 /// poll's walk candidates while lookups run, then <see cref="Order"/>s them (most unknown sockets first, then
-/// the longest unwalked) and grants them one by one while their estimated cost fits before the cut-off:
-/// the deadline less a fifth of --timeout, kept for the walks already running and for the parse pipeline.
-/// What does not fit is deferred to a later poll (served by lookups meanwhile), never timed out.
-/// The estimate is <see cref="NamespaceDump"/>'s cost model times this lane's measured correction: the wall
-/// time of the last poll's walk phase over what the model predicted for it (the kernel work of a walk runs
-/// inside the lane's send/recv, one core, so wall time is its cost, load and all).
+/// the longest unwalked) and grants them one by one while the walks in flight and the next one fit, at their
+/// estimated cost, before the cut-off: the deadline less a fifth of --timeout, kept for the parse pipeline and
+/// for estimates that were too low. What does not fit is deferred to a later poll (served by lookups
+/// meanwhile), never timed out.
+/// <para>
+/// The estimate is <see cref="NamespaceDump"/>'s cost model times a correction measured on this lane: the kernel
+/// work of a walk runs inside the lane's send/recv, one core, so the wall time of a walk phase is its cost, load
+/// and all. The correction is the larger of the last polls' (kept across polls) and this poll's so far (elapsed
+/// phase time over the model cost of the walks finished in it, once a few have), so a first poll whose model
+/// is far off (the host's socket count is not known before a poll has counted it) corrects itself after its
+/// first walks instead of running past its deadline.
+/// </para>
 /// </summary>
 internal sealed class WalkBudget
 {
     /// <summary>Share of --timeout kept free of new walks at the end of a poll.</summary>
     public const double ReserveShare = 0.2;
+    /// <summary>Walks finished in a phase before its own measurement is trusted (the first ones still queue behind each other).</summary>
+    private const int LiveMinimum = 4;
 
     private readonly List<Candidate> _candidates = new();
+    /// <summary>Model cost (ticks) of each granted walk still running, by target index.</summary>
+    private double[] _running = new double[16];
     private int _next;
     private long _cutoff;
-    /// <summary>Where the lane's timeline stands with every granted walk done, by the estimates (Stopwatch ticks).</summary>
-    private long _committedUntil;
+    private double _runningModelTicks;
     private long _phaseStart, _phaseEnd;
-    private double _grantedModelTicks;
+    private double _finishedModelTicks;
+    private int _finished, _granted;
+    /// <summary>An earlier poll measured this lane's walks (<see cref="Correction"/> is a measurement, not the model).</summary>
+    private bool _calibrated;
 
-    /// <summary>Measured wall time per modelled tick of walk (starts at the model; clamped against outliers).</summary>
+    /// <summary>Measured wall time per modelled tick of walk, from earlier polls (starts at the model; clamped against outliers).</summary>
     public double Correction { get; private set; } = 1.0;
 
     /// <summary>Candidates waiting for a grant or deferral.</summary>
@@ -42,9 +65,11 @@ internal sealed class WalkBudget
         _candidates.Clear();
         _next = 0;
         _cutoff = deadline - (long)(timeoutTicks * ReserveShare);
-        _committedUntil = 0;
+        Array.Clear(_running);
+        _runningModelTicks = 0;
         _phaseStart = _phaseEnd = 0;
-        _grantedModelTicks = 0;
+        _finishedModelTicks = 0;
+        _finished = _granted = 0;
     }
 
     /// <summary>A namespace (by its index in the lane's plan) waits for a walk.</summary>
@@ -55,24 +80,27 @@ internal sealed class WalkBudget
     public void Order() => _candidates.Sort(_next, _candidates.Count - _next, CandidateOrder.Instance);
 
     /// <summary>
-    /// The next candidate if its walk fits before the cut-off at <paramref name="now"/> (then it is granted),
-    /// else false and the candidate stays first (the lane defers it and the rest with <see cref="TakeDeferred"/>).
-    /// The first walk of a phase is judged against the clock alone, so a lane always makes progress early in a poll.
+    /// Grants the next candidate if the walks in flight and its own fit before the cut-off from <paramref name="now"/>;
+    /// else it stays first, to wait or to be deferred with the rest (<see cref="TakeDeferred"/>). The first walk of a phase is judged against the clock alone, so a lane always
+    /// makes progress early in a poll. Before any measurement (a lane's first walks) only a few walks run until
+    /// they have finished: the model may be off by an order of magnitude on a loaded host.
     /// </summary>
-    public bool TryGrant(long now, out int target)
+    public WalkGrant TryGrant(long now, out int target)
     {
         target = -1;
-        if (_next == _candidates.Count) return false;
+        if (_next == _candidates.Count || now >= _cutoff) return WalkGrant.Defer;
+        // Nothing measured yet (the first poll's walks): a few walks first, the rest once they have shown their cost.
+        if (!_calibrated && _finished < LiveMinimum && _granted >= LiveMinimum) return WalkGrant.Wait;
         var candidate = _candidates[_next];
-        long cost = (long)(candidate.CostTicks * Correction);
-        long startsAt = Math.Max(_committedUntil, now);
-        if (now >= _cutoff || (_phaseStart != 0 && startsAt + cost > _cutoff)) return false;
+        if (_phaseStart != 0 && now + (_runningModelTicks + candidate.CostTicks) * CurrentCorrection(now) > _cutoff) return WalkGrant.Defer;
         if (_phaseStart == 0) _phaseStart = now;
-        _committedUntil = startsAt + cost;
-        _grantedModelTicks += candidate.CostTicks;
         _next++;
+        _granted++;
         target = candidate.Target;
-        return true;
+        if (target >= _running.Length) Array.Resize(ref _running, Math.Max(target + 1, _running.Length * 2));
+        _running[target] = candidate.CostTicks;
+        _runningModelTicks += candidate.CostTicks;
+        return WalkGrant.Granted;
     }
 
     /// <summary>The next candidate to defer (false when none is left).</summary>
@@ -84,19 +112,36 @@ internal sealed class WalkBudget
         return true;
     }
 
-    /// <summary>A granted walk ended at <paramref name="now"/> (the phase's measured end so far).</summary>
-    public void WalkEnded(long now) => _phaseEnd = Math.Max(_phaseEnd, now);
+    /// <summary>The granted walk of <paramref name="target"/> ended at <paramref name="now"/> (done, or cut).</summary>
+    public void WalkEnded(int target, long now)
+    {
+        if ((uint)target >= (uint)_running.Length || _running[target] == 0) return;
+        _finishedModelTicks += _running[target];
+        _runningModelTicks -= _running[target];
+        _running[target] = 0;
+        _finished++;
+        _phaseEnd = Math.Max(_phaseEnd, now);
+    }
 
     /// <summary>
-    /// The poll's walks are over: the measured phase over the modelled one corrects the next estimates (halfway,
-    /// clamped to 0.25-64: one poll's noise moves it, but not off the scale). Phases under a millisecond of model
-    /// say little (a few walks and epoll latency) and are ignored.
+    /// The poll's walks are over: the measured phase over the modelled one corrects the next polls' estimates.
+    /// Walks dearer than estimated take the measurement at once (an estimate too low is what runs a poll past
+    /// its deadline); cheaper ones move it halfway (one quiet poll should not invite the next to overcommit).
+    /// Clamped to 0.25-64. Phases under 5 ms of model say little (a few walks and epoll latency): ignored.
     /// </summary>
     public void EndPoll()
     {
-        if (_phaseStart == 0 || _phaseEnd <= _phaseStart || _grantedModelTicks < Stopwatch.Frequency / 1000) return;
-        double measured = (_phaseEnd - _phaseStart) / _grantedModelTicks;
-        Correction = Math.Clamp((Correction + measured) / 2, 0.25, 64);
+        if (_phaseStart == 0 || _phaseEnd <= _phaseStart || _finishedModelTicks < Stopwatch.Frequency / 200) return;
+        double measured = (_phaseEnd - _phaseStart) / _finishedModelTicks;
+        _calibrated = true;
+        Correction = Math.Clamp(measured > Correction ? measured : (Correction + measured) / 2, 0.25, 64);
+    }
+
+    /// <summary>The larger of the earlier polls' correction and this phase's own, once it has finished a few walks.</summary>
+    private double CurrentCorrection(long now)
+    {
+        if (_finished < LiveMinimum || _finishedModelTicks <= 0) return Correction;
+        return Math.Max(Correction, (now - _phaseStart) / _finishedModelTicks);
     }
 
     private readonly record struct Candidate(int Target, int UnknownSockets, long LastWalk, double CostTicks);

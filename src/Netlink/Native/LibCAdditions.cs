@@ -57,6 +57,11 @@ public static unsafe partial class LibCAdditions
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int setrlimit(int resource, RLimit* limit);
 
+    // ---- recvmmsg (sys/socket.h): Tmds.LibC 0.5 has recvmsg but neither recvmmsg nor struct mmsghdr
+    /// <summary>Receives up to <paramref name="vlen"/> datagrams in one call: the count, or -1 with errno (EAGAIN: none queued).</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int recvmmsg(int fd, MMsgHdr* msgvec, uint vlen, int flags, timespec* timeout);
+
     // ---- socket ioctls Tmds.LibC does not name (linux/sockios.h, net/if.h)
     /// <summary>ioctl on a socket: a new O_RDONLY fd of the network namespace the socket lives in (Linux 4.9+).</summary>
     public const int SIOCGSKNS = 0x894C;
@@ -100,4 +105,36 @@ public unsafe struct IfReqFlags
     public const int IFNAMSIZ = 16;
     [FieldOffset(0)] public fixed byte Name[IFNAMSIZ];
     [FieldOffset(16)] public short Flags;
+}
+
+/// <summary>struct iovec: a base pointer and a size_t length = 16 bytes on LP64.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct IoVec
+{
+    public void* Base;
+    public nuint Length;
+}
+
+/// <summary>
+/// struct msghdr on LP64 (glibc): name pointer, socklen_t name length (4 bytes of padding follow), iovec pointer,
+/// size_t iovec count, control pointer, size_t control length, int flags (+4 padding) = 56 bytes.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct MsgHdr
+{
+    public void* Name;
+    public uint NameLength;
+    public IoVec* Iov;
+    public nuint IovLength;
+    public void* Control;
+    public nuint ControlLength;
+    public int Flags;
+}
+
+/// <summary>struct mmsghdr: a msghdr and the unsigned length received into it (+4 padding) = 64 bytes on LP64.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct MMsgHdr
+{
+    public MsgHdr Header;
+    public uint Length;
 }
