@@ -10,6 +10,7 @@ namespace XtcpEpoll.Bench.Harness.Measure;
 /// </summary>
 internal sealed class PollTrail(CollectorProcess collector, TimeSpan every)
 {
+    private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(100);
     private readonly List<MetricsSnapshot?> _afterPoll = new();
 
     /// <summary>Polls ended so far (complete + timed out).</summary>
@@ -42,6 +43,10 @@ internal sealed class PollTrail(CollectorProcess collector, TimeSpan every)
             if (m == null) continue;
             int count = (int)CollectorProcess.AllPolls(m);
             if (count <= Count) continue;
+            // The collector counts the poll (xtcp_polls_total) before it adds the poll's walks and lookups: a
+            // scrape in between sees the count without them. A second scrape a moment later has both.
+            await Task.Delay(SettleDelay, ct);
+            if (await collector.Metrics.TryScrapeAsync(ct) is { } settled && (int)CollectorProcess.AllPolls(settled) == count) m = settled;
             // Polls that ended unseen get no snapshot of their own (null entries): their counters are in this one.
             for (int p = Count + 1; p < count; p++) { _afterPoll.Add(null); Merged++; }
             _afterPoll.Add(m);
