@@ -49,15 +49,19 @@ public sealed class CollectorOptions
     public RequestMode Request { get; set; } = RequestMode.Compat;
 
     /// <summary>
-    /// How often each namespace walks in full (--walk-interval, default 60 s; 0 = at every poll): a dump of every
-    /// wanted state, which finds new sockets and rebuilds the namespace's known sockets. Between its walks a
-    /// namespace reports its known sockets at every poll: by exact lookups when it shares the host's TCP table
-    /// (a walk there visits every socket of the host), or by a dump of its own established table plus lookups
-    /// of its listeners when it owns one (cheap to walk: new connections show at every poll). LISTEN and
-    /// BOUND_INACTIVE, found in host-wide tables, are walked only at full walks. Walks are staggered, so each
-    /// poll walks about Frequency / WalkInterval of the namespaces. Replaces --shared-tables-refresh.
+    /// The longest time between two full walks of a namespace (--walk-interval, default 30 min; 0 = walk at
+    /// every poll and keep nothing known): a dump of every wanted state, which rebuilds the namespace's known
+    /// sockets. Between walks a namespace reports its known sockets at every poll, by exact lookups when it
+    /// shares the host's TCP table (a walk there visits every socket of the host), or by a dump of its own
+    /// established table plus lookups of its listeners when it owns one. New sockets do not wait for the
+    /// interval: each poll reads the namespace's TCP counters (/proc/net/sockstat{,6}), and one that holds
+    /// sockets its lookups did not find walks in that poll (issue 19). The interval is the safety net for what
+    /// the counters cannot tell (a namespace whose counters cannot be read, a race that hid a socket for a poll):
+    /// staggered, so each poll walks about Frequency / WalkInterval of the namespaces. 30 min keeps those walks
+    /// at ~0.6 % of walking every poll with the default 10 s frequency (design/PERFORMANCE.md, "discovery").
+    /// Replaces --shared-tables-refresh.
     /// </summary>
-    public TimeSpan WalkInterval { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan WalkInterval { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
     /// Subscribe every namespace to the kernel's TCP destroy events (--destroy-events, default on): one record

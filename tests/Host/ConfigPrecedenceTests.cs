@@ -21,7 +21,7 @@ public class ConfigPrecedenceTests
         Assert.Equal("10s", config["shutdown-timeout"]);
         Assert.Equal("compat", config["request"]);
         Assert.Equal(Environment.MachineName, config["hostname"]);
-        Assert.Equal("1m", config["walk-interval"]);
+        Assert.Equal("30m", config["walk-interval"]);
         Assert.Equal("true", config["destroy-events"]);
         Assert.DoesNotContain("shared-tables-refresh", config.Keys); // the deprecated alias is shown as walk-interval
         Assert.Equal("default", config["states"]);

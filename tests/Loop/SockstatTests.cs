@@ -37,6 +37,27 @@ public sealed class SockstatTests
     }
 
     [Fact]
+    public void A_kernel_without_IPv6_has_no_sockstat6_and_counts_no_IPv6_socket()
+    {
+        var sockstat = Path.GetTempFileName();
+        File.WriteAllText(sockstat, Sockstat);
+        try
+        {
+            using var counters = TcpCounterFiles.Open(sockstat, "/nonexistent/sockstat6", out int errno);
+            Assert.NotNull(counters);
+            Assert.Equal(0, errno);
+            Assert.Equal(CounterReadResult.Ok, counters.Read(out var count));
+            Assert.Equal((11, 0), (count.Inet, count.Inet6));
+            Assert.Null(TcpCounterFiles.Open("/nonexistent/sockstat", "/nonexistent/sockstat6", out errno));
+            Assert.NotEqual(0, errno);
+        }
+        finally
+        {
+            File.Delete(sockstat);
+        }
+    }
+
+    [Fact]
     public void A_line_cut_at_the_end_of_the_buffer_still_parses_its_number()
     {
         Assert.Equal(7, SockstatParser.InUse("TCP: inuse 7"u8, SockstatParser.Inet));

@@ -134,8 +134,10 @@ internal sealed class CollectorProcess : IDisposable
 
     /// <summary>Lines of the collector's stderr that look like a crash (unhandled exception, fatal error).</summary>
     /// <summary>
-    /// Timestamps of the polls the collector logged as timed out ("poll NS timed out"): in those, a namespace
-    /// whose dump had not finished is absent or partial by design, and the collector said so.
+    /// Timestamps of the polls the collector logged as timed out ("poll NS timed out"), or as having deferred
+    /// walks ("poll NS deferred the walks of K namespaces": their walk budget was spent, issue 19): in those, a
+    /// namespace whose dump had not finished, or whose first walk waits for a later poll, is absent or partial
+    /// by design, and the collector said so.
     /// </summary>
     public HashSet<long> TimedOutPolls()
     {
@@ -152,7 +154,7 @@ internal sealed class CollectorProcess : IDisposable
         return polls;
     }
 
-    private static readonly System.Text.RegularExpressions.Regex TimedOutPoll = new(@" poll (\d+) timed out ");
+    private static readonly System.Text.RegularExpressions.Regex TimedOutPoll = new(@" poll (\d+) (?:timed out|deferred the walks of) ");
 
     public List<string> CrashLines()
     {

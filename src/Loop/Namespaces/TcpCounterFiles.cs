@@ -18,9 +18,11 @@ internal sealed class TcpCounterFiles : IDisposable
     /// <summary>sockstat is ~250 bytes and sockstat6 ~110 on 6.x kernels; both are read whole.</summary>
     private const int ReadSize = 512;
 
-    private readonly OwnedFd _sockstat, _sockstat6;
+    private readonly OwnedFd _sockstat;
+    /// <summary>Null when the kernel runs without IPv6 (no sockstat6): no TCP6 socket can exist.</summary>
+    private readonly OwnedFd? _sockstat6;
 
-    private TcpCounterFiles(OwnedFd sockstat, OwnedFd sockstat6)
+    private TcpCounterFiles(OwnedFd sockstat, OwnedFd? sockstat6)
     {
         _sockstat = sockstat;
         _sockstat6 = sockstat6;
@@ -33,17 +35,21 @@ internal sealed class TcpCounterFiles : IDisposable
     public static TcpCounterFiles? OpenForCurrentThread(out int errno) =>
         Open("/proc/thread-self/net/sockstat", "/proc/thread-self/net/sockstat6", out errno);
 
-    /// <summary>Opens two files in sockstat's and sockstat6's formats; null with the errno when either cannot be opened.</summary>
+    /// <summary>
+    /// Opens two files in sockstat's and sockstat6's formats; null with the errno when either cannot be opened,
+    /// except a sockstat6 that does not exist (ENOENT: IPv6 disabled, ipv6.disable=1), which counts no IPv6 socket.
+    /// </summary>
     public static TcpCounterFiles? Open(string sockstatPath, string sockstat6Path, out int errno)
     {
         var sockstat = Files.OpenReadOnly(sockstatPath, out errno);
         if (sockstat == null) return null;
         var sockstat6 = Files.OpenReadOnly(sockstat6Path, out errno);
-        if (sockstat6 == null)
+        if (sockstat6 == null && errno != Tmds.Linux.LibC.ENOENT)
         {
             sockstat.Dispose();
             return null;
         }
+        errno = 0;
         return new TcpCounterFiles(sockstat, sockstat6);
     }
 
@@ -54,14 +60,20 @@ internal sealed class TcpCounterFiles : IDisposable
         Span<byte> v4 = stackalloc byte[ReadSize];
         Span<byte> v6 = stackalloc byte[ReadSize];
         int n4 = Files.ReadAt(_sockstat, v4, 0);
-        int n6 = n4 > 0 ? Files.ReadAt(_sockstat6, v6, 0) : 0;
-        if (n4 <= 0 || n6 <= 0) return CounterReadResult.Read;
+        if (n4 <= 0) return CounterReadResult.Read;
+        if (_sockstat6 == null)
+        {
+            count = new TcpSocketCount(SockstatParser.InUse(v4[..n4], SockstatParser.Inet), 0);
+            return count.Inet >= 0 ? CounterReadResult.Ok : CounterReadResult.Parse;
+        }
+        int n6 = Files.ReadAt(_sockstat6, v6, 0);
+        if (n6 <= 0) return CounterReadResult.Read;
         return SockstatParser.TryParse(v4[..n4], v6[..n6], out count) ? CounterReadResult.Ok : CounterReadResult.Parse;
     }
 
     public void Dispose()
     {
         _sockstat.Dispose();
-        _sockstat6.Dispose();
+        _sockstat6?.Dispose();
     }
 }
