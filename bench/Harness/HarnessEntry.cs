@@ -5,7 +5,7 @@ using XtcpEpoll.Bench.Harness.Population;
 namespace XtcpEpoll.Bench;
 
 /// <summary>
-/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, walk-interval, selftest; `hold` is the
+/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, walk-interval, discovery, selftest; `hold` is the
 /// hidden socket-holder child. Exit codes: 0 PASS, 1 FAIL (a goal missed or the collector misbehaved),
 /// 2 usage error, 3 harness error.
 /// </summary>
@@ -20,6 +20,8 @@ public static class HarnessEntry
           walk-interval --ns 1000 --conns 10 --ratio 30 [--frequency 5s] [--cases zero,interval] [--p50-goal 100ms]
           binaries     --ns 1000 --conns 10 --start-ns 10 [--collectors jit=PATH,aot=PATH] [--variant-env VAR=VALUE]
                        (JIT vs Native AOT builds side by side: RSS, threads, first poll, start to first record, size)
+          discovery    --cases discovery,cost,churning,startup --ns 1000 --conns 10 --share 10 --rounds 3 [--frequency 10s]
+                       [--walk-interval 60s] [--cpu-polls N] [--startup-ns 2000 --startup-listeners 2 --startup-conns 19 --startup-polls 5]
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
           marshal-cputime [--records 10000]      (marshal ns/record in thread CPU time; no root needed)
@@ -52,6 +54,7 @@ public static class HarnessEntry
                 "churn" => c => new ChurnMode(c).RunAsync(),
                 "kernel-cost" => c => new KernelCostMode(c).RunAsync(),
                 "walk-interval" => c => new WalkIntervalMode(c).RunAsync(),
+                "discovery" => c => new DiscoveryMode(c).RunAsync(),
                 "selftest" => c => new SelfTestMode(c).RunAsync(),
                 "binaries" => c => new BinariesMode(c).RunAsync(),
                 _ => throw new ArgumentException($"unknown verb '{args[0]}'"),

@@ -5,7 +5,8 @@ namespace XtcpEpoll.Bench.Harness.Measure;
 /// <summary>
 /// Reads the collector's jsonl output (one record per socket per line) and keeps only what the churn check
 /// needs: per poll (timestampNs) the namespaces seen, by name (with their record counts) and inode, and
-/// whether a record was marked dumpIncomplete. Destroy-event records (recordOrigin 1) are stamped with the
+/// whether a record was marked dumpIncomplete; and, for a <see cref="SocketWatch"/>, the polls each of its
+/// sockets was in. Destroy-event records (recordOrigin 1) are stamped with the
 /// time they were read, not a poll's: they are counted apart and belong to no poll.
 /// </summary>
 internal sealed class RecordLog
@@ -23,9 +24,12 @@ internal sealed class RecordLog
         public bool Incomplete { get; set; }
     }
 
-    public static RecordLog Read(string path)
+    private SocketWatch? _watch;
+
+    /// <param name="watch">Sockets to look for: each poll (not destroy record) that has one is noted in it.</param>
+    public static RecordLog Read(string path, SocketWatch? watch = null)
     {
-        var log = new RecordLog();
+        var log = new RecordLog { _watch = watch };
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20);
         var buffer = new byte[1 << 20];
         int filled = 0;
@@ -52,7 +56,7 @@ internal sealed class RecordLog
     private void ParseLine(ReadOnlySpan<byte> line)
     {
         if (line.Trim((byte)' ').Length == 0) return;
-        string? name = null; ulong inode = 0; long ts = 0; bool incomplete = false; ulong origin = 0;
+        string? name = null; ulong inode = 0; long ts = 0; bool incomplete = false; ulong origin = 0, sport = 0, dport = 0;
         try
         {
             var reader = new Utf8JsonReader(line);
@@ -64,6 +68,8 @@ internal sealed class RecordLog
                 else if (reader.ValueTextEquals("timestampNs")) { reader.Read(); ts = (long)ReadUInt64(ref reader); }
                 else if (reader.ValueTextEquals("dumpIncomplete")) { reader.Read(); incomplete = reader.TokenType == JsonTokenType.True; }
                 else if (reader.ValueTextEquals("recordOrigin")) { reader.Read(); origin = ReadUInt64(ref reader); }
+                else if (_watch != null && reader.ValueTextEquals("inetDiagMsgSocketSourcePort")) { reader.Read(); sport = ReadUInt64(ref reader); }
+                else if (_watch != null && reader.ValueTextEquals("inetDiagMsgSocketDestinationPort")) { reader.Read(); dport = ReadUInt64(ref reader); }
                 else { reader.Read(); reader.Skip(); }
             }
         }
@@ -74,6 +80,7 @@ internal sealed class RecordLog
         if (name != null) poll.Names[name] = poll.Names.GetValueOrDefault(name) + 1;
         if (inode != 0) poll.Inodes.Add(inode);
         poll.Incomplete |= incomplete;
+        if (name != null) _watch?.Saw(name, (ushort)sport, (ushort)dport, ts);
     }
 
     /// <summary>proto3 JSON writes 64-bit integers as strings; accept both.</summary>

@@ -13,7 +13,13 @@ namespace XtcpEpoll.Bench.Harness.Population;
 /// </summary>
 internal static unsafe class LoopbackSockets
 {
-    public static void Create(int listeners, int connections, List<int> fds)
+    /// <summary>The listeners <see cref="Create"/> made in a namespace (-1: none), kept to connect to later.</summary>
+    internal readonly record struct Listeners(int Dual, int V4, int V6);
+
+    /// <summary>One connection <see cref="Connect"/> made: its family (4 or 6), the client's port and the listener's.</summary>
+    internal readonly record struct Connection(int Family, ushort ClientPort, ushort ServerPort);
+
+    public static Listeners Create(int listeners, int connections, List<int> fds)
     {
         int dual = -1, v4 = -1, v6 = -1;
         ushort dualPort = 0, v4Port = 0, v6Port = 0;
@@ -26,21 +32,48 @@ internal static unsafe class LoopbackSockets
             v4 = Listen(AF_INET, false, true, fds, out v4Port);
             v6 = Listen(AF_INET6, true, true, fds, out v6Port);
         }
-        byte* addr = stackalloc byte[28];
         for (int i = 0; i < connections; i++)
         {
             bool ipv4 = i % 2 == 0;
-            int listener = dual >= 0 ? dual : ipv4 ? v4 : v6;
-            ushort port = dual >= 0 ? dualPort : ipv4 ? v4Port : v6Port;
-            int c = socket(ipv4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (c < 0) throw Failed("socket");
-            fds.Add(c);
-            int len = Loopback(ipv4, port, addr);
-            if (connect(c, (sockaddr*)addr, (uint)len) != 0) throw Failed("connect");
-            int a = accept4(listener, null, null, SOCK_CLOEXEC);
-            if (a < 0) throw Failed("accept");
-            fds.Add(a);
+            ConnectTo(dual >= 0 ? dual : ipv4 ? v4 : v6, dual >= 0 ? dualPort : ipv4 ? v4Port : v6Port, ipv4, fds);
         }
+        return new Listeners(dual, v4, v6);
+    }
+
+    /// <summary>
+    /// One more loopback connection to a listener <see cref="Create"/> made, in the calling thread's namespace
+    /// (which must be the listener's): the client and the accepted socket go into <paramref name="fds"/>.
+    /// </summary>
+    public static Connection Connect(Listeners listeners, bool ipv4, List<int> fds)
+    {
+        int listener = listeners.Dual >= 0 ? listeners.Dual : ipv4 ? listeners.V4 : listeners.V6;
+        if (listener < 0) throw new IOException("no listener in this namespace to connect to");
+        ushort serverPort = LocalPort(listener);
+        int client = ConnectTo(listener, serverPort, ipv4, fds);
+        return new Connection(ipv4 ? 4 : 6, LocalPort(client), serverPort);
+    }
+
+    /// <summary>Connects a new client of the family to the listener and accepts it; returns the client's fd.</summary>
+    private static int ConnectTo(int listener, ushort port, bool ipv4, List<int> fds)
+    {
+        byte* addr = stackalloc byte[28];
+        int c = socket(ipv4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c < 0) throw Failed("socket");
+        fds.Add(c);
+        int len = Loopback(ipv4, port, addr);
+        if (connect(c, (sockaddr*)addr, (uint)len) != 0) throw Failed("connect");
+        int a = accept4(listener, null, null, SOCK_CLOEXEC);
+        if (a < 0) throw Failed("accept");
+        fds.Add(a);
+        return c;
+    }
+
+    private static ushort LocalPort(int fd)
+    {
+        byte* addr = stackalloc byte[28];
+        socklen_t alen = 28;
+        if (getsockname(fd, (sockaddr*)addr, &alen) != 0) throw Failed("getsockname");
+        return (ushort)(addr[2] << 8 | addr[3]);
     }
 
     /// <summary>Closes with SO_LINGER {1,0} so the connection is reset and leaves no TIME_WAIT socket behind.</summary>
@@ -70,9 +103,7 @@ internal static unsafe class LoopbackSockets
         else { new Span<byte>(addr, 28).Clear(); *(ushort*)addr = (ushort)AF_INET6; len = 28; }
         if (bind(s, (sockaddr*)addr, (uint)len) != 0) throw Failed("bind");
         if (listen(s, 4096) != 0) throw Failed("listen");
-        socklen_t alen = 28;
-        if (getsockname(s, (sockaddr*)addr, &alen) != 0) throw Failed("getsockname");
-        port = (ushort)(addr[2] << 8 | addr[3]);
+        port = LocalPort(s);
         return s;
     }
 

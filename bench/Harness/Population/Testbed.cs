@@ -20,8 +20,13 @@ internal sealed class Testbed : IDisposable
     private readonly IDisposable _cleanup;
     private int _sequence;
 
-    public Testbed(string name)
+    private readonly int _holderFdBudget;
+
+    /// <param name="holderFdBudget">Sockets per holder when placing namespaces: a verb that adds connections to existing
+    /// namespaces later (<see cref="ConnectAsync"/>, which must use the holder of the namespace's listener) leaves room.</param>
+    public Testbed(string name, int holderFdBudget = HolderFdBudget)
     {
+        _holderFdBudget = holderFdBudget;
         Root = $"/run/xtcp-bench-{Environment.ProcessId}";
         WatchDir = System.IO.Path.Combine(Root, name);
         Directory.CreateDirectory(WatchDir);
@@ -69,6 +74,36 @@ internal sealed class Testbed : IDisposable
         return ns;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> more long-lived loopback connections in a namespace (to its listener; families
+    /// alternating from IPv4 or IPv6), kept until the namespace goes. Returns them as the holder made them.
+    /// </summary>
+    public async Task<List<LoopbackSockets.Connection>> ConnectAsync(BenchNamespace ns, int count, bool ipv4First)
+    {
+        if (!_placement.TryGetValue(ns.Path, out var places) || places.Count == 0) throw new InvalidOperationException($"{ns.Name} has no sockets to connect to");
+        var holder = places[0].Holder;
+        if (holder.FdsReserved + 2 * count > HolderFdHardRoom) throw new InvalidOperationException($"socket holder {holder.Index} would hold more than {HolderFdHardRoom} sockets");
+        holder.FdsReserved += 2 * count;
+        places[0] = (holder, places[0].Sockets + 2 * count);
+        string reply = await holder.Send($"connect {ns.Path} {count} {(ipv4First ? 4 : 6)}");
+        if (!reply.StartsWith("connected ", StringComparison.Ordinal)) throw new IOException($"socket holder {holder.Index}: {reply}");
+        var made = new List<LoopbackSockets.Connection>(count);
+        foreach (var part in reply.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(2))
+        {
+            var f = part.Split(':');
+            made.Add(new LoopbackSockets.Connection(int.Parse(f[0]), ushort.Parse(f[1]), ushort.Parse(f[2])));
+        }
+        lock (_placement)
+        {
+            ns.Sockets += 2 * made.Count;
+            SocketsAlive += 2 * made.Count;
+        }
+        return made;
+    }
+
+    /// <summary>Sockets a holder may reach with later connections (limit 20,000 fds; the runtime needs a few hundred).</summary>
+    private const int HolderFdHardRoom = 19_000;
+
     public async Task RemoveAsync(BenchNamespace ns)
     {
         ns.DeletedNs = Clock.UnixNs();
@@ -114,7 +149,7 @@ internal sealed class Testbed : IDisposable
         SocketHolderClient? holder = null;
         if (!forceNewHolder)
             foreach (var h in _holders)
-                if (h.FdsReserved + sockets <= HolderFdBudget) { holder = h; break; }
+                if (h.FdsReserved + sockets <= _holderFdBudget) { holder = h; break; }
         holder ??= StartHolder();
         holder.FdsReserved += sockets;
         if (!_placement.TryGetValue(ns.Path, out var list)) _placement[ns.Path] = list = new();

@@ -166,15 +166,17 @@ internal sealed class PollCoordinator
         catch (Exception ex) when (ex is not OutOfMemoryException) { _logger.LogError(ex, "sink failed at the end of poll {Poll}", poll.PollId); }
 
         double seconds = Stopwatch.GetElapsedTime(poll.StartTimestamp).TotalSeconds;
-        LoopMetrics.Polls.WithLabels(timedOut ? "timeout" : "complete", PollTriggers.Name(poll.Trigger)).Inc();
+        // The poll's own counters first, the poll count last: a scrape that sees poll N counted sees its walks,
+        // lookups and deferrals too (the harness reads per-poll deltas that way).
+        Publish(counts);
+        _parseErrors.Export();
         LoopMetrics.PollDuration.Observe(seconds);
         LoopMetrics.LastPollDuration.Set(seconds);
         LoopMetrics.LastPollSockets.Set(counts.Records);
         LoopMetrics.LastPollNamespaces.Set(poll.Namespaces);
         _lastPollSockets = counts.Records;
-        Publish(counts);
-        _parseErrors.Export();
         ProcessStats.Publish();
+        LoopMetrics.Polls.WithLabels(timedOut ? "timeout" : "complete", PollTriggers.Name(poll.Trigger)).Inc();
         PollsCompleted++;
         return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors,
             counts.DestroyEvents, counts.DestroyEventsLost, counts.WalksDeferred);
