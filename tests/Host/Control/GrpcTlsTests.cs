@@ -22,6 +22,8 @@ public class GrpcTlsTests
             "--grpc-listen", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--grpc-tls-cert", serverCert, "--grpc-tls-key", serverKey, "--grpc-tls-ca", pki.CaFile], out var port);
         var target = $"127.0.0.1:{port}";
+        // Kestrel binds the unix socket (what ControlDaemon waits for) before the TCP endpoint: wait for that one too.
+        daemon.Process.WaitUntil(() => Accepts(port), ControlDaemon.Patience, $"the --grpc-listen port {port}");
 
         var allowed = CliRunner.Run("ctl", "get", "--grpc-listen", target, "--grpc-tls-ca", pki.CaFile, "--grpc-tls-cert", clientCert, "--grpc-tls-key", clientKey);
         Assert.True(allowed.ExitCode == 0, allowed.Stderr);
@@ -41,6 +43,20 @@ public class GrpcTlsTests
             port = FreePort();
             try { return new ControlDaemon(args(port)); }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("cannot serve gRPC", StringComparison.Ordinal)) { }
+        }
+    }
+
+    private static bool Accepts(int port)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Connect(new IPEndPoint(IPAddress.Loopback, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 
