@@ -38,5 +38,6 @@ public static class HostMetrics
         GC.KeepAlive(AttributionMetrics.CgroupLookups);
         GC.KeepAlive(SinkMetrics.RecordsEmitted);
         GC.KeepAlive(EndpointMetrics.ConnectionsAccepted);
+        GC.KeepAlive(Control.ControlMetrics.StreamSubscribers);
     }
 }
