@@ -72,6 +72,11 @@ internal sealed class CollectorProcess : IDisposable
             UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        // No control socket unless asked for (--collector-args="--control-socket PATH" wins: flags beat the
+        // environment): the verbs measure the collection loop, two harness collectors would otherwise contend for
+        // the one default path, and the control plane's threads are measured on their own
+        // (design/PERFORMANCE.md, "control plane threads").
+        psi.Environment["XTCP_CONTROL_SOCKET"] = "";
         foreach (var (name, value) in s.Environment) psi.Environment[name] = value;
         Directory.CreateDirectory(Path.GetDirectoryName(logPrefix)!);
         var stdout = new StreamWriter(logPrefix + ".stdout.log") { AutoFlush = true };
