@@ -13,12 +13,18 @@ public class ParserAllocationTests
         int warm = ParsePass(datagrams, errors);
         Assert.Equal(9006, warm);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int sockets = ParsePass(datagrams, errors) + ParsePass(datagrams, errors);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(2 * 9006, sockets);
-        Assert.Equal(0, allocated);
+        // A per-socket allocation shows in every round (18,012 sockets a round); the runtime's own one-off work on
+        // this thread (a method reaching its next JIT tier mid-round: CI once saw 6,320 B in a round) does not
+        // repeat. So a round of 0 B proves the parser allocates nothing; up to 5 rounds are measured.
+        var rounds = new List<long>();
+        for (int round = 0; round < 5 && (rounds.Count == 0 || rounds[^1] != 0); round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int sockets = ParsePass(datagrams, errors) + ParsePass(datagrams, errors);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(2 * 9006, sockets);
+        }
+        Assert.True(rounds[^1] == 0, $"bytes allocated per round of 18,012 sockets: {string.Join(", ", rounds)}");
     }
 
     private static int ParsePass(byte[][] datagrams, ParseErrorCounters errors)
