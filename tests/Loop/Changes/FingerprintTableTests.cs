@@ -138,9 +138,17 @@ public class FingerprintTableTests
             table.EndPoll();
         }
         for (uint p = 1; p < 5; p++) Poll(p, p); // warm: the arrays reach their size
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (uint p = 5; p < 50; p++) Poll(p, p); // one socket closes and one opens per poll: evictions
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // One socket closes and one opens per poll (evictions). A per-poll allocation shows in every round; the
+        // runtime's one-off tier-up work on this thread does not repeat: one round of 0 B proves it (at most 5).
+        var rounds = new List<long>();
+        uint next = 5;
+        for (int round = 0; round < 5 && (rounds.Count == 0 || rounds[^1] != 0); round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 45; i++, next++) Poll(next, next);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(rounds[^1] == 0, $"bytes allocated per round of 45 polls: {string.Join(", ", rounds)}");
     }
 
     [Fact]
