@@ -88,10 +88,7 @@ public sealed class KnownSocketTests
         Assert.Equal(3, harness.Sink.Poll(0).Count);
 
         // The kernel's count stays at 3: two sockets gone, two new ones. The lookups find 1 of the 3.
-        oldClient.LingerState = new LingerOption(true, 0);
-        oldClient.Close();
-        try { while (oldServer.Receive(new byte[1]) > 0) { } } catch (SocketException) { } // the RST
-        oldServer.Close();
+        CloseAbortively(oldClient, oldServer);
         var (client, _) = Pair(farm, ns, expected: true);
         var fresh = (ushort)((IPEndPoint)client.LocalEndPoint!).Port;
         harness.PollOnce(Wait);
@@ -133,10 +130,7 @@ public sealed class KnownSocketTests
 
         // An abortive close (RST): nothing of the connection is left. (After a graceful close the active side
         // lives on in TIME_WAIT with its full socket's cookie, so its lookup finds it, as a walk would.)
-        client.LingerState = new LingerOption(true, 0);
-        client.Close();
-        try { while (server.Receive(new byte[1]) > 0) { } } catch (SocketException) { } // the RST
-        server.Close();
+        CloseAbortively(client, server);
         harness.PollOnce(Wait);
         harness.PollOnce(Wait);
 
@@ -175,6 +169,15 @@ public sealed class KnownSocketTests
         Assert.False(harness.Collector.Completion.IsFaulted);
         lock (harness.Summaries) Assert.All(harness.Summaries, s => Assert.Equal(0, s.Summary.DumpErrors));
         foreach (var ns in kept) Assert.Equal(2, DestroyEventTests.SockDiagGroups(farm, ns).Count); // dump + event socket
+    }
+
+    /// <summary>Closes a pair with an RST (SO_LINGER 0): nothing of the connection is left, not even TIME_WAIT.</summary>
+    private static void CloseAbortively(Socket client, Socket server)
+    {
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+        try { while (server.Receive(new byte[1]) > 0) { } } catch (SocketException) { } // the RST
+        server.Close();
     }
 
     /// <summary>An established pair of <paramref name="family"/> opened in <paramref name="ns"/> now (closed with the namespace), optionally expected in polls.</summary>
