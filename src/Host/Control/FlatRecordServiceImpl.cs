@@ -1,3 +1,4 @@
+using XtcpEpoll.Netlink.Native;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using XtcpEpoll.Host.Control.Proto;
@@ -34,7 +35,7 @@ internal sealed class FlatRecordServiceImpl(ControlPlane plane) : XTCPFlatRecord
         {
             // Polls never overlap and the one this request runs starts after it came: records of polls started
             // before (still arriving) are not its records. Its own are kept once its start time is known.
-            long after = RealtimeNs();
+            long after = MonotonicClock.UnixNanosNow();
             var subscriber = new StreamSubscriber((pollNs, snapshot) => snapshot && pollNs > after, plane.StreamQueueRecords);
             await StreamAsync(subscriber, context, async cancel =>
             {
@@ -86,5 +87,4 @@ internal sealed class FlatRecordServiceImpl(ControlPlane plane) : XTCPFlatRecord
     private CancellationTokenSource Linked(ServerCallContext context, CancellationToken extra = default)
         => CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, plane.Stopping.Token, extra);
 
-    private static long RealtimeNs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 }

@@ -63,8 +63,8 @@ public sealed class MetricsEndpoint : IDisposable
         _limits = limits;
         _logger = logger;
         _routes = new MetricsRoutes(health, registry, logger);
-        _requestTimeoutTicks = StopwatchTicks(limits.RequestTimeout);
-        _responseTimeoutTicks = StopwatchTicks(limits.ResponseTimeout);
+        _requestTimeoutTicks = MonotonicClock.Ticks(limits.RequestTimeout);
+        _responseTimeoutTicks = MonotonicClock.Ticks(limits.ResponseTimeout);
         _epoll = Epoll.Create();
         _stopFd = EventFd.Create();
         _epoll.Add(_stopFd.Handle, StopKey);
@@ -113,12 +113,7 @@ public sealed class MetricsEndpoint : IDisposable
         {
             while (true)
             {
-                int n = _epoll.Wait(events, NextWakeMs());
-                if (n < 0)
-                {
-                    if (-n == EINTR) continue;
-                    throw new InvalidOperationException($"metrics epoll_wait: {Errno.Describe(-n)}");
-                }
+                int n = _epoll.WaitUntil(events, NextWake(), "metrics");
                 for (int i = 0; i < n; i++)
                 {
                     ulong key = Epoll.Key(events[i]);
@@ -192,7 +187,7 @@ public sealed class MetricsEndpoint : IDisposable
         if (IsResourceShortage(errno) && _acceptResumeAt == 0)
         {
             _epoll.Remove(_listener.Handle);
-            _acceptResumeAt = now + StopwatchTicks(AcceptPause);
+            _acceptResumeAt = now + MonotonicClock.Ticks(AcceptPause);
         }
         // Anything else (ECONNABORTED, EPROTO, ENETDOWN...: the man page's "treat like EAGAIN") concerned
         // one connection; the next event takes the rest of the backlog.
@@ -274,16 +269,13 @@ public sealed class MetricsEndpoint : IDisposable
         }
     }
 
-    /// <summary>epoll_wait's timeout: until the earliest deadline or accept resumption (ms, rounded up), -1 if none.</summary>
-    private int NextWakeMs()
+    /// <summary>When epoll_wait must return: the earliest deadline or accept resumption, MaxValue if none.</summary>
+    private long NextWake()
     {
         long next = _acceptResumeAt == 0 ? long.MaxValue : _acceptResumeAt;
         foreach (var connection in _connections.Values)
             next = Math.Min(next, connection.Deadline);
-        if (next == long.MaxValue) return -1;
-        long remaining = next - Stopwatch.GetTimestamp();
-        if (remaining <= 0) return 0;
-        return (int)Math.Min(int.MaxValue, (remaining * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+        return next;
     }
 
     private void Close(HttpConnection connection, bool abort)
@@ -300,7 +292,6 @@ public sealed class MetricsEndpoint : IDisposable
         else RawTcpListener.CloseGracefully(connection.Fd, _scratch);
     }
 
-    private static long StopwatchTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>Stops the loop (it closes every connection and the listener), then frees the epoll and eventfd.</summary>
     public void Dispose()

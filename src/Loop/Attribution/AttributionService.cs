@@ -116,7 +116,7 @@ internal sealed class AttributionService : IOpenerSideWork
         long now = Stopwatch.GetTimestamp();
         lock (_lock)
         {
-            _pending[inode] = new Pending { HandleId = handleId, OpenedAt = now, NextAttempt = now + Ticks(OpenCoalesce) };
+            _pending[inode] = new Pending { HandleId = handleId, OpenedAt = now, NextAttempt = now + MonotonicClock.Ticks(OpenCoalesce) };
             _opensSinceWalk = true;
         }
         _wake?.Invoke();
@@ -155,7 +155,7 @@ internal sealed class AttributionService : IOpenerSideWork
             {
                 long earliest = long.MaxValue;
                 foreach (var p in _pending.Values) earliest = Math.Min(earliest, p.NextAttempt);
-                due = Math.Max(earliest, _lastProcScan + Ticks(MinProcScanGap));
+                due = Math.Max(earliest, _lastProcScan + MonotonicClock.Ticks(MinProcScanGap));
             }
             if (_walker != null && (_opensSinceWalk || _cgroups.HasMisses))
                 due = Math.Min(due, _lastWalk + _cgroupRefreshTicks);
@@ -225,7 +225,7 @@ internal sealed class AttributionService : IOpenerSideWork
             if (_pending.Count == 0) return;
             if (!initial)
             {
-                if (now < _lastProcScan + Ticks(MinProcScanGap)) return;
+                if (now < _lastProcScan + MonotonicClock.Ticks(MinProcScanGap)) return;
                 bool anyDue = false;
                 foreach (var p in _pending.Values) anyDue |= p.NextAttempt <= now;
                 if (!anyDue) return;
@@ -283,10 +283,9 @@ internal sealed class AttributionService : IOpenerSideWork
     internal static long NextAttempt(long openedAt, long now)
     {
         long step = Stopwatch.Frequency;
-        long max = Ticks(MaxRetry);
+        long max = MonotonicClock.Ticks(MaxRetry);
         while (openedAt + step <= now && step < max) step *= 2;
         return step >= max ? now + max : openedAt + step;
     }
 
-    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

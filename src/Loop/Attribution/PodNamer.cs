@@ -1,3 +1,4 @@
+using XtcpEpoll.Netlink.Native;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Sinks.Records;
@@ -57,7 +58,7 @@ internal sealed class PodNamer
         {
             long now = Stopwatch.GetTimestamp();
             if (_waiting.Count >= MaxWaiting) _waiting.Clear();
-            _waiting[result] = new Waiting { Since = now, NextAttempt = now + Ticks(MinScanGap) };
+            _waiting[result] = new Waiting { Since = now, NextAttempt = now + MonotonicClock.Ticks(MinScanGap) };
         }
         return result;
     }
@@ -68,7 +69,7 @@ internal sealed class PodNamer
         if (_waiting.Count == 0) return long.MaxValue;
         long earliest = long.MaxValue;
         foreach (var w in _waiting.Values) earliest = Math.Min(earliest, w.NextAttempt);
-        return Math.Max(earliest, _lastScan + Ticks(MinScanGap));
+        return Math.Max(earliest, _lastScan + MonotonicClock.Ticks(MinScanGap));
     }
 
     /// <summary>Scans the log tree now; new attributions are named from what it saw (waiting ones only by <see cref="Refresh"/>).</summary>
@@ -109,7 +110,7 @@ internal sealed class PodNamer
             var latest = held.Latest;
             var named = WithNames(held, latest);
             if (named != null && MoreNames(named, latest)) latest.Supersede(named);
-            if (Complete(named) || now - w.Since >= Ticks(GiveUpAfter)) (settled ??= new()).Add(held);
+            if (Complete(named) || now - w.Since >= MonotonicClock.Ticks(GiveUpAfter)) (settled ??= new()).Add(held);
             else w.NextAttempt = AttributionService.NextAttempt(w.Since, now);
         }
         if (settled != null) foreach (var a in settled) _waiting.Remove(a);
@@ -149,5 +150,4 @@ internal sealed class PodNamer
         logged = true;
     }
 
-    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

@@ -193,12 +193,7 @@ internal sealed class ControlLoop : INamespaceRegistryActions
             Span<epoll_event> events = stackalloc epoll_event[16];
             while (!_shuttingDown)
             {
-                int n = _epoll!.Wait(events, NextProbeTimeoutMs());
-                if (n < 0)
-                {
-                    if (-n == LibC.EINTR) continue;
-                    throw new InvalidOperationException($"control epoll_wait {Errno.Describe(-n)}");
-                }
+                int n = _epoll!.WaitUntil(events, _registry.NextProbeDue, "control loop");
                 for (int i = 0; i < n && !_shuttingDown; i++)
                 {
                     switch (Epoll.Key(events[i]))
@@ -298,14 +293,6 @@ internal sealed class ControlLoop : INamespaceRegistryActions
         _dueProbes.Clear();
         _registry.CollectDueProbes(now, _dueProbes);
         foreach (var path in _dueProbes) _registry.OnProbed(NamespaceScanner.Probe(path, Path.GetFileName(path)), now);
-    }
-
-    private int NextProbeTimeoutMs()
-    {
-        long due = _registry.NextProbeDue;
-        if (due == long.MaxValue) return -1;
-        long delta = due - Stopwatch.GetTimestamp();
-        return delta <= 0 ? 0 : (int)Math.Min(int.MaxValue, delta * 1000 / Stopwatch.Frequency + 1);
     }
 
     private void OnOpened(OpenResult result)

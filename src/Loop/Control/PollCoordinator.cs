@@ -109,7 +109,7 @@ internal sealed class PollCoordinator
         }
 
         long start = Stopwatch.GetTimestamp();
-        long timestampNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        long timestampNs = MonotonicClock.UnixNanosNow();
         var poll = new RunningPoll(++_pollId, timestampNs, start, namespaces, _lanes.Count) { Trigger = trigger };
         _running = poll;
         RunningTimestampNs = timestampNs;
@@ -120,7 +120,7 @@ internal sealed class PollCoordinator
             window = _options.Frequency * (1 - _options.JitterPct / 100.0) - _options.Timeout;
             if (window < TimeSpan.Zero) window = TimeSpan.Zero;
         }
-        long deadline = start + Ticks(window + _options.Timeout);
+        long deadline = start + MonotonicClock.Ticks(window + _options.Timeout);
         for (int i = 0; i < _lanes.Count; i++)
         {
             var laneEntries = _laneEntries[i];
@@ -132,11 +132,11 @@ internal sealed class PollCoordinator
                 contexts[t] = ContextFor(laneEntries[t], targets[t], timestampNs);
                 targets[t].EventContext = contexts[t]; // destroy events from now on carry the latest context
             }
-            long interval = targets.Length > 0 && window > TimeSpan.Zero ? Math.Max(1, Ticks(window) / targets.Length) : 0;
+            long interval = targets.Length > 0 && window > TimeSpan.Zero ? Math.Max(1, MonotonicClock.Ticks(window) / targets.Length) : 0;
             _lanes[i].Post(new LaneCommand.StartPoll(new LanePlan
             {
                 PollId = poll.PollId, StartTimestamp = start, Targets = targets, Contexts = contexts, Deadline = deadline, SendInterval = interval,
-                HostSockets = _lastPollSockets, TimeoutTicks = Ticks(_options.Timeout),
+                HostSockets = _lastPollSockets, TimeoutTicks = MonotonicClock.Ticks(_options.Timeout),
             }));
         }
         return true;
@@ -210,7 +210,6 @@ internal sealed class PollCoordinator
         Attribution = entry.Attribution.Latest, // the namespace's owner as known now, with the names found so far
     };
 
-    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>The poll that runs: what every lane has reported so far.</summary>
     private sealed class RunningPoll(int pollId, long timestampNs, long startTimestamp, int namespaces, int lanes)

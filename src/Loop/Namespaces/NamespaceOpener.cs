@@ -128,7 +128,7 @@ public sealed class NamespaceOpener : IDisposable
                         break;
                     }
                     if (due <= now) break;
-                    Monitor.Wait(_queue, WaitMilliseconds(due, now)); // queue empty: until an open, a wake or due
+                    Monitor.Wait(_queue, MonotonicClock.TimeoutMs(due, now)); // queue empty: until an open, a wake or due
                 }
                 if (_stopping) return;
             }
@@ -156,13 +156,6 @@ public sealed class NamespaceOpener : IDisposable
         // Only ever at home: the loop above runs it between requests, after Restore() proved the thread is back.
         try { _sideWork!.Run(); }
         catch (Exception) { } // IOpenerSideWork.Run counts and logs its own failures; the opener must survive a bug there
-    }
-
-    private static int WaitMilliseconds(long due, long now)
-    {
-        if (due == long.MaxValue) return Timeout.Infinite;
-        long ms = (due - now) * 1000 / System.Diagnostics.Stopwatch.Frequency + 1;
-        return (int)Math.Min(ms, int.MaxValue);
     }
 
     private OpenResult OpenOne(OpenRequest request, out bool home)

@@ -1,3 +1,4 @@
+using XtcpEpoll.Netlink.Native;
 using System.Diagnostics;
 using XtcpEpoll.Loop.Polling;
 
@@ -157,7 +158,7 @@ internal sealed class NamespaceRegistry
         int attempt = state.Attempt + 1;
         if (attempt < PlaceholderRetries.Length)
         {
-            _placeholders[path] = (attempt, now + Ticks(PlaceholderRetries[attempt]));
+            _placeholders[path] = (attempt, now + MonotonicClock.Ticks(PlaceholderRetries[attempt]));
             return;
         }
         // Still not a namespace: let the opener try (and fail, counted); the next reconcile retries.
@@ -237,7 +238,7 @@ internal sealed class NamespaceRegistry
         {
             // Not (yet) a namespace: `ip netns add`'s placeholder before its bind mount, or a stray file.
             if (isBind && candidate.Inode != 0 && !_placeholders.ContainsKey(candidate.Path))
-                _placeholders[candidate.Path] = (0, now + Ticks(PlaceholderRetries[0]));
+                _placeholders[candidate.Path] = (0, now + MonotonicClock.Ticks(PlaceholderRetries[0]));
             return;
         }
         _placeholders.Remove(candidate.Path);
@@ -321,7 +322,6 @@ internal sealed class NamespaceRegistry
         _actions.InitialOpensDone();
     }
 
-    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     private static string First(HashSet<string> set)
     {

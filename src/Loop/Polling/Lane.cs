@@ -120,12 +120,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
         {
             while (!_stopped)
             {
-                int n = _epoll.Wait(events, -1);
-                if (n < 0)
-                {
-                    if (-n == LibC.EINTR) continue;
-                    throw new InvalidOperationException($"lane {_index}: epoll_wait {Errno.Describe(-n)}");
-                }
+                int n = _epoll.WaitUntil(events, long.MaxValue, "lane");
                 for (int i = 0; i < n && !_stopped; i++)
                 {
                     ulong key = Epoll.Key(events[i]);
@@ -507,7 +502,7 @@ internal sealed class Lane : IDisposable, ILaneMailbox
             }
             Dumps.Counts.Datagrams++;
             Dumps.Counts.Bytes += n;
-            var header = new DestroyEventHeader { NamespaceId = handle.Id, ReadTimeNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100 };
+            var header = new DestroyEventHeader { NamespaceId = handle.Id, ReadTimeNs = MonotonicClock.UnixNanosNow() };
             MemoryMarshal.Write(frame.Slice(FrameHeader.Size), in header);
             WriteHeader(frame, FrameKind.DestroyEvent, 0, DestroyEventHeader.Size + n, pollId: 0);
             _writer.Advance(headers + n);

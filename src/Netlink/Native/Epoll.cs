@@ -65,6 +65,23 @@ public sealed unsafe class Epoll : IDisposable
         }
     }
 
+    /// <summary>
+    /// epoll_wait for a loop thread, until an event or <paramref name="due"/> (Stopwatch ticks;
+    /// <see cref="long.MaxValue"/>: no timeout). EINTR is retried with the timeout recomputed: the runtime
+    /// signals threads (GC suspension), so a wait is interrupted often and must not restart its full timeout.
+    /// Any other error, impossible on a valid epoll fd and buffer, throws naming <paramref name="owner"/>, so
+    /// the loop fails fast instead of spinning.
+    /// </summary>
+    public int WaitUntil(Span<epoll_event> events, long due, string owner)
+    {
+        while (true)
+        {
+            int n = Wait(events, MonotonicClock.TimeoutMs(due, MonotonicClock.Now));
+            if (n >= 0) return n;
+            if (-n != EINTR) throw new InvalidOperationException($"{owner}: epoll_wait {Errno.Describe(-n)}");
+        }
+    }
+
     /// <summary>The key the event's fd was added with.</summary>
     public static ulong Key(in epoll_event ev) => ev.data.u64;
 
