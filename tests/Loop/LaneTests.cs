@@ -25,11 +25,12 @@ public sealed class LaneTests
         {
             // A dump that timed out in an earlier poll and whose DONE never came (its request was never sent).
             // (its own table: the walk is sent at once, without waiting for the lane's walk budget)
-            var dump = discarding.Dump = new NamespaceDump(discarding.Id, discarding.Name, lane.Dumps, tcpEhashEntries: 1024);
+            var dump = new NamespaceDump(discarding.Id, discarding.Name, lane.DumpContext, tcpEhashEntries: 1024);
+            discarding.GiveDump(dump);
             dump.Schedule();
             dump.Start(0);
             Assert.Equal(DumpStep.Ended(DumpEnd.Timeout), dump.OnDeadline());
-            lane.Dumps.TakeCounts();
+            lane.DumpContext.TakeCounts();
         }, lane => { });
 
         Assert.Contains((FrameKind.NamespaceEnd, 0, (int)DumpEnd.Timeout), frames);
@@ -37,7 +38,7 @@ public sealed class LaneTests
         Assert.Contains(frames, f => f.Kind == FrameKind.Datagram && f.NsIndex == 1);
         Assert.Single(frames, f => f.Kind == FrameKind.LaneDone);
         Assert.Equal(1, counts.Timeouts); // the lane reports a timeout
-        Assert.Equal(DumpState.Discarding, discarding.Dump!.State); // still draining, no second dump on that socket
+        Assert.Equal(DumpState.Discarding, discarding.Dump.State); // still draining, no second dump on that socket
     }
 
     [Fact]
@@ -263,7 +264,7 @@ public sealed class LaneTests
         Assert.Equal((3, 0), (counts.WalksDeferred, counts.Timeouts));
         for (int i = 0; i < 3; i++) Assert.Contains((FrameKind.NamespaceEnd, i, (int)DumpEnd.Done), frames);
         Assert.DoesNotContain(frames, f => f.Kind == FrameKind.Datagram); // nothing was walked
-        Assert.All(handles, h => Assert.Equal(WalkReason.First, h.Dump!.RequestedWalk ?? WalkReason.First));
+        Assert.All(handles, h => Assert.Equal(WalkReason.First, h.Dump.RequestedWalk ?? WalkReason.First));
     }
 
     [Fact]

@@ -70,9 +70,10 @@ public sealed class PollCoordinatorTests
         var (polls, lanes, _) = New(lanes: 2);
         polls.TryStart([]);
         var one = new LaneCounts { Records = 70, DestroyEvents = 3, DestroyEventsLost = 1 };
-        one.Walks[(int)WalkReason.Interval] = 2;
+        one.CountWalk(WalkReason.Interval);
+        one.CountWalk(WalkReason.Interval);
         var two = new LaneCounts { Records = 30, DestroyEvents = 4 };
-        two.Walks[(int)WalkReason.Interval] = 1;
+        two.CountWalk(WalkReason.Interval);
         polls.OnLaneDone(0, 1, one);
         var summary = polls.OnLaneDone(1, 1, two)!.Value;
 

@@ -168,7 +168,7 @@ internal sealed class PollCoordinator
         double seconds = Stopwatch.GetElapsedTime(poll.StartTimestamp).TotalSeconds;
         // The poll's own counters first, the poll count last: a scrape that sees poll N counted sees its walks,
         // lookups and deferrals too (the harness reads per-poll deltas that way).
-        Publish(counts);
+        counts.Publish();
         _parseErrors.Export();
         LoopMetrics.PollDuration.Observe(seconds);
         LoopMetrics.LastPollDuration.Set(seconds);
@@ -180,26 +180,6 @@ internal sealed class PollCoordinator
         PollsCompleted++;
         return new PollSummary(poll.PollId, poll.TimestampNs, poll.Namespaces, counts.Records, timedOut, counts.DumpErrors,
             counts.DestroyEvents, counts.DestroyEventsLost, counts.WalksDeferred);
-    }
-
-    private static void Publish(in LaneCounts counts)
-    {
-        LoopMetrics.DumpTimeouts.Inc(counts.Timeouts);
-        LoopMetrics.DumpErrors.Inc(counts.DumpErrors);
-        LoopMetrics.DumpsAbandoned.Inc(counts.Abandoned);
-        LoopMetrics.DumpInterrupts.Inc(counts.Interrupts);
-        LoopMetrics.CompatFallbacks.Inc(counts.CompatFallbacks);
-        LoopMetrics.LookupsFound.Inc(counts.LookupsFound);
-        LoopMetrics.LookupsMissing.Inc(counts.LookupsMissing);
-        for (int i = 0; i < WalkCounts.Length; i++) LoopMetrics.WalksByReason[i].Inc(counts.Walks[i]);
-        LoopMetrics.WalkDeferrals.Inc(counts.WalksDeferred);
-        LoopMetrics.LastPollWalksDeferred.Set(counts.WalksDeferred);
-        LoopMetrics.TcpCounterFailuresRead.Inc(counts.CounterReadFailures);
-        LoopMetrics.TcpCounterFailuresParse.Inc(counts.CounterParseFailures);
-        LoopMetrics.DestroyEvents.Inc(counts.DestroyEvents);
-        LoopMetrics.DestroyEventsLost.Inc(counts.DestroyEventsLost);
-        LoopMetrics.DatagramsRead.Inc(counts.Datagrams);
-        LoopMetrics.BytesRead.Inc(counts.Bytes);
     }
 
     private RecordContext ContextFor(NamespaceEntry entry, NamespaceHandle handle, long timestampNs) => new()

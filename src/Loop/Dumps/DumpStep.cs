@@ -13,6 +13,11 @@ internal enum DumpActions : byte
     End = 4,
     /// <summary>The namespace asks its lane for a full walk (budgeted): the lane answers with GrantWalk or DeferWalk.</summary>
     AwaitWalk = 8,
+    /// <summary>
+    /// The forwarded datagram carries NLM_F_DUMP_INTR (the table changed under the dump): its records and the
+    /// rest of the namespace's records of the poll are flagged DumpIncomplete by the parse worker.
+    /// </summary>
+    Interrupted = 16,
 }
 
 /// <summary>
@@ -24,6 +29,7 @@ internal readonly record struct DumpStep(DumpActions Actions, DumpEnd How = Dump
 {
     public static DumpStep None => default;
     public static DumpStep Forward => new(DumpActions.Forward);
+    public static DumpStep ForwardInterrupted => new(DumpActions.Forward | DumpActions.Interrupted);
     public static DumpStep Send => new(DumpActions.Send);
     public static DumpStep Ended(DumpEnd how) => new(DumpActions.End, how);
     public static DumpStep AwaitWalk => new(DumpActions.AwaitWalk);
@@ -32,6 +38,7 @@ internal readonly record struct DumpStep(DumpActions Actions, DumpEnd How = Dump
     public bool Sends => (Actions & DumpActions.Send) != 0;
     public bool Ends => (Actions & DumpActions.End) != 0;
     public bool AwaitsWalk => (Actions & DumpActions.AwaitWalk) != 0;
+    public bool Interrupted => (Actions & DumpActions.Interrupted) != 0;
 
     /// <summary>This step followed by <paramref name="next"/> (a datagram forwarded, then the next request or the end).</summary>
     public DumpStep Then(DumpStep next) => new(Actions | next.Actions, next.Ends ? next.How : How);

@@ -195,9 +195,9 @@ internal sealed partial class NamespaceDump
     {
         if (_state != DumpState.AwaitingWalk) return DumpStep.None;
         _deferred = true;
-        Counts.WalksDeferred++;
+        Counts.CountWalkDeferred();
         return Finish(DumpEnd.Done);
     }
 
-    private void CountWalk(WalkReason reason) => Counts.Walks[(int)reason]++;
+    private void CountWalk(WalkReason reason) => Counts.CountWalk(reason);
 }

@@ -137,15 +137,17 @@ internal sealed partial class NamespaceDump
         if (summary.ErrorNumber != 0 && !_useV2 && IsCompatRefusal(summary.ErrorNumber))
         {
             _context.Logger.LogInformation("namespace {Name} refused the compat request (errno {Errno}); using v2 requests", _name, summary.ErrorNumber);
-            Counts.CompatFallbacks++;
+            Counts.CountCompatFallback();
             _useV2 = true;
             // The round's lookups were v2 requests already: their answers still come. Only the dump is asked again.
             return SendDump();
         }
+        // The one place a live dump's NLM_F_DUMP_INTR is read: counted here once per poll, and the step tells the
+        // parse worker to flag the records (it never reads the flag itself).
         if (summary.DumpInterrupted && !_interruptCounted)
         {
             _interruptCounted = true;
-            Counts.Interrupts++;
+            Counts.CountInterrupt();
         }
         var step = DumpStep.None;
         if (summary.SocketMessages > 0)
@@ -156,7 +158,7 @@ internal sealed partial class NamespaceDump
                 var listeners = default(TcpSocketCount);
                 SockDiagReader.CountHashed(datagram, ref _found, ref listeners);
             }
-            step = DumpStep.Forward;
+            step = summary.DumpInterrupted ? DumpStep.ForwardInterrupted : DumpStep.Forward;
         }
         if (summary.ErrorNumber != 0)
         {
@@ -213,118 +215,6 @@ internal sealed partial class NamespaceDump
         if (!InPoll) return DumpStep.None;
         _dumpRunning = false;
         return Finish(DumpEnd.Abandoned);
-    }
-
-    // ---------------------------------------------------------------- rounds
-
-    /// <summary>Writes the round's first sendmsg: its dump request (if any), then its lookups.</summary>
-    private DumpStep BeginRound(RequestRound round)
-    {
-        if (round.LookupCount > RequestBuffer.MaxLookups)
-            throw new InvalidOperationException($"namespace {_name}: {round.LookupCount} lookups do not fit one sendmsg ({RequestBuffer.MaxLookups})");
-        _round = round;
-        _collecting = round.Collect != KeyScope.None;
-        if (round.Kind == RoundKind.ListenerWalk)
-        {
-            // The walk reports every listener again: those the lookups found are counted once, from the walk.
-            _found.Subtract(_foundListenersByLookup);
-            _foundListenersByLookup = default;
-            _listenersWalked = true;
-        }
-        else if (round.Kind == RoundKind.Main && round.Dumps) _establishedDumped = true;
-        _secondFamily = false;
-        _state = DumpState.Dumping;
-        var requests = _context.Requests;
-        requests.Clear();
-        _dumpRunning = round.Dumps;
-        if (_dumpRunning) _dumpSeq = AddDump(requests);
-        _lookupFirstSeq = requests.LastSequence + 1;
-        for (int i = 0; i < round.LookupCount; i++)
-            requests.AddLookup(in round.Lookups!.Key(round.LookupStart + i), _context.Settings.IdiagExt);
-        _lookupsSent = _lookupsPending = round.LookupCount;
-        if (!_dumpRunning && _lookupsPending == 0) return RoundComplete(); // nothing to ask in this round
-        return DumpStep.Send;
-    }
-
-    /// <summary>The round's dump request again (v2's second family, or v2 after a compat refusal), alone.</summary>
-    private DumpStep SendDump()
-    {
-        var requests = _context.Requests;
-        requests.Clear();
-        _dumpSeq = AddDump(requests);
-        _dumpRunning = true;
-        return DumpStep.Send;
-    }
-
-    private uint AddDump(RequestBuffer requests) => _useV2
-        ? requests.AddV2Dump(_secondFamily ? NetlinkConstants.AF_INET6 : NetlinkConstants.AF_INET, _round.DumpStates, _context.Settings.IdiagExt)
-        : requests.AddCompatDump(_round.DumpStates, _context.Settings.IdiagExt);
-
-    private bool IsLookupReply(uint sequence) => _lookupsPending > 0 && sequence - _lookupFirstSeq < (uint)_lookupsSent;
-
-    /// <summary>One answer to a lookup: the socket's record (forwarded), or an error (it is gone or unreachable).</summary>
-    private DumpStep OnLookupReply(in DatagramSummary summary, ReadOnlySpan<byte> datagram)
-    {
-        _lookupsPending--;
-        var step = DumpStep.None;
-        if (summary.SocketMessages > 0)
-        {
-            Counts.LookupsFound++;
-            if (CountsFound) SockDiagReader.CountHashed(datagram, ref _found, ref _foundListenersByLookup);
-            step = DumpStep.Forward;
-        }
-        else
-        {
-            Counts.LookupsMissing++;
-            _round.Lookups!.Missed(_round.LookupStart + (int)(summary.Sequence - _lookupFirstSeq));
-        }
-        return _lookupsPending == 0 && !_dumpRunning ? step.Then(RoundComplete()) : step;
-    }
-
-    /// <summary>Every answer of the round is in: the next round of the plan, or the namespace is done.</summary>
-    private DumpStep RoundComplete()
-    {
-        if (_collecting)
-        {
-            _collecting = false;
-            RoundCompleted(_round);
-        }
-        return NextRound(_round) is { } next ? BeginRound(next) : AfterRounds();
-    }
-
-    // ---------------------------------------------------------------- ends
-
-    /// <summary>Ends the namespace's part of the poll with nothing left running on the socket.</summary>
-    private DumpStep Finish(DumpEnd how)
-    {
-        _state = DumpState.Idle;
-        return Ended(how);
-    }
-
-    /// <summary>Ends it while the kernel still runs the dump: drop its replies until its DONE.</summary>
-    private DumpStep Discard(DumpEnd how)
-    {
-        _discardSeq = _dumpSeq;
-        _dumpRunning = false;
-        _state = DumpState.Discarding;
-        return Ended(how);
-    }
-
-    private DumpStep Ended(DumpEnd how)
-    {
-        if (_collecting)
-        {
-            _collecting = false;
-            RoundAborted(_round); // a partial walk is never trusted
-        }
-        _lookupsPending = 0;
-        switch (how)
-        {
-            case DumpEnd.Timeout: Counts.Timeouts++; break;
-            case DumpEnd.Error: Counts.DumpErrors++; break;
-            case DumpEnd.Abandoned: Counts.Abandoned++; break;
-        }
-        return DumpStep.Ended(how);
     }
 
     /// <summary>Whether this poll's requests count what they find (the namespace's counters were read).</summary>

@@ -25,9 +25,11 @@ public readonly record struct DecodedDatagram(int Appended, DatagramEnding Endin
 /// One datagram of a namespace's dump → records in the sink. The single place where collection turns
 /// sock_diag replies into records, used by the parse workers and by `xtcp-epoll replay` (so a capture
 /// replays through exactly the live path): parse in place (SockDiagReader) into a reused FlatRecord chunk,
-/// drop a cookie the dump already emitted, number the records, flag DumpIncomplete from the datagram that
-/// carried NLM_F_DUMP_INTR on, stop at DONE / ERROR (nothing after the end of a dump is data of it), append.
-/// No allocation per socket or per datagram. One per thread (it owns its chunk).
+/// drop a cookie the dump already emitted, number the records, flag DumpIncomplete once the dump is known
+/// interrupted, stop at DONE / ERROR (nothing after the end of a dump is data of it), append. Whether a dump
+/// ended or was interrupted is decided by the lane's NamespaceDump live; only replay, which has no lane, reads it
+/// here (<see cref="Decode"/>). No allocation per socket or per datagram. Owner: one parse worker thread (or
+/// the replay command's thread); it owns its record chunk and counters.
 /// </summary>
 public sealed class DumpDecoder
 {
@@ -73,12 +75,33 @@ public sealed class DumpDecoder
     /// </summary>
     public KeyframeSchedule? Keyframes { get; init; }
 
-    /// <summary>Appends the records of <paramref name="datagram"/>, a reply of the dump <paramref name="dump"/> tracks.</summary>
+    /// <summary>
+    /// Offline (replay, benchmarks): appends the records of <paramref name="datagram"/>, a reply of the dump
+    /// <paramref name="dump"/> tracks, and reads the dump's end and NLM_F_DUMP_INTR from it, since no lane read
+    /// them first. (Live, the lane's NamespaceDump reads them and the parse worker calls <see cref="AppendSnapshot"/>.)
+    /// </summary>
     public DecodedDatagram Decode(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
     {
         var reader = new SockDiagReader(datagram, _errors);
+        int appended = AppendSnapshot(ref reader, dump, context, offline: true, out var ending);
+        return new DecodedDatagram(appended, ending, ending == DatagramEnding.Error ? reader.ErrorNumber : 0);
+    }
+
+    /// <summary>
+    /// Live (parse worker): appends the records of a datagram the lane forwarded. Its end and DUMP_INTR were read
+    /// by the lane's NamespaceDump, which flagged the datagram if the dump is interrupted (the worker then set
+    /// <see cref="DumpRecords.Incomplete"/> before this call).
+    /// </summary>
+    internal int AppendSnapshot(ReadOnlySpan<byte> datagram, DumpRecords dump, RecordContext context)
+    {
+        var reader = new SockDiagReader(datagram, _errors);
+        return AppendSnapshot(ref reader, dump, context, offline: false, out _);
+    }
+
+    private int AppendSnapshot(ref SockDiagReader reader, DumpRecords dump, RecordContext context, bool offline, out DatagramEnding ending)
+    {
         int count = 0, appended = 0;
-        var ending = DatagramEnding.None;
+        ending = DatagramEnding.None;
         while (true)
         {
             ref var record = ref _records[count];
@@ -99,19 +122,21 @@ public sealed class DumpDecoder
                 if (++count == RecordChunk) { appended += Append(count); count = 0; }
                 continue;
             }
+            // Nothing after the end of a dump is data of it.
             if (item == SockDiagItem.Done) ending = DatagramEnding.Done;
             else if (item == SockDiagItem.Error) ending = DatagramEnding.Error;
-            break; // End of the datagram, or of the dump
+            break;
         }
-        if (reader.DumpInterrupted)
+        if (offline && reader.DumpInterrupted)
         {
-            // The kernel says the table changed under this dump: this datagram's records and the rest of
-            // the dump are flagged (records already appended from earlier datagrams cannot be recalled).
+            // Offline only (live, the lane read it and flagged the dump before this datagram): the table changed
+            // under the dump, so this datagram's records and the rest of the dump are flagged (records already appended
+            // from earlier datagrams cannot be recalled).
             dump.Incomplete = true;
             for (int i = 0; i < count; i++) _records[i].DumpIncomplete = true;
         }
         if (count > 0) appended += Append(count);
-        return new DecodedDatagram(appended, ending, ending == DatagramEnding.Error ? reader.ErrorNumber : 0);
+        return appended;
     }
 
     /// <summary>

@@ -18,6 +18,8 @@ internal enum FrameKind : int
     DestroyEvent = 4,
     /// <summary>The namespace whose handle id follows (8 bytes, Value = 8) is closed: no more destroy events of it.</summary>
     NamespaceGone = 5,
+    /// <summary>As <see cref="Datagram"/>, and the lane saw NLM_F_DUMP_INTR in it: the namespace's dump is inconsistent from here on.</summary>
+    InterruptedDatagram = 6,
 }
 
 /// <summary>In front of a destroy-event datagram in its frame: whose it is and when it was read.</summary>
@@ -46,8 +48,8 @@ internal struct FrameHeader
     public int Value;
 
     /// <summary>Bytes following the header.</summary>
-    public readonly int PayloadLength => Kind is FrameKind.Datagram or FrameKind.LaneDone or FrameKind.DestroyEvent or FrameKind.NamespaceGone ? Value : 0;
+    public readonly int PayloadLength => Kind is FrameKind.Datagram or FrameKind.InterruptedDatagram or FrameKind.LaneDone or FrameKind.DestroyEvent or FrameKind.NamespaceGone ? Value : 0;
 
     /// <summary>Frames of a poll (they carry its PollId and index into its plan); the others may come at any time.</summary>
-    public readonly bool BelongsToPoll => Kind is FrameKind.Datagram or FrameKind.NamespaceEnd or FrameKind.LaneDone;
+    public readonly bool BelongsToPoll => Kind is FrameKind.Datagram or FrameKind.InterruptedDatagram or FrameKind.NamespaceEnd or FrameKind.LaneDone;
 }

@@ -7,7 +7,9 @@ namespace XtcpEpoll.Loop.Polling;
 
 /// <summary>
 /// One open namespace as its lane sees it: identity (set by the control thread before the handle is given to
-/// a lane, then read-only) and the lane thread's own state for it. The request/reply logic is in
+/// a lane, then read-only: any thread) and the lane thread's own state for it (owner: the lane thread), plus
+/// the parse worker's fingerprints (owner: the parse worker) and the event context (written by the control
+/// thread, read by the parse worker, a volatile reference). The request/reply logic is in
 /// <see cref="Dump"/>; what is left here is the lane's bookkeeping (its place in the poll, its in-flight slot).
 /// </summary>
 internal sealed class NamespaceHandle
@@ -42,8 +44,14 @@ internal sealed class NamespaceHandle
     public XtcpEpoll.Loop.Changes.FingerprintTable? Fingerprints;
 
     // ---- lane thread only
-    /// <summary>The namespace's dump state machine; made by its lane when the handle is added (tests may preset one).</summary>
-    public NamespaceDump? Dump;
+    /// <summary>The namespace's dump state machine; given by its lane when the handle is added (tests may give one first).</summary>
+    public NamespaceDump Dump => _dump ?? throw new InvalidOperationException($"namespace {Name} has no dump: it was never added to a lane");
+    private NamespaceDump? _dump;
+
+    public bool HasDump => _dump != null;
+
+    public void GiveDump(NamespaceDump dump) => _dump = dump;
+
     /// <summary>Index in the lane's current poll plan (-1 when not in the running poll or already ended in it).</summary>
     public int PollIndex = -1;
     /// <summary>Holds one of the lane's in-flight dump slots.</summary>

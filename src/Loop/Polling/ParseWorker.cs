@@ -16,6 +16,8 @@ namespace XtcpEpoll.Loop.Polling;
 /// the records it appended, to the control thread, which alone ends the poll. Destroy-event frames come at
 /// any time: each becomes a record (record_origin 1) of its namespace, appended at once (the sink flushes it
 /// at the next end of poll at the latest) and counted in the next LaneDone.
+/// Owner: its own thread for every field (built by the control thread before it starts); what it shares is
+/// the pipe, the <see cref="PlanSlot"/> and the <see cref="EventSources"/>, each with its own hand-over rule.
 /// </summary>
 internal sealed class ParseWorker
 {
@@ -28,7 +30,7 @@ internal sealed class ParseWorker
     private readonly Action<Exception> _onFault;
     private readonly ILogger _logger;
     private readonly Thread _thread;
-    private readonly byte[] _scratch = new byte[FrameHeader.Size + Lane.RecvSize];
+    private readonly byte[] _scratch = new byte[FrameHeader.Size + FrameWriter.RecvSize];
     /// <summary>Per-namespace progress of the running poll, indexed by NsIndex; pooled.</summary>
     private DumpRecords?[] _dumps = [];
     private readonly Stack<DumpRecords> _pool = new();
@@ -99,8 +101,10 @@ internal sealed class ParseWorker
         switch (header.Kind)
         {
             case FrameKind.Datagram:
+            case FrameKind.InterruptedDatagram:
                 var dump = _dumps[header.NsIndex] ??= StartDump(plan, header.NsIndex);
-                _pollRecords += _decoder.Decode(bytes, dump, plan.Contexts[header.NsIndex]).Appended;
+                if (header.Kind == FrameKind.InterruptedDatagram) dump.Incomplete = true; // the lane read NLM_F_DUMP_INTR
+                _pollRecords += _decoder.AppendSnapshot(bytes, dump, plan.Contexts[header.NsIndex]);
                 break;
             case FrameKind.NamespaceEnd:
                 Release(header.NsIndex);
@@ -168,8 +172,7 @@ internal sealed class ParseWorker
         ThreadAllocations.RecordCurrentThread();
         for (int i = 0; i < _dumps.Length; i++) Release(i);
         _decoder.PublishCounts();
-        counts.Records = _pollRecords;
-        counts.DestroyEvents = _destroyRecords;
+        counts.AddRecords(_pollRecords, _destroyRecords);
         _pollRecords = 0;
         _destroyRecords = 0;
         _onLaneDone(pollId, counts);
