@@ -88,6 +88,18 @@ public sealed class DumpDecoderTests
     }
 
     [Fact]
+    public void The_live_path_flags_what_the_lane_said_and_does_not_read_DUMP_INTR_itself()
+    {
+        var (decoder, sink) = New();
+        var dump = new DumpRecords();
+        decoder.AppendSnapshot(Interrupted(1, 1), dump, Context); // the lane did not flag it: not read here
+        dump.Incomplete = true; // the lane forwarded an InterruptedDatagram frame
+        decoder.AppendSnapshot(Sockets(1, 2), dump, Context);
+
+        Assert.Equal([false, true], sink.Records.Select(r => r.DumpIncomplete));
+    }
+
+    [Fact]
     public void A_sink_that_throws_loses_the_chunk_but_not_the_worker()
     {
         var decoder = new DumpDecoder(new ThrowingSink(), new ParseErrorCounters(), 0, NullLogger.Instance);

@@ -113,6 +113,18 @@ public sealed class NamespaceDumpTests
         Assert.Equal(2, context.Counts.Interrupts);
     }
 
+    [Fact]
+    public void A_datagram_with_DUMP_INTR_is_forwarded_flagged_so_the_parse_worker_need_not_read_it()
+    {
+        var (_, dump) = New();
+        uint seq = StartPoll(dump)[0].Sequence;
+        Assert.Equal(Forward, dump.OnDatagram(Sockets(seq, 1)));
+        var step = dump.OnDatagram(Interrupted(seq, 2));
+        Assert.Equal(DumpStep.ForwardInterrupted, step);
+        Assert.True(step.Forwards && step.Interrupted);
+        Assert.False(dump.OnDatagram(SocketsThenDone(seq, 3)).Interrupted); // flagged by the datagram that carries it
+    }
+
     // ---------------------------------------------------------------- request kinds
 
     [Fact]
