@@ -52,7 +52,7 @@ internal sealed partial class NamespaceDump
         {
             if (!_sharesHostTable)
             {
-                // Its own table: the walk is cheap (~13 µs + its sockets) and never waits for the lane's budget.
+                // Its own table: the walk is cheap (its own buckets and sockets) and never waits for the lane's budget.
                 CountWalk(reason);
                 _known.BeginCollect(KeyScope.All);
                 return new RequestRound(RoundKind.Walk, settings.States, Collect: KeyScope.All);
@@ -92,7 +92,7 @@ internal sealed partial class NamespaceDump
 
     /// <summary>
     /// Between full walks: dump the established table (true) or look every known socket up (false)? A table the
-    /// namespace owns is always walked (~13 µs + 0.85 µs per socket: cheaper than lookups, and new connections
+    /// namespace owns is always walked (cheaper than lookups, <see cref="WalkCost"/>, and new connections
     /// show at every poll); a shared one only when its known sockets would cost more to look up.
     /// </summary>
     private bool WalksEstablishedTable()

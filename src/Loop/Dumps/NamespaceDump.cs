@@ -13,7 +13,7 @@ namespace XtcpEpoll.Loop.Dumps;
 /// <see cref="OnRemoved"/>) and does what each returned <see cref="DumpStep"/> says: forward the datagram to the
 /// parser, send the requests this object wrote into the lane's <see cref="RequestBuffer"/>, end the namespace's
 /// part of the poll. Every path is unit tested on synthetic datagrams (tests/Loop/Dumps), without root.
-/// Lives as long as the namespace's socket; lane thread only.
+/// Lives as long as the namespace's socket. Owner: its lane's thread, for every field (a test may drive one alone).
 /// <para>
 /// What it carries (design/ARCHITECTURE.md, "Polls"): the compat → v2 fallback; v2's second family (AF_INET6
 /// only after AF_INET's DONE: one dump in flight per socket, else EBUSY); rounds of exact lookups of the

@@ -12,13 +12,10 @@ internal sealed class RequestBuffer
 {
     /// <summary>
     /// Exact lookups per sendmsg. The kernel answers every lookup inside the sendmsg, so all replies are queued
-    /// on the socket at once, beside the first batch of a dump riding the same sendmsg. Measured here (probe
-    /// `rmem`): a reply with the default attributes is a 496-byte datagram of 1,280 bytes of skb truesize, and
-    /// the default 208 KiB receive buffer holds 166 of them: the 167th is dropped (ENOBUFS, sk_drops + 2). A
-    /// reply grows to the next slab (2,304 bytes of truesize) for sockets with MD5 or ULP (kTLS) attributes, so
-    /// the bound is 64: 64 x 2,304 B + a ~33 KiB dump batch = 180 KiB &lt; 208 KiB. Larger batches buy nothing:
-    /// kernel CPU per lookup was 2.53 µs at 64, 2.43 at 128 and 2.67 at 400 (3.51 µs at 16), so the receive
-    /// buffer is left at the system default rather than forced up.
+    /// on the socket at once, beside the first batch of a dump riding the same sendmsg: 64 replies at their
+    /// largest truesize (sockets with MD5 or ULP attributes) plus a dump batch fit the default receive buffer,
+    /// and larger batches cost the kernel no less per lookup, so the buffer is left at the system default
+    /// (figures: design/PERFORMANCE.md, "What the kernel charges").
     /// </summary>
     public const int MaxLookups = 64;
 

@@ -2,24 +2,21 @@ namespace XtcpEpoll.Loop.Dumps;
 
 /// <summary>
 /// The kernel-CPU model behind each namespace's choice between walking its table and looking its known
-/// sockets up (design/ARCHITECTURE.md, "Known sockets"). Measured on this project's machine kind (2 cores,
-/// kernel 6.18, 262,144-bucket host table) with bench/probes/sockdiag-probe.c and shared/reference/kernel-costs.md.
+/// sockets up (design/ARCHITECTURE.md, "Known sockets"). The constants and the measurements they come from:
+/// design/PERFORMANCE.md, "What the kernel charges" and "Figures behind the lane's constants".
 /// </summary>
 internal static class WalkCost
 {
-    /// <summary>
-    /// One exact lookup with its reply: 2.43-2.77 µs of kernel CPU per socket in batches of 64 to 400 lookups
-    /// per sendmsg, 3.51 µs in batches of 16 (probe `lookup`, 800 and 4,000 sockets).
-    /// </summary>
+    /// <summary>One exact lookup with its reply, kernel CPU per socket at 64 or more lookups per sendmsg.</summary>
     public const double LookupNs = 2_700;
 
-    /// <summary>What a walk spends on each socket it returns (the same attributes): 27 ms for 32,016 sockets.</summary>
+    /// <summary>What a walk spends on each socket it returns (the same attributes).</summary>
     public const double ReturnedSocketNs = 850;
 
-    /// <summary>Per bucket of the walked table: ~1 ms for the host's 262,144 empty buckets (0.95-1.4 ms measured).</summary>
+    /// <summary>Per bucket of the walked table (~1 ms for the host's 262,144 empty buckets).</summary>
     public const double BucketNs = 3.8;
 
-    /// <summary>Per socket of another namespace in a shared table (skipped by the walk): (2.8 - 0.95) ms / 32,016.</summary>
+    /// <summary>Per socket of another namespace in a shared table (skipped by the walk).</summary>
     public const double ForeignSocketNs = 57;
 
     /// <summary>The host table's size here and the kernel's usual size; used when a namespace did not say (kernel &lt; 6.1).</summary>

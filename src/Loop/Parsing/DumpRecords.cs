@@ -5,6 +5,7 @@ namespace XtcpEpoll.Loop.Parsing;
 /// (a socket is reported once per dump even when the kernel sends it twice: a v2 walk after lookups, a
 /// socket moving between hash chains during the walk), the record counter, and whether the kernel flagged
 /// the dump NLM_F_DUMP_INTR. Reused across dumps (<see cref="Reset"/>): its set keeps its capacity.
+/// Owner: the parse worker's thread (or replay's), like the <see cref="DumpDecoder"/> it is handed to.
 /// </summary>
 public sealed class DumpRecords
 {
@@ -13,7 +14,7 @@ public sealed class DumpRecords
     /// <summary>Records numbered so far (the next record's RecordCounter).</summary>
     public ulong Counter { get; internal set; }
 
-    /// <summary>The kernel flagged the dump inconsistent: this and every later record is DumpIncomplete.</summary>
+    /// <summary>The dump is inconsistent (NLM_F_DUMP_INTR: the lane's frame said so, or replay read it): this and every later record is DumpIncomplete.</summary>
     public bool Incomplete { get; internal set; }
 
     /// <summary>--emit changed: the namespace's fingerprints, which decide what this dump emits; null = emit all.</summary>

@@ -4,8 +4,8 @@ namespace XtcpEpoll.Loop.Polling;
 
 /// <summary>
 /// The memory behind one lane's pipe: fixed-size blocks kept for the collector's lifetime, owner objects
-/// included, so the steady state allocates nothing (MemoryPool&lt;byte&gt;.Shared allocated a fresh 256 KiB
-/// array most polls when blocks were rented on the lane thread and returned on the parse thread).
+/// included, so the steady state allocates nothing (the shared pool did not keep blocks rented on one thread
+/// and returned on another: design/PERFORMANCE.md, "Figures behind the lane's constants").
 /// Thread-safe: the pipe rents on the writer's thread and returns on the reader's.
 /// </summary>
 internal sealed class SegmentPool : MemoryPool<byte>

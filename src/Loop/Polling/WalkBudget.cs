@@ -14,7 +14,8 @@ internal enum WalkGrant : byte
 }
 
 /// <summary>
-/// One lane's budget for the full walks of shared-table namespaces in a poll (issue 19; lane thread only, no I/O).
+/// One lane's budget for the full walks of shared-table namespaces in a poll (issue 19; no I/O; owner: the lane
+/// thread, through its <see cref="WalkQueue"/>: all fields, kept across polls for the correction).
 /// Each such walk visits the host's whole TCP table (~1 ms of buckets + 57 ns per host socket), so a burst of
 /// them (start-up, many namespaces opening connections at once) could outlast the poll. The lane collects the
 /// poll's walk candidates while lookups run, then <see cref="Order"/>s them (most unknown sockets first, then
@@ -36,8 +37,8 @@ internal sealed class WalkBudget
     /// <summary>
     /// Share of --timeout kept free of new walks at the end of a poll: for estimates that were low and for the
     /// parse pipeline. The estimate covers the walks in flight and is corrected within the poll, so a tenth is
-    /// enough; a larger reserve would defer first walks that fit (1,000 namespaces' first walks take ~0.7 s
-    /// per lane on an empty host: a 1 s timeout should hold them).
+    /// enough; a larger reserve would defer first walks that fit in a 1 s timeout (design/PERFORMANCE.md,
+    /// "Figures behind the lane's constants").
     /// </summary>
     public const double ReserveShare = 0.1;
     /// <summary>Walks finished in a phase before its own measurement is trusted (the first ones still queue behind each other).</summary>
