@@ -42,6 +42,31 @@ public sealed class LaneTests
     }
 
     [Fact]
+    public async Task A_poll_whose_every_namespace_is_still_discarding_ends_once_without_a_request()
+    {
+        // Every namespace ends inside StartPoll, in the loop that schedules them: the poll ends after that loop
+        // (the lane's one end point), once, and nothing is sent or read.
+        var handles = new[] { Handle(1), Handle(2), Handle(3) };
+        var (frames, counts) = await RunOnePoll(handles, lane =>
+        {
+            foreach (var handle in handles)
+            {
+                var dump = new NamespaceDump(handle.Id, handle.Name, lane.DumpContext, tcpEhashEntries: 1024);
+                handle.GiveDump(dump);
+                dump.Schedule();
+                dump.Start(0);
+                dump.OnDeadline(); // discarding a dump whose DONE never comes
+            }
+            lane.DumpContext.TakeCounts();
+        }, lane => { });
+
+        Assert.Equal([(FrameKind.NamespaceEnd, 0, (int)DumpEnd.Timeout), (FrameKind.NamespaceEnd, 1, (int)DumpEnd.Timeout),
+            (FrameKind.NamespaceEnd, 2, (int)DumpEnd.Timeout), (FrameKind.LaneDone, 0, LaneCounts.Size)], frames);
+        Assert.Equal((3, 0L), (counts.Timeouts, counts.Datagrams));
+        Assert.All(handles, h => Assert.Equal(DumpState.Discarding, h.Dump.State));
+    }
+
+    [Fact]
     public async Task A_namespace_removed_mid_dump_is_abandoned_and_the_poll_still_ends()
     {
         var removed = Handle(1);
