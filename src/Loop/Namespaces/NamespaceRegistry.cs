@@ -9,6 +9,7 @@ namespace XtcpEpoll.Loop.Namespaces;
 /// inotify appear/disappear, placeholder re-probes, open results, each with the time) and decisions go out
 /// through <see cref="INamespaceRegistryActions"/> (open, attach, detach, discard). It reads no file, so it
 /// is tested with synthetic candidates (tests/Loop/NamespaceRegistryTests), without /run mounts.
+/// Owner: the control thread (every member, and the entries).
 /// </summary>
 internal sealed class NamespaceRegistry
 {
