@@ -16,62 +16,80 @@ namespace XtcpEpoll.Loop;
 public sealed class Collector : IDisposable
 {
     private readonly CollectorOptions _options;
-    private readonly ControlLoop _control;
-    private int _started;
+    private readonly IRecordSink _sink;
+    private readonly ILogger _logger;
+    private readonly LoopStatus _status = new();
+    private readonly object _gate = new();
+    /// <summary>Under _gate: the running loop, made and started by <see cref="Start"/> (null before).</summary>
+    private ControlLoop? _control;
+    /// <summary>Under _gate: Start was called (once only, even if it failed).</summary>
+    private bool _started;
 
     public Collector(CollectorOptions options, IRecordSink sink, ILogger logger)
     {
         var error = options.Validate();
         if (error != null) throw new ArgumentException(error.Message); // no parameter suffix: the line is for people
         _options = options;
-        _control = new ControlLoop(options, sink, logger);
+        _sink = sink;
+        _logger = logger;
     }
 
     /// <summary>Completes after MaxLoops polls or RequestStop (faults if the loop died).</summary>
-    public Task Completion => _control.Completion;
+    public Task Completion => _status.Completion;
 
     /// <summary>True once one poll has ended (for /readyz).</summary>
-    public bool FirstPollCompleted => _control.PollsCompleted > 0;
+    public bool FirstPollCompleted => _status.PollsCompleted > 0;
 
     /// <summary>Namespaces with an open, verified sock_diag socket.</summary>
-    public int NamespacesOpen => _control.NamespacesOpen;
+    public int NamespacesOpen => _status.NamespacesOpen;
 
     /// <summary>Polls ended so far (complete or timed out).</summary>
-    public long PollsCompleted => _control.PollsCompleted;
+    public long PollsCompleted => _status.PollsCompleted;
 
     /// <summary>Raised on the control thread after each poll's EndOfPoll.</summary>
     public event Action<PollSummary>? PollCompleted
     {
-        add => _control.PollCompleted += value;
-        remove => _control.PollCompleted -= value;
+        add => _status.PollCompleted += value;
+        remove => _status.PollCompleted -= value;
     }
 
-    /// <summary>Starts the threads; the first poll runs as soon as the initial namespaces are open.</summary>
+    /// <summary>Makes the loop's fds and threads and starts them (throws, having released them, if that fails); the first poll runs as soon as the initial namespaces are open.</summary>
     public void Start()
     {
-        if (Interlocked.Exchange(ref _started, 1) != 0) throw new InvalidOperationException("collector already started");
-        _control.Start();
+        lock (_gate)
+        {
+            if (_started) throw new InvalidOperationException("collector already started");
+            _started = true;
+            var control = new ControlLoop(_options, _sink, _logger, _status);
+            control.Start();
+            _control = control;
+        }
+    }
+
+    private ControlLoop? Running
+    {
+        get { lock (_gate) return _control; }
     }
 
     /// <summary>SIGTERM path: no new polls; the running poll finishes (bounded by Timeout); then Completion.</summary>
     public void RequestStop()
     {
-        if (Volatile.Read(ref _started) == 0) { _control.CompleteUnstarted(); return; }
-        _control.Post(new ControlCommand.Stop());
+        if (Running is { } control) control.Post(new ControlCommand.Stop());
+        else _status.Complete(null); // stopped before it ever started: completes at once
     }
 
     /// <summary>Starts a poll now, or right after the running one (one waits at most; later triggers join it).</summary>
     public void TriggerPoll()
     {
-        if (Volatile.Read(ref _started) != 0) _control.Post(new ControlCommand.TriggerPoll());
+        Running?.Post(new ControlCommand.TriggerPoll());
     }
 
     /// <summary>As <see cref="TriggerPoll()"/>, counted under <paramref name="trigger"/>: completes with the started poll's timestamp (ns), -1 if none will start.</summary>
     public Task<long> TriggerPollAsync(PollTrigger trigger)
     {
         var started = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (Volatile.Read(ref _started) == 0 || Completion.IsCompleted) started.TrySetResult(-1);
-        else _control.Post(new ControlCommand.TriggerPoll(trigger, started));
+        if (Running is not { } control || Completion.IsCompleted) started.TrySetResult(-1);
+        else control.Post(new ControlCommand.TriggerPoll(trigger, started));
         Completion.ContinueWith(_ => started.TrySetResult(-1), TaskScheduler.Default); // posted as the loop stopped
         return started.Task;
     }
@@ -84,8 +102,8 @@ public sealed class Collector : IDisposable
     public Task<XtcpEpoll.Sinks.Options.OptionError?> SetPollFrequencyAsync(TimeSpan frequency, TimeSpan timeout)
     {
         var reply = new TaskCompletionSource<XtcpEpoll.Sinks.Options.OptionError?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (Volatile.Read(ref _started) == 0 || Completion.IsCompleted) reply.TrySetResult(new("frequency", "", "the collector is not running"));
-        else _control.Post(new ControlCommand.SetPollFrequency(frequency, timeout, reply));
+        if (Running is not { } control || Completion.IsCompleted) reply.TrySetResult(new("frequency", "", "the collector is not running"));
+        else control.Post(new ControlCommand.SetPollFrequency(frequency, timeout, reply));
         Completion.ContinueWith(_ => reply.TrySetResult(new("frequency", "", "the collector has stopped")), TaskScheduler.Default);
         return reply.Task;
     }
@@ -94,8 +112,8 @@ public sealed class Collector : IDisposable
     public Task<IReadOnlyList<NamespaceInfo>> GetNamespacesAsync()
     {
         var reply = new TaskCompletionSource<IReadOnlyList<NamespaceInfo>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (Volatile.Read(ref _started) == 0 || Completion.IsCompleted) reply.TrySetResult([]);
-        else _control.Post(new ControlCommand.Snapshot(reply));
+        if (Running is not { } control || Completion.IsCompleted) reply.TrySetResult([]);
+        else control.Post(new ControlCommand.Snapshot(reply));
         return reply.Task;
     }
 
@@ -103,7 +121,7 @@ public sealed class Collector : IDisposable
     public void Dispose()
     {
         RequestStop();
-        if (Volatile.Read(ref _started) != 0)
+        if (Running != null)
             Completion.ContinueWith(_ => { }, TaskScheduler.Default).Wait(_options.Timeout + TimeSpan.FromSeconds(5));
     }
 }

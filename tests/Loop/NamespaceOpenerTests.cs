@@ -14,14 +14,15 @@ public sealed class NamespaceOpenerTests
     {
         using var farm = new TestNamespaceFarm("loop-open");
         var ns = farm.Create(SocketKit.Listener);
-        var results = new BlockingCollection<OpenResult>();
-        using var opener = new NamespaceOpener(results.Add);
+        var reports = new RecordingReports();
+        var results = reports.Results;
+        using var opener = Started(new NamespaceOpener(reports));
 
         opener.Enqueue(new OpenRequest(ns.Path, ns.Inode));
         Assert.True(results.TryTake(out var result, Wait));
         try
         {
-            Assert.True(result.Succeeded, result.FailureReason);
+            Assert.True(result.Succeeded, result.Failure.ToString());
             Assert.Equal(ns.Inode, result.Inode);
             Assert.NotEqual(opener.HomeInode, ns.Inode);
             Assert.Equal(ns.Inode, NamespaceOpener.SocketNamespaceInode(result.SocketFd!));
@@ -38,13 +39,14 @@ public sealed class NamespaceOpenerTests
     [Fact]
     public void The_openers_own_namespace_opens_without_setns()
     {
-        var results = new BlockingCollection<OpenResult>();
-        using var opener = new NamespaceOpener(results.Add);
+        var reports = new RecordingReports();
+        var results = reports.Results;
+        using var opener = Started(new NamespaceOpener(reports));
         opener.Enqueue(new OpenRequest("/proc/self/ns/net", opener.HomeInode));
         Assert.True(results.TryTake(out var result, Wait));
         try
         {
-            Assert.True(result.Succeeded, result.FailureReason);
+            Assert.True(result.Succeeded, result.Failure.ToString());
             Assert.Equal(opener.HomeInode, result.Inode);
             Assert.Equal(opener.HomeInode, NamespaceOpener.SocketNamespaceInode(result.SocketFd!));
         }
@@ -59,8 +61,9 @@ public sealed class NamespaceOpenerTests
     {
         using var farm = new TestNamespaceFarm("loop-bad");
         var stray = farm.CreateStrayFile("not-a-netns");
-        var results = new BlockingCollection<OpenResult>();
-        using var opener = new NamespaceOpener(results.Add);
+        var reports = new RecordingReports();
+        var results = reports.Results;
+        using var opener = Started(new NamespaceOpener(reports));
 
         opener.Enqueue(new OpenRequest(stray, 0));
         opener.Enqueue(new OpenRequest(Path.Combine(farm.Dir, "vanished"), 0));
@@ -69,9 +72,9 @@ public sealed class NamespaceOpenerTests
 
         Assert.False(notNetns.Succeeded);
         Assert.Null(notNetns.SocketFd);
-        Assert.Equal("not_netns", notNetns.FailureReason);
+        Assert.Equal(OpenFailure.NotNetns, notNetns.Failure);
         Assert.False(vanished.Succeeded);
-        Assert.Equal("vanished", vanished.FailureReason);
+        Assert.Equal(OpenFailure.Vanished, vanished.Failure);
         Assert.False(opener.Poisoned);
     }
 
@@ -80,17 +83,17 @@ public sealed class NamespaceOpenerTests
     {
         using var farm = new TestNamespaceFarm("loop-poison");
         var ns = farm.Create(SocketKit.None);
-        var results = new BlockingCollection<OpenResult>();
-        var handedBack = new TaskCompletionSource<List<OpenRequest>>();
-        var opener = new NamespaceOpener(results.Add);
-        opener.PoisonedWithPending += (_, pending) => handedBack.TrySetResult(pending);
-        opener.SimulateRestoreFailureOnce = true;
+        var reports = new RecordingReports();
+        var opener = Started(new NamespaceOpener(reports, namespaceSwitch: new RestoreFailsOnce()));
 
         opener.Enqueue(new OpenRequest(ns.Path, ns.Inode));
-        Assert.True(results.TryTake(out var result, Wait));
+        Assert.True(reports.Results.TryTake(out var result, Wait));
         Assert.False(result.Succeeded);
-        Assert.Equal("restore", result.FailureReason);
-        await handedBack.Task.WaitAsync(Wait);
+        Assert.Null(result.SocketFd);
+        Assert.Equal(OpenFailure.Restore, result.Failure);
+        var (poisoned, pending) = await reports.PoisonedWith.Task.WaitAsync(Wait);
+        Assert.Same(opener, poisoned);
+        Assert.Empty(pending);
         Assert.True(opener.Poisoned);
         opener.Dispose();
     }
@@ -100,9 +103,10 @@ public sealed class NamespaceOpenerTests
     {
         using var farm = new TestNamespaceFarm("loop-side");
         var namespaces = farm.CreateMany(40, SocketKit.None);
-        var results = new BlockingCollection<OpenResult>();
+        var reports = new RecordingReports();
+        var results = reports.Results;
         var work = new RecordingSideWork();
-        using var opener = new NamespaceOpener(results.Add, work);
+        using var opener = Started(new NamespaceOpener(reports, work));
 
         // Idle: due work runs at once, on the opener thread, in the opener's own namespace.
         work.DueNow();
@@ -117,10 +121,54 @@ public sealed class NamespaceOpenerTests
         for (int i = 0; i < namespaces.Count; i++)
         {
             Assert.True(results.TryTake(out var result, Wait));
-            Assert.True(result.Succeeded, result.FailureReason);
+            Assert.True(result.Succeeded, result.Failure.ToString());
             result.SocketFd?.Dispose();
         }
         Assert.Empty(work.Ran); // ran once per time it was due, not in a loop
+    }
+
+    [Fact]
+    public void An_opener_starts_its_thread_only_at_Start_and_may_be_disposed_unstarted()
+    {
+        var unstarted = new NamespaceOpener(new RecordingReports());
+        Assert.Equal(0UL, unstarted.HomeInode); // its thread, which measures home first, has not run
+        unstarted.Dispose();
+
+        using var opener = Started(new NamespaceOpener(new RecordingReports()));
+        Assert.Equal(Files.Stat(NetNamespace.ProcessPath).Inode, opener.HomeInode);
+    }
+
+    private static NamespaceOpener Started(NamespaceOpener opener)
+    {
+        opener.Start();
+        return opener;
+    }
+
+    /// <summary>The opener's one reporting path, recorded.</summary>
+    private sealed class RecordingReports : IOpenerReports
+    {
+        public BlockingCollection<OpenResult> Results { get; } = new();
+        public TaskCompletionSource<(IOpenerThread, List<OpenRequest>)> PoisonedWith { get; } = new();
+
+        public void Opened(OpenResult result) => Results.Add(result);
+        public void Poisoned(IOpenerThread opener, List<OpenRequest> pending) => PoisonedWith.TrySetResult((opener, pending));
+    }
+
+    /// <summary>
+    /// The fault seam: the real setns both ways, but the first restore (the second setns) reports EPERM, as if
+    /// the thread could not get home. (It did get home, so the test process stays safe.)
+    /// </summary>
+    private sealed class RestoreFailsOnce : INamespaceSwitch
+    {
+        private int _enters;
+
+        public int Enter(OwnedFd namespaceFd)
+        {
+            int errno = NetNamespace.Enter(namespaceFd);
+            return ++_enters == 2 ? 1 /* EPERM */ : errno;
+        }
+
+        public ulong InodeOfThread() => NetNamespace.InodeOfThread();
     }
 
     /// <summary>Side work that records where it ran; due only when the test says so.</summary>

@@ -23,7 +23,7 @@ public sealed class NamespaceRegistryTests
 
         Assert.Equal([("/proc/self/ns/net", 1UL), (P("a"), 100UL), (P("b"), 200UL)], actions.Opens.Select(o => (o.Path, o.ExpectedInode)));
         registry.OnOpenResult(Opened(actions.Opens[0], 1));
-        registry.OnOpenResult(Failed(actions.Opens[1], "setns"));
+        registry.OnOpenResult(Failed(actions.Opens[1], OpenFailure.Setns));
         Assert.True(registry.WaitingForInitialOpens);
         Assert.Equal(0, actions.InitialDone);
         registry.OnOpenResult(Opened(actions.Opens[2], 200));
@@ -31,7 +31,7 @@ public sealed class NamespaceRegistryTests
         Assert.Equal(1, actions.InitialDone);
         Assert.False(registry.WaitingForInitialOpens);
         Assert.Equal(["default", "b"], actions.Attached.Select(a => a.Entry.Name));
-        Assert.Equal((2, 0), registry.CountOpen());
+        Assert.Equal(2, registry.Snapshot().Count(n => n.Open));
     }
 
     [Fact]
@@ -75,8 +75,8 @@ public sealed class NamespaceRegistryTests
     {
         var (registry, actions) = New();
         registry.Begin(null, [Ns("a", 100), Ns("b", 200)], At(0));
-        registry.OnOpenResult(Failed(actions.Opens[0], "setns"));
-        registry.OnOpenResult(Failed(actions.Opens[1], "vanished"));
+        registry.OnOpenResult(Failed(actions.Opens[0], OpenFailure.Setns));
+        registry.OnOpenResult(Failed(actions.Opens[1], OpenFailure.Vanished));
         Assert.Single(registry.Entries);
 
         actions.Opens.Clear();
@@ -133,7 +133,7 @@ public sealed class NamespaceRegistryTests
         Assert.Empty(DueAt(registry, At(19)));
         Assert.Equal([P("new")], DueAt(registry, At(20)));
         registry.OnProbed(Placeholder("new"), At(20));         // not mounted yet: again in 100 ms
-        Assert.Equal(At(20) + Ticks(NamespaceRegistry.PlaceholderRetries[1]), registry.NextProbeDue);
+        Assert.Equal(At(20) + Ticks(PlaceholderProbes.Retries[1]), registry.NextProbeDue);
         registry.OnProbed(Ns("new", 500), At(120));            // mounted
         Assert.Equal((P("new"), 500UL), (Assert.Single(actions.Opens).Path, actions.Opens[0].ExpectedInode));
         Assert.Equal(long.MaxValue, registry.NextProbeDue);
@@ -150,7 +150,7 @@ public sealed class NamespaceRegistryTests
         registry.Begin(null, [], At(0));
         registry.OnAppeared(Placeholder("late"), At(0));
         long now = At(0);
-        foreach (var retry in NamespaceRegistry.PlaceholderRetries)
+        foreach (var retry in PlaceholderProbes.Retries)
         {
             now += Ticks(retry);
             Assert.Equal([P("late")], DueAt(registry, now));
@@ -163,7 +163,7 @@ public sealed class NamespaceRegistryTests
         Assert.Empty(actions.Discarded);
         var (entry, _) = Assert.Single(actions.Attached);
         Assert.Equal(("late", 777UL), (entry.Name, entry.Inode));
-        Assert.Equal(1, registry.CountOpen().Open);
+        Assert.Equal(1, registry.Snapshot().Count(n => n.Open));
 
         registry.Reconcile([Ns("late", 777)], bindCount: 1, At(60_000)); // the reconcile finds it known and open
         Assert.Single(actions.Opens);
@@ -179,7 +179,7 @@ public sealed class NamespaceRegistryTests
         registry.OnOpenResult(Opened(actions.Opens[0], 777));
         registry.OnAppeared(Placeholder("second"), At(0));
         long now = At(0);
-        foreach (var retry in NamespaceRegistry.PlaceholderRetries) registry.OnProbed(Placeholder("second"), now += Ticks(retry));
+        foreach (var retry in PlaceholderProbes.Retries) registry.OnProbed(Placeholder("second"), now += Ticks(retry));
 
         registry.OnOpenResult(Opened(actions.Opens[^1], 777));
         Assert.Single(actions.Discarded); // one socket per namespace
@@ -193,13 +193,13 @@ public sealed class NamespaceRegistryTests
         var (registry, actions) = New();
         registry.Begin(null, [Placeholder("stray")], At(0));
         long now = At(0);
-        foreach (var retry in NamespaceRegistry.PlaceholderRetries) registry.OnProbed(Placeholder("stray"), now += Ticks(retry));
-        registry.OnOpenResult(Failed(Assert.Single(actions.Opens), "not_netns"));
+        foreach (var retry in PlaceholderProbes.Retries) registry.OnProbed(Placeholder("stray"), now += Ticks(retry));
+        registry.OnOpenResult(Failed(Assert.Single(actions.Opens), OpenFailure.NotNetns));
         Assert.Empty(registry.Entries);
         Assert.Equal(long.MaxValue, registry.NextProbeDue);
 
         registry.Reconcile([Placeholder("stray")], bindCount: 1, At(60_000));
-        Assert.Equal(At(60_000) + Ticks(NamespaceRegistry.PlaceholderRetries[0]), registry.NextProbeDue); // probed afresh
+        Assert.Equal(At(60_000) + Ticks(PlaceholderProbes.Retries[0]), registry.NextProbeDue); // probed afresh
     }
 
     [Fact]
@@ -236,7 +236,7 @@ public sealed class NamespaceRegistryTests
 
     /// <summary>A successful open; the socket is a stand-in that owns no fd (the registry never touches it).</summary>
     private static OpenResult Opened(OpenRequest request, ulong inode) => new() { Request = request, SocketFd = new OwnedFd(-1), Inode = inode };
-    private static OpenResult Failed(OpenRequest request, string reason) => new() { Request = request, FailureReason = reason };
+    private static OpenResult Failed(OpenRequest request, OpenFailure failure) => new() { Request = request, Failure = failure };
 
     private sealed class Recorder : INamespaceRegistryActions
     {

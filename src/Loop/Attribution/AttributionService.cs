@@ -43,14 +43,17 @@ internal sealed class AttributionService : IOpenerSideWork
     private readonly PodNamer? _namer;
     private readonly Action<List<NamespaceAttribution>> _publish;
     private readonly ILogger _logger;
+    // Owners. Under _lock (control thread and opener thread): _pending, _opensSinceWalk, _initialDone.
     private readonly object _lock = new();
     private readonly Dictionary<ulong, Pending> _pending = new();
     private bool _opensSinceWalk;
     private Action? _initialDone;
+    // The opener thread (the side work's thread) only:
     private long _lastWalk = long.MinValue / 2, _lastProcScan = long.MinValue / 2;
-    private volatile Action? _wake;
     private bool _rootMissingLogged, _deniedLogged;
     private long _internalErrors;
+    /// <summary>Written by the opener thread (<see cref="Attach"/>), invoked from any thread.</summary>
+    private volatile Action? _wake;
 
     private sealed class Pending
     {
@@ -243,7 +246,7 @@ internal sealed class AttributionService : IOpenerSideWork
         AttributionMetrics.ProcScans.Inc();
         AttributionMetrics.ProcScanSeconds.Inc(Stopwatch.GetElapsedTime(now).TotalSeconds);
         // Without CAP_SYS_PTRACE nearly every other process is refused; with it, only the odd process in the middle
-        // of exiting or exec'ing is (seen as root here: 1 of 113), which is no reason to warn.
+        // of exiting or exec'ing is (design/PERFORMANCE.md), which is no reason to warn.
         if (stats.Denied * 2 > stats.Processes)
         {
             AttributionMetrics.ProcDenied.Inc();
@@ -287,5 +290,4 @@ internal sealed class AttributionService : IOpenerSideWork
         while (openedAt + step <= now && step < max) step *= 2;
         return step >= max ? now + max : openedAt + step;
     }
-
 }

@@ -31,7 +31,7 @@ internal abstract record ControlCommand
     public sealed record Opened(OpenResult Result) : ControlCommand;
 
     /// <summary>The opener thread could not return to its namespace: it serves no more; these requests are unserved.</summary>
-    public sealed record OpenerPoisoned(NamespaceOpener Opener, List<OpenRequest> Pending) : ControlCommand;
+    public sealed record OpenerPoisoned(IOpenerThread Opener, List<OpenRequest> Pending) : ControlCommand;
 
     /// <summary>A parse worker consumed its lane's last frame of poll <paramref name="PollId"/>.</summary>
     public sealed record LaneDone(int Lane, int PollId, LaneCounts Counts) : ControlCommand;

@@ -49,7 +49,10 @@ internal sealed class PollCoordinator
     /// <summary>Namespaces attached to a lane.</summary>
     public int NamespacesOpen { get; private set; }
 
-    /// <summary>Of those, namespaces whose TCP table is the host's (tcp_ehash_entries &lt; 0).</summary>
+    /// <summary>
+    /// Of those, namespaces whose TCP table is the host's (<see cref="NamespaceHandle.SharesHostTable"/>, the daemon's
+    /// own namespace included): the one count of that rule, read by the gauge and by the start-up line.
+    /// </summary>
     public int NamespacesSharingHostTable { get; private set; }
 
     public bool PollRunning => _running != null;

@@ -11,7 +11,7 @@ public enum WatchEventKind { Appeared, Disappeared, DirectoryAppeared, Rescan }
 /// <summary>
 /// One inotify fd (registered on the control thread's epoll) watching the netns directories. A directory
 /// that does not exist yet is covered by a watch on its parent (IN_CREATE/IN_MOVED_TO of that name) and
-/// by the reconcile scan, which calls <see cref="EnsureWatches"/>.
+/// by the reconcile scan, which calls <see cref="EnsureWatches"/>. Owner: the control thread.
 /// </summary>
 public sealed class DirectoryWatcher : IDisposable
 {

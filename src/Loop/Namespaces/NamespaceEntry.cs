@@ -3,7 +3,10 @@ using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Namespaces;
 
-/// <summary>The control thread's record of one namespace (keyed by nsfs inode).</summary>
+/// <summary>
+/// The registry's record of one namespace (keyed by nsfs inode). Owner: the control thread; the registry writes it
+/// (attribution too, <see cref="NamespaceRegistry.ApplyAttribution"/>), the poll coordinator reads it on the same thread.
+/// </summary>
 internal sealed class NamespaceEntry
 {
     /// <summary>

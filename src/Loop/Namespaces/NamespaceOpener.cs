@@ -1,5 +1,4 @@
 using System.Text;
-using Tmds.Linux;
 using XtcpEpoll.Netlink.Native;
 
 namespace XtcpEpoll.Loop.Namespaces;
@@ -10,56 +9,53 @@ namespace XtcpEpoll.Loop.Namespaces;
 /// open nsfs file → setns in → socket+bind (and, with destroy events, a second socket joined to the TCP
 /// destroy groups) → read tcp_ehash_entries → setns back → verify the thread is home (inode of
 /// /proc/thread-self/ns/net) → verify the socket's namespace (SIOCGSKNS). Any failure leaves no socket. If the
-/// thread cannot get home it is poisoned: it stops serving and exits, and the owner starts a fresh opener
-/// (see <see cref="Poisoned"/>). Between opens, at home, it also runs the owner's
+/// thread cannot get home it is poisoned: it stops serving and exits, and reports so (<see cref="IOpenerReports.Poisoned"/>):
+/// its supervisor starts a fresh opener. Between opens, at home, it also runs the owner's
 /// <see cref="IOpenerSideWork"/> (container attribution): slow filesystem work that must stay off the control
 /// thread's loop and the lanes, and that needs no thread of its own.
+/// Owners: the queue and _stopping are shared under the queue's lock; everything else is the opener thread's
+/// (the home namespace is written by it before <see cref="Start"/> returns).
 /// </summary>
-public sealed class NamespaceOpener : IDisposable
+internal sealed class NamespaceOpener : IOpenerThread
 {
     /// <summary>During a burst of opens, side work that has been due this long runs between two opens.</summary>
     private static readonly long SideWorkStarvation = System.Diagnostics.Stopwatch.Frequency / 4;
 
-    private readonly Queue<OpenRequest> _queue = new();
     /// <summary>
-    /// Receive buffer asked for each destroy-event socket (SO_RCVBUFFORCE; the kernel doubles it to 2 MiB). Each
-    /// event is a 380-byte datagram of 1,280 bytes of truesize (probe `destroysize`), so ~1,600 events queue
-    /// before the kernel drops: 160 ms of a 10,000-closes-per-second burst while the lane is busy elsewhere.
-    /// Closing 10,000 sockets at once lost 9,407 events with the default 208 KiB and none with this (probe
-    /// `destroy 5000`, reader draining every 10 ms). Memory is only used while events wait.
+    /// Receive buffer asked for each destroy-event socket (SO_RCVBUFFORCE; the kernel doubles it to 2 MiB): a
+    /// burst of closes queues there while the lane is busy elsewhere; memory is only used while events wait.
+    /// The probe that sized it: design/PERFORMANCE.md (destroy events, "10,000 closes at once").
     /// </summary>
     public const int DestroyReceiveBuffer = 1 << 20;
 
-    private readonly Action<OpenResult> _onResult;
+    private readonly Queue<OpenRequest> _queue = new();
+    private readonly IOpenerReports _reports;
     private readonly bool _destroyEvents;
     private readonly bool _tcpCounters;
     private readonly IOpenerSideWork? _sideWork;
+    private readonly INamespaceSwitch _switch;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _ready = new();
     private OwnedFd? _homeFd;
     private ulong _homeInode;
+    private bool _started;
     private bool _stopping;
     private string? _startError;
 
-    /// <param name="onResult">Called on the opener thread for every request (must not block long).</param>
+    /// <param name="reports">Where every result (and a poisoning) is reported, on the opener thread.</param>
     /// <param name="sideWork">Run on this thread between opens (see <see cref="IOpenerSideWork"/>), or null.</param>
     /// <param name="destroyEvents">Also open each namespace's destroy-event socket (--destroy-events).</param>
     /// <param name="tcpCounters">Also open each namespace's TCP counter files (<see cref="TcpCounterFiles"/>; walks on an interval).</param>
-    internal NamespaceOpener(Action<OpenResult> onResult, IOpenerSideWork? sideWork, bool destroyEvents = false, bool tcpCounters = false)
+    /// <param name="namespaceSwitch">The setns step; null = the kernel's (tests pass one whose restore fails).</param>
+    internal NamespaceOpener(IOpenerReports reports, IOpenerSideWork? sideWork = null, bool destroyEvents = false, bool tcpCounters = false,
+        INamespaceSwitch? namespaceSwitch = null)
     {
-        _onResult = onResult;
+        _reports = reports;
         _sideWork = sideWork;
         _destroyEvents = destroyEvents;
         _tcpCounters = tcpCounters;
-        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-nsopen" };
-        _thread.Start();
-        _ready.Wait();
-        if (_startError != null) throw new InvalidOperationException(_startError);
-    }
-
-    /// <param name="onResult">Called on the opener thread for every request (must not block long).</param>
-    public NamespaceOpener(Action<OpenResult> onResult) : this(onResult, null)
-    {
+        _switch = namespaceSwitch ?? KernelNamespaceSwitch.Instance;
+        _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-nsopen" }; // made here, started by Start
     }
 
     /// <summary>Inode of the namespace this opener's thread returns to after every request.</summary>
@@ -68,14 +64,16 @@ public sealed class NamespaceOpener : IDisposable
     /// <summary>Set when the thread could not return to its namespace: it serves no more requests.</summary>
     public bool Poisoned { get; private set; }
 
-    /// <summary>Raised (on the opener thread, just before it exits) with the requests it will not serve.</summary>
-    public event Action<NamespaceOpener, List<OpenRequest>>? PoisonedWithPending;
-
     /// <summary>Inode of /proc/thread-self/ns/net measured by the opener thread after its last request.</summary>
     public ulong LastVerifiedThreadInode { get; private set; }
 
-    /// <summary>Test hook: makes the next restore look failed (exercises the poisoned-thread path).</summary>
-    internal bool SimulateRestoreFailureOnce { get; set; }
+    public void Start()
+    {
+        _started = true;
+        _thread.Start();
+        _ready.Wait();
+        if (_startError != null) throw new InvalidOperationException(_startError);
+    }
 
     public void Enqueue(OpenRequest request)
     {
@@ -99,7 +97,7 @@ public sealed class NamespaceOpener : IDisposable
             _stopping = true;
             Monitor.PulseAll(_queue);
         }
-        if (Thread.CurrentThread != _thread) _thread.Join();
+        if (_started && Thread.CurrentThread != _thread) _thread.Join();
         _homeFd?.Dispose();
     }
 
@@ -143,11 +141,11 @@ public sealed class NamespaceOpener : IDisposable
                 Poisoned = true;
                 List<OpenRequest> pending;
                 lock (_queue) { pending = [.. _queue]; _queue.Clear(); _stopping = true; }
-                _onResult(result);
-                PoisonedWithPending?.Invoke(this, pending);
+                _reports.Opened(result);
+                _reports.Poisoned(this, pending);
                 return; // this thread never serves again; it exits still marked poisoned
             }
-            _onResult(result);
+            _reports.Opened(result);
         }
     }
 
@@ -163,14 +161,13 @@ public sealed class NamespaceOpener : IDisposable
         home = true;
         using var nsFd = NetNamespace.Open(request.Path, out int openErrno);
         if (nsFd == null)
-            return Fail(request, openErrno == LibC.ENOENT ? "vanished" : "open", openErrno);
+            return Fail(request, OpenFailures.OfOpen(openErrno), openErrno);
         ulong target = Files.Stat(nsFd).Inode;
         if (request.ExpectedInode != 0 && target != request.ExpectedInode)
-            return Fail(request, "inode_changed", 0);
+            return Fail(request, OpenFailure.InodeChanged, 0);
         if (target == _homeInode) return OpenAtHome(request, target);
-        int setnsErrno = NetNamespace.Enter(nsFd);
-        if (setnsErrno != 0)
-            return Fail(request, setnsErrno == LibC.EINVAL ? "not_netns" : "setns", setnsErrno);
+        int setnsErrno = _switch.Enter(nsFd);
+        if (setnsErrno != 0) return Fail(request, OpenFailures.OfSetns(setnsErrno), setnsErrno);
         var socketFd = NetlinkSocket.OpenSockDiag(out int socketErrno);
         int ehash = socketFd != null ? ReadTcpEhashEntries() : 0;
         int destroyErrno = 0;
@@ -184,9 +181,9 @@ public sealed class NamespaceOpener : IDisposable
             socketFd?.Dispose();
             destroyFd?.Dispose();
             counters?.Dispose();
-            return Fail(request, "restore", restoreErrno);
+            return Fail(request, OpenFailure.Restore, restoreErrno);
         }
-        if (socketFd == null) return Fail(request, "socket", socketErrno);
+        if (socketFd == null) return Fail(request, OpenFailure.Socket, socketErrno);
 
         ulong socketNs = SocketNamespaceInode(socketFd);
         if (socketNs != target || (destroyFd != null && SocketNamespaceInode(destroyFd) != target))
@@ -194,7 +191,7 @@ public sealed class NamespaceOpener : IDisposable
             socketFd.Dispose();
             destroyFd?.Dispose();
             counters?.Dispose();
-            return Fail(request, "verify", 0);
+            return Fail(request, OpenFailure.Verify, 0);
         }
         return new OpenResult
         {
@@ -223,10 +220,10 @@ public sealed class NamespaceOpener : IDisposable
     /// </summary>
     private OpenResult OpenAtHome(OpenRequest request, ulong target)
     {
-        LastVerifiedThreadInode = NetNamespace.InodeOfThread();
-        if (LastVerifiedThreadInode != target) return Fail(request, "verify", 0);
+        LastVerifiedThreadInode = _switch.InodeOfThread();
+        if (LastVerifiedThreadInode != target) return Fail(request, OpenFailure.Verify, 0);
         var socketFd = NetlinkSocket.OpenSockDiag(out int errno);
-        if (socketFd == null) return Fail(request, "socket", errno);
+        if (socketFd == null) return Fail(request, OpenFailure.Socket, errno);
         var destroyFd = OpenDestroyEvents(out int destroyErrno);
         var counters = OpenCounters(out int countersErrno);
         return new OpenResult
@@ -239,11 +236,9 @@ public sealed class NamespaceOpener : IDisposable
     /// <summary>setns back home and prove it by inode; false means this thread must never be used again.</summary>
     private bool Restore(out int errno)
     {
-        errno = NetNamespace.Enter(_homeFd!);
-        bool ok = errno == 0;
-        LastVerifiedThreadInode = NetNamespace.InodeOfThread();
-        if (SimulateRestoreFailureOnce) { SimulateRestoreFailureOnce = false; return false; }
-        return ok && LastVerifiedThreadInode == _homeInode;
+        errno = _switch.Enter(_homeFd!);
+        LastVerifiedThreadInode = _switch.InodeOfThread();
+        return errno == 0 && LastVerifiedThreadInode == _homeInode;
     }
 
     /// <summary>Inode of the namespace a socket lives in (ioctl SIOCGSKNS → ns fd → fstat), 0 on failure.</summary>
@@ -261,6 +256,6 @@ public sealed class NamespaceOpener : IDisposable
         return int.TryParse(text, out int value) ? value : 0;
     }
 
-    private static OpenResult Fail(OpenRequest request, string reason, int errno) =>
-        new() { Request = request, FailureReason = reason, Errno = errno };
+    private static OpenResult Fail(OpenRequest request, OpenFailure failure, int errno) =>
+        new() { Request = request, Failure = failure, Errno = errno };
 }

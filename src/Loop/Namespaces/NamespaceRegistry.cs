@@ -1,27 +1,7 @@
-using XtcpEpoll.Netlink.Native;
-using System.Diagnostics;
-using XtcpEpoll.Loop.Polling;
+using XtcpEpoll.Loop.Attribution;
+using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Namespaces;
-
-/// <summary>What the registry asks of its owner (the control loop): open, attach, detach, close.</summary>
-internal interface INamespaceRegistryActions
-{
-    /// <summary>Ask the opener for a sock_diag socket in the namespace behind the request's path.</summary>
-    void Open(OpenRequest request);
-
-    /// <summary>A verified socket for <paramref name="entry"/>: give it to a lane; returns the lane's handle.</summary>
-    NamespaceHandle Attach(NamespaceEntry entry, OpenResult opened);
-
-    /// <summary>The namespace is gone: its lane stops polling it and closes the socket.</summary>
-    void Detach(NamespaceHandle handle);
-
-    /// <summary>A socket nobody wants any more (its namespace went, or was asked for again, meanwhile): close it.</summary>
-    void Discard(OpenResult unwanted);
-
-    /// <summary>Every namespace found at start-up has answered (opened or failed): the first poll may start.</summary>
-    void InitialOpensDone();
-}
 
 /// <summary>
 /// Which network namespaces exist and which of them have a socket, keyed by nsfs inode (a namespace reachable
@@ -29,19 +9,15 @@ internal interface INamespaceRegistryActions
 /// inotify appear/disappear, placeholder re-probes, open results, each with the time) and decisions go out
 /// through <see cref="INamespaceRegistryActions"/> (open, attach, detach, discard). It reads no file, so it
 /// is tested with synthetic candidates (tests/Loop/NamespaceRegistryTests), without /run mounts.
+/// Owner: the control thread (every member, and the entries).
 /// </summary>
 internal sealed class NamespaceRegistry
 {
-    /// <summary>`ip netns add` creates an empty file, then bind-mounts: re-probe such a path soon, a few times.</summary>
-    public static readonly TimeSpan[] PlaceholderRetries =
-        [TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1500)];
-
     private readonly ulong _nsfsDev;
     private readonly INamespaceRegistryActions _actions;
     private readonly Dictionary<ulong, NamespaceEntry> _byInode = new();
     private readonly Dictionary<string, ulong> _inodeByBindPath = new();
-    /// <summary>Paths that exist but are not (yet) an nsfs file: attempt index and when to re-probe (Stopwatch ticks).</summary>
-    private readonly Dictionary<string, (int Attempt, long Due)> _placeholders = new();
+    private readonly PlaceholderProbes _placeholders = new();
     /// <summary>Inodes of the namespaces found at start-up whose open has not answered yet (null once all did).</summary>
     private HashSet<ulong>? _initialWaiting;
 
@@ -108,8 +84,7 @@ internal sealed class NamespaceRegistry
             else if (entry.Failed && !entry.Opening) RequestOpen(entry);
         }
         foreach (var entry in gone) RemoveEntry(entry);
-        foreach (var path in new List<string>(_placeholders.Keys))
-            if (!seenBindPaths.Contains(path)) _placeholders.Remove(path);
+        _placeholders.KeepOnly(seenBindPaths);
     }
 
     /// <summary>A path appeared in a watched directory (inotify), or a new directory's scan found it.</summary>
@@ -131,39 +106,20 @@ internal sealed class NamespaceRegistry
     }
 
     /// <summary>When the next placeholder re-probe is due (Stopwatch ticks), or long.MaxValue.</summary>
-    public long NextProbeDue
-    {
-        get
-        {
-            long earliest = long.MaxValue;
-            foreach (var state in _placeholders.Values) earliest = Math.Min(earliest, state.Due);
-            return earliest;
-        }
-    }
+    public long NextProbeDue => _placeholders.NextDue;
 
     /// <summary>Adds the placeholder paths whose re-probe is due; the caller stats each and calls <see cref="OnProbed"/>.</summary>
-    public void CollectDueProbes(long now, List<string> into)
-    {
-        foreach (var (path, state) in _placeholders)
-            if (state.Due <= now) into.Add(path);
-    }
+    public void CollectDueProbes(long now, List<string> into) => _placeholders.CollectDue(now, into);
 
     /// <summary>What a due placeholder's re-probe found.</summary>
     public void OnProbed(in NamespaceCandidate candidate, long now)
     {
         var path = candidate.Path;
-        if (!_placeholders.TryGetValue(path, out var state)) return;
+        if (!_placeholders.Contains(path)) return;
         if (IsNamespace(candidate)) { OnCandidate(candidate, now, initial: false); return; }
         if (candidate.Inode == 0) { _placeholders.Remove(path); return; } // gone
-        int attempt = state.Attempt + 1;
-        if (attempt < PlaceholderRetries.Length)
-        {
-            _placeholders[path] = (attempt, now + MonotonicClock.Ticks(PlaceholderRetries[attempt]));
-            return;
-        }
-        // Still not a namespace: let the opener try (and fail, counted); the next reconcile retries.
-        _placeholders.Remove(path);
-        _actions.Open(new OpenRequest(path, 0));
+        // Still not a namespace after the last probe: let the opener try (and fail, counted); the next reconcile retries.
+        if (!_placeholders.Retry(path, now)) _actions.Open(new OpenRequest(path, 0));
     }
 
     /// <summary>The opener answered (failures were counted and logged by the caller).</summary>
@@ -183,7 +139,7 @@ internal sealed class NamespaceRegistry
             {
                 entry.Opening = false;
                 entry.Failed = true;
-                if (result.FailureReason is "vanished" or "inode_changed") RemoveEntry(entry);
+                if (OpenFailures.NamespaceGone(result.Failure)) RemoveEntry(entry);
             }
         }
         else if (entry == null || !entry.Opening || result.Inode != entry.Inode)
@@ -193,23 +149,20 @@ internal sealed class NamespaceRegistry
         else
         {
             entry.Opening = false;
-            entry.Handle = _actions.Attach(entry, result);
+            Attach(entry, result);
         }
         if (_initialWaiting != null && _initialWaiting.Remove(result.Request.ExpectedInode) && _initialWaiting.Count == 0)
             InitialDone();
     }
 
-    /// <summary>Open namespaces, and how many of them (the host's own excepted) share the host's TCP table.</summary>
-    public (int Open, int SharingHostTable) CountOpen()
+    /// <summary>
+    /// Results of an attribution pass: applied to namespaces whose handle is still the one that was looked for
+    /// (not removed, not reopened under a reused inode meanwhile). The contexts of later polls carry them.
+    /// </summary>
+    public void ApplyAttribution(List<NamespaceAttribution> attributed)
     {
-        int open = 0, sharing = 0;
-        foreach (var entry in _byInode.Values)
-        {
-            if (entry.Handle == null) continue;
-            open++;
-            if (entry.Handle.SharesHostTable && !entry.IsHost) sharing++;
-        }
-        return (open, sharing);
+        foreach (var a in attributed)
+            if (_byInode.TryGetValue(a.Inode, out var entry) && entry.Handle?.Id == a.HandleId) entry.Attribution = a.Attribution;
     }
 
     public List<NamespaceInfo> Snapshot()
@@ -237,8 +190,7 @@ internal sealed class NamespaceRegistry
         if (!IsNamespace(candidate))
         {
             // Not (yet) a namespace: `ip netns add`'s placeholder before its bind mount, or a stray file.
-            if (isBind && candidate.Inode != 0 && !_placeholders.ContainsKey(candidate.Path))
-                _placeholders[candidate.Path] = (0, now + MonotonicClock.Ticks(PlaceholderRetries[0]));
+            if (isBind && candidate.Inode != 0) _placeholders.Add(candidate.Path, now);
             return;
         }
         _placeholders.Remove(candidate.Path);
@@ -292,8 +244,13 @@ internal sealed class NamespaceRegistry
             return;
         }
         if (_inodeByBindPath.ContainsKey(path)) OnPathGone(path); // the name pointed at another namespace
-        var entry = AddEntry(candidate);
+        Attach(AddEntry(candidate), result);
+    }
+
+    private void Attach(NamespaceEntry entry, OpenResult result)
+    {
         entry.Handle = _actions.Attach(entry, result);
+        entry.Attribution = RecordAttribution.None; // a new handle never inherits an owner (its inode may be reused)
     }
 
     private void RequestOpen(NamespaceEntry entry)
@@ -321,7 +278,6 @@ internal sealed class NamespaceRegistry
         _initialWaiting = null;
         _actions.InitialOpensDone();
     }
-
 
     private static string First(HashSet<string> set)
     {

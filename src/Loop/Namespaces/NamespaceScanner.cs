@@ -9,7 +9,7 @@ public readonly record struct NamespaceCandidate(string Path, string? BindName, 
 /// Finds namespace candidates: bind mounts in the watched directories and (optionally) every distinct
 /// /proc/&lt;pid&gt;/ns/net. Identity is the nsfs inode; a file whose device is not nsfs (e.g. the empty
 /// placeholder `ip netns add` creates just before it bind-mounts) is reported with its own dev so the
-/// caller can tell it apart.
+/// caller can tell it apart. Owner: the control thread (it keeps no state between scans).
 /// </summary>
 public sealed class NamespaceScanner
 {

@@ -7,7 +7,7 @@ namespace XtcpEpoll.Loop.Namespaces;
 /// <param name="ExpectedInode">Inode the caller saw when it stat'ed the path (0 = accept any).</param>
 public sealed record OpenRequest(string Path, ulong ExpectedInode);
 
-/// <summary>What one open attempt produced. Exactly one of SocketFd != null or FailureReason != null.</summary>
+/// <summary>What one open attempt produced. Exactly one of SocketFd != null or Failure != None.</summary>
 public sealed class OpenResult
 {
     public required OpenRequest Request { get; init; }
@@ -31,8 +31,8 @@ public sealed class OpenResult
     public ulong Inode { get; init; }
     /// <summary>net.ipv4.tcp_ehash_entries read inside the namespace (negative = shares the host table, 0 = unknown).</summary>
     public int TcpEhashEntries { get; init; }
-    /// <summary>Metric label: open, not_netns, vanished, inode_changed, setns, socket, restore, verify.</summary>
-    public string? FailureReason { get; init; }
+    /// <summary>Why no socket was made (<see cref="OpenFailures.Label"/> names it in metrics and logs), or None.</summary>
+    public OpenFailure Failure { get; init; }
     public int Errno { get; init; }
     public bool Succeeded => SocketFd != null;
 

@@ -9,8 +9,8 @@ internal enum CounterReadResult : byte { Ok, Open, Read, Parse }
 /// <summary>
 /// A namespace's /proc/net/sockstat and /proc/net/sockstat6, opened by the opener thread while it sits in the
 /// namespace (/proc/thread-self/net is bound to the opener's namespace at open time and stays so): a pread at
-/// offset 0 from any thread then returns that namespace's counters, ~9.3 µs of kernel CPU for both files
-/// (issue 19's measurement, 300 namespaces). Two fds per namespace. The lane that owns the namespace reads
+/// offset 0 from any thread then returns that namespace's counters (its cost: design/PERFORMANCE.md, "Walks on an
+/// interval"). Two fds per namespace. The lane that owns the namespace reads
 /// them at each poll (<see cref="Read"/>) and closes them with its sockets.
 /// </summary>
 internal sealed class TcpCounterFiles : IDisposable
