@@ -4,13 +4,12 @@ using System.Text;
 namespace XtcpEpoll.Tests.Sinks;
 
 /// <summary>
-/// librdkafka's built-in mock Kafka cluster, driven by P/Invoke so tests can take brokers down and up.
+/// librdkafka's built-in mock Kafka cluster, driven through function pointers so tests can take brokers down and up.
 /// The functions are resolved in the very librdkafka file Confluent.Kafka loaded (<see cref="XtcpEpoll.Sinks.Destinations.Librdkafka"/>),
 /// so our handle and Confluent's clients share one library instance.
 /// </summary>
 public sealed unsafe class KafkaMockCluster : IDisposable
 {
-    private static readonly nint Library = XtcpEpoll.Sinks.Destinations.Librdkafka.Handle;
     private static readonly delegate* unmanaged<nint> ConfNew = (delegate* unmanaged<nint>)Export("rd_kafka_conf_new");
     private static readonly delegate* unmanaged<int, nint, byte*, nuint, nint> KafkaNew = (delegate* unmanaged<int, nint, byte*, nuint, nint>)Export("rd_kafka_new");
     private static readonly delegate* unmanaged<nint, void> KafkaDestroy = (delegate* unmanaged<nint, void>)Export("rd_kafka_destroy");
@@ -83,5 +82,5 @@ public sealed unsafe class KafkaMockCluster : IDisposable
         _rk = 0;
     }
 
-    private static nint Export(string name) => NativeLibrary.GetExport(Library, name);
+    private static nint Export(string name) => XtcpEpoll.Sinks.Destinations.Librdkafka.Export(name);
 }

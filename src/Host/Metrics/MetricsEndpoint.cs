@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Prometheus;
 using Tmds.Linux;
 using XtcpEpoll.Host.Metrics.Http;
-using XtcpEpoll.Host.Native;
 using XtcpEpoll.Netlink.Native;
 using static Tmds.Linux.LibC;
 

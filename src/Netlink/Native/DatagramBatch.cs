@@ -6,8 +6,8 @@ namespace XtcpEpoll.Netlink.Native;
 /// <summary>
 /// Up to <see cref="Capacity"/> datagrams of one socket read by one recvmmsg, into slots of native memory made
 /// once (one per lane, lane thread only). For rounds of exact lookups, whose answers are one small datagram
-/// each, all queued inside the sendmsg that asked: one syscall for up to 32 of them instead of one each (the
-/// recv calls were ~15 % of a lookup poll's CPU, mostly syscall entry and exit; design/PERFORMANCE.md). Slots
+/// each, all queued inside the sendmsg that asked: one syscall for up to 32 of them instead of one each (one recv
+/// per answer was mostly syscall entry and exit; design/PERFORMANCE.md, "Figures behind code choices"). Slots
 /// are as large as a recv's buffer, so nothing is cut that a recv would not cut; the memory is virtual until the
 /// kernel writes a datagram into it (a ~500-byte answer touches one page of its slot).
 /// </summary>

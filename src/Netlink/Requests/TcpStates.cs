@@ -29,8 +29,8 @@ public static class TcpStates
     /// <summary>
     /// Every state but BOUND_INACTIVE (0x1FFF): what `ss -a` shows (ss needs -B for bound-inactive sockets).
     /// Bound-but-inactive sockets (bound, neither listening nor connected: no TCP state worth a record) are
-    /// found by walking the kernel's host-wide bind table in every namespace's dump, ~0.3-1.6 ms per
-    /// namespace here; they are asked for by name ("bound-inactive" or "all").
+    /// found by walking the kernel's host-wide bind table in every namespace's dump, the costliest walk there is
+    /// (design/PERFORMANCE.md, "Figures behind code choices"); they are asked for by name ("bound-inactive" or "all").
     /// </summary>
     public const uint Default = All & ~BoundInactive;
 

@@ -20,7 +20,7 @@ namespace XtcpEpoll.Sinks.Destinations;
 /// payload itself is unacceptable (400, 413, 415, 422) drops that envelope (counted, logged).
 /// </para>
 /// </summary>
-public sealed class HttpDestination : IDestination
+public sealed class HttpDestination : QueuedDestination
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
 
@@ -30,13 +30,8 @@ public sealed class HttpDestination : IDestination
     private readonly MediaTypeHeaderValue _contentType;
     private readonly IReadOnlyList<KeyValuePair<string, string>> _headers;
     private readonly TimeSpan _maxRetryDelay;
-    private readonly DestinationCounters _counters = new("http");
     private readonly ErrorEpisode _episode;
-    private readonly object _lock = new();
-    private readonly OutageQueue _queue;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Thread _sender;
-    private bool _inFlight;
+    private TimeSpan _retryDelay = FirstRetryDelay; // the sender thread's
     private long _delivered;
     private long _errors;
     private string? _lastError;
@@ -48,6 +43,8 @@ public sealed class HttpDestination : IDestination
 
     /// <summary>Throws (IO, cryptographic) when --http-ca-file or the client certificate cannot be loaded.</summary>
     public HttpDestination(Uri uri, string contentType, SinkOptions options, ILogger logger)
+        : base("http", new OutageQueue(options.HttpQueueMaxEnvelopes, options.HttpQueueMaxBytes, SinkMetrics.HttpDroppedEnvelopes, logger, "HTTP"),
+            SinkMetrics.HttpQueueDepth, maxInFlight: 1, workerName: "xtcp-http-sender")
     {
         _uri = uri;
         _trust = HttpsTrust.Load(options.HttpCaFile, options.HttpClientCertificateFile, options.HttpClientKeyFile);
@@ -58,17 +55,9 @@ public sealed class HttpDestination : IDestination
         _headers = [.. options.HttpHeaders];
         _maxRetryDelay = options.ReconnectBackoffMax;
         _episode = new ErrorEpisode(logger, "http " + uri.GetLeftPart(UriPartial.Path));
-        _queue = new OutageQueue(options.HttpQueueMaxEnvelopes, options.HttpQueueMaxBytes, SinkMetrics.HttpDroppedEnvelopes, logger, "HTTP");
-        _sender = new Thread(SendLoop) { IsBackground = true, Name = "xtcp-http-sender" };
-        _sender.Start();
+        StartWorker();
     }
 
-    public string Name => "http";
-
-    /// <summary>Envelopes queued plus the one being posted.</summary>
-    public int Depth { get { lock (_lock) return _queue.Count + (_inFlight ? 1 : 0); } }
-
-    public long Dropped => _queue.Dropped;
     public long Delivered => Interlocked.Read(ref _delivered);
 
     /// <summary>Failed attempts of this destination (each also counted in xtcp_sink_errors_total{sink="http"}).</summary>
@@ -77,50 +66,19 @@ public sealed class HttpDestination : IDestination
     /// <summary>The last failure, as logged (null before the first).</summary>
     public string? LastError => Volatile.Read(ref _lastError);
 
-    public void Send(in OutgoingEnvelope envelope)
+    /// <summary>One POST; a refusal the other side can cure backs off (doubling up to ReconnectBackoffMax) and retries.</summary>
+    protected override void Work(byte[] payload)
     {
-        var payload = envelope.Payload.ToArray(); // the queue owns it until the endpoint accepted it
-        lock (_lock)
+        var outcome = Post(payload);
+        Complete(payload, outcome);
+        if (outcome != Outcome.Retry)
         {
-            _queue.Add(payload);
-            UpdateDepth();
-            Monitor.PulseAll(_lock);
+            _retryDelay = FirstRetryDelay;
+            return;
         }
+        if (WaitBeforeRetry(_retryDelay)) return;
+        _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, _maxRetryDelay.Ticks));
     }
-
-    private void SendLoop()
-    {
-        var delay = FirstRetryDelay;
-        while (true)
-        {
-            byte[] payload;
-            lock (_lock)
-            {
-                while (!_stop.IsCancellationRequested && _queue.IsEmpty) Monitor.Wait(_lock);
-                if (_stop.IsCancellationRequested) return;
-                payload = _queue.Take();
-                _inFlight = true;
-            }
-            var outcome = Post(payload);
-            lock (_lock)
-            {
-                _inFlight = false;
-                if (outcome == Outcome.Retry) _queue.Return(payload);
-                else if (outcome == Outcome.Delivered) _queue.Delivered();
-                UpdateDepth();
-                Monitor.PulseAll(_lock);
-            }
-            if (outcome != Outcome.Retry)
-            {
-                delay = FirstRetryDelay;
-                continue;
-            }
-            if (_stop.Token.WaitHandle.WaitOne(delay)) return;
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _maxRetryDelay.Ticks));
-        }
-    }
-
-    private enum Outcome { Delivered, Retry, Dropped }
 
     private Outcome Post(byte[] payload)
     {
@@ -129,10 +87,10 @@ public sealed class HttpDestination : IDestination
             using var request = new HttpRequestMessage(HttpMethod.Post, _uri) { Content = new ByteArrayContent(payload) };
             request.Content.Headers.ContentType = _contentType;
             foreach (var (name, value) in _headers) request.Headers.TryAddWithoutValidation(name, value);
-            using var response = _client.Send(request, _stop.Token);
+            using var response = _client.Send(request, Stopping);
             if (response.IsSuccessStatusCode)
             {
-                _counters.Sent(payload.Length);
+                Counters.Sent(payload.Length);
                 Interlocked.Increment(ref _delivered);
                 _episode.Success();
                 return Outcome.Delivered;
@@ -143,7 +101,7 @@ public sealed class HttpDestination : IDestination
                 + (payloadRefused ? $"envelope of {payload.Length} bytes dropped (the endpoint refuses its content)" : "envelopes held and retried"));
             return payloadRefused ? Outcome.Dropped : Outcome.Retry;
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
         {
             return Outcome.Retry; // disposing: the envelope stays queued (and is reported undelivered)
         }
@@ -181,40 +139,15 @@ public sealed class HttpDestination : IDestination
     /// <summary>Counted every time; logged once per episode as one line (no stack trace: the line says what to fix).</summary>
     private void Fail(string message)
     {
-        _counters.Errors.Inc();
+        Counters.Errors.Inc();
         Interlocked.Increment(ref _errors);
         Volatile.Write(ref _lastError, message);
         _episode.Failure(null, message);
     }
 
-    private void UpdateDepth() => SinkMetrics.HttpQueueDepth.Set(_queue.Count + (_inFlight ? 1 : 0));
-
-    /// <summary>Waits until every queued envelope was accepted by the endpoint (or refused for its content).</summary>
-    public bool Flush(TimeSpan timeout)
+    protected override void DisposeTransport()
     {
-        var deadline = DateTime.UtcNow + timeout;
-        lock (_lock)
-        {
-            while (!_queue.IsEmpty || _inFlight)
-            {
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero) return false;
-                Monitor.Wait(_lock, left);
-            }
-            return true;
-        }
-    }
-
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _stop.Cancel();
-            Monitor.PulseAll(_lock);
-        }
-        _sender.Join();
         _client.Dispose();
         _trust.Dispose();
-        _stop.Dispose();
     }
 }

@@ -19,32 +19,27 @@ namespace XtcpEpoll.Sinks.Destinations;
 /// re-queued at the front; a permanent error (e.g. message too large) is logged.
 /// </para>
 /// </summary>
-public sealed class KafkaDestination : IDestination
+public sealed class KafkaDestination : QueuedDestination
 {
+    private static readonly TimeSpan LocalRetryDelay = TimeSpan.FromMilliseconds(100);
+
     private readonly IProducer<Null, byte[]> _producer;
     private readonly string _topic;
-    private readonly int _maxInFlight;
     private readonly ILogger _logger;
-    private readonly object _lock = new();
-    private readonly OutageQueue _queue;
-    private readonly Thread _pump;
     private readonly Action<DeliveryReport<Null, byte[]>> _onDelivery;
-    private readonly DestinationCounters _counters = new("kafka");
     private readonly Prometheus.Counter.Child _persisted = SinkMetrics.KafkaDeliveries.WithLabels("persisted");
     private readonly Prometheus.Counter.Child _failed = SinkMetrics.KafkaDeliveries.WithLabels("failed");
     private readonly ErrorEpisode _brokerEpisode;
     private readonly ErrorEpisode _deliveryEpisode;
-    private int _inFlight;
-    private bool _stopping;
     private long _persistedCount;
     private long _clientErrors;
     private string? _lastClientError;
 
     public KafkaDestination(IReadOnlyList<string> brokers, SinkOptions options, ILogger logger)
+        : base("kafka", new OutageQueue(options.KafkaQueueMaxEnvelopes, options.KafkaQueueMaxBytes, SinkMetrics.KafkaDroppedEnvelopes, logger, "Kafka"),
+            SinkMetrics.KafkaQueueDepth, options.KafkaMaxInFlightEnvelopes, workerName: "xtcp-kafka-pump")
     {
         _topic = options.Topic;
-        _queue = new OutageQueue(options.KafkaQueueMaxEnvelopes, options.KafkaQueueMaxBytes, SinkMetrics.KafkaDroppedEnvelopes, logger, "Kafka");
-        _maxInFlight = Math.Max(1, options.KafkaMaxInFlightEnvelopes);
         _logger = logger;
         _brokerEpisode = new ErrorEpisode(logger, "kafka brokers " + string.Join(",", brokers));
         _deliveryEpisode = new ErrorEpisode(logger, "kafka delivery to " + _topic);
@@ -54,76 +49,34 @@ public sealed class KafkaDestination : IDestination
             .SetErrorHandler((_, e) => OnClientError(e))
             .Build();
         _onDelivery = OnDelivery;
-        _pump = new Thread(PumpLoop) { IsBackground = true, Name = "xtcp-kafka-pump" };
-        _pump.Start();
+        StartWorker();
     }
 
-    public string Name => "kafka";
-
-    /// <summary>Envelopes queued in front of the producer plus those in flight.</summary>
-    public int Depth { get { lock (_lock) return _queue.Count + _inFlight; } }
-
-    /// <summary>Envelopes handed to librdkafka and not yet acknowledged.</summary>
-    public int InFlight { get { lock (_lock) return _inFlight; } }
-
-    public long Dropped => _queue.Dropped;
     public long Persisted => Interlocked.Read(ref _persistedCount);
 
-    public void Send(in OutgoingEnvelope envelope)
+    /// <summary>The pump: hands one envelope to librdkafka; its delivery report completes it.</summary>
+    protected override void Work(byte[] value)
     {
-        var value = envelope.Payload.ToArray(); // the queue owns it until the broker acknowledged it
-        lock (_lock)
+        try
         {
-            _queue.Add(value);
-            UpdateDepth();
-            Monitor.PulseAll(_lock);
+            _producer.Produce(_topic, new Message<Null, byte[]> { Value = value }, _onDelivery);
+            Counters.Sent(value.Length);
         }
-    }
-
-    private void UpdateDepth() => SinkMetrics.KafkaQueueDepth.Set(_queue.Count + _inFlight);
-
-    private void PumpLoop()
-    {
-        while (true)
+        catch (ProduceException<Null, byte[]> e) when (e.Error.Code != ErrorCode.Local_QueueFull)
         {
-            byte[] value;
-            lock (_lock)
-            {
-                while (!_stopping && (_queue.IsEmpty || _inFlight >= _maxInFlight))
-                    Monitor.Wait(_lock);
-                if (_stopping) return;
-                value = _queue.Take();
-                _inFlight++;
-            }
-            try
-            {
-                _producer.Produce(_topic, new Message<Null, byte[]> { Value = value }, _onDelivery);
-                _counters.Sent(value.Length);
-            }
-            catch (ProduceException<Null, byte[]> e) when (e.Error.Code != ErrorCode.Local_QueueFull)
-            {
-                // Permanent (message too large, bad topic...): retrying would wedge the queue forever.
-                _counters.Errors.Inc();
-                _failed.Inc();
-                _deliveryEpisode.Failure(e, $"envelope of {value.Length} bytes rejected: {e.Error.Reason} ({e.Error.Code}); dropped");
-                lock (_lock)
-                {
-                    _inFlight--;
-                    UpdateDepth();
-                }
-            }
-            catch (Exception e) when (e is KafkaException or InvalidOperationException)
-            {
-                // Local queue full or a transient client error: put it back in front and retry shortly.
-                _counters.Errors.Inc();
-                _brokerEpisode.Failure(e, "produce failed: " + e.Message);
-                lock (_lock)
-                {
-                    _inFlight--;
-                    _queue.Return(value);
-                    Monitor.Wait(_lock, 100);
-                }
-            }
+            // Permanent (message too large, bad topic...): retrying would wedge the queue forever.
+            Counters.Errors.Inc();
+            _failed.Inc();
+            _deliveryEpisode.Failure(e, $"envelope of {value.Length} bytes rejected: {e.Error.Reason} ({e.Error.Code}); dropped");
+            Complete(value, Outcome.Dropped);
+        }
+        catch (Exception e) when (e is KafkaException or InvalidOperationException)
+        {
+            // Local queue full or a transient client error: put it back in front and retry shortly.
+            Counters.Errors.Inc();
+            _brokerEpisode.Failure(e, "produce failed: " + e.Message);
+            Complete(value, Outcome.Retry);
+            WaitBeforeRetry(LocalRetryDelay);
         }
     }
 
@@ -135,29 +88,14 @@ public sealed class KafkaDestination : IDestination
             Interlocked.Increment(ref _persistedCount);
             _deliveryEpisode.Success();
             _brokerEpisode.Success();
-            lock (_lock)
-            {
-                _inFlight--;
-                _queue.Delivered();
-                UpdateDepth();
-                Monitor.PulseAll(_lock);
-            }
+            Complete(report.Message.Value, Outcome.Delivered);
             return;
         }
         _failed.Inc();
-        _counters.Errors.Inc();
+        Counters.Errors.Inc();
         var transient = IsTransient(report.Error.Code);
         _deliveryEpisode.Failure(null, $"delivery failed: {report.Error.Reason} ({report.Error.Code}); " + (transient ? "re-queued" : "envelope dropped"));
-        lock (_lock)
-        {
-            _inFlight--;
-            if (transient)
-            {
-                _queue.Return(report.Message.Value);
-            }
-            UpdateDepth();
-            Monitor.PulseAll(_lock);
-        }
+        Complete(report.Message.Value, transient ? Outcome.Retry : Outcome.Dropped);
     }
 
     private static bool IsTransient(ErrorCode code) => code is ErrorCode.Local_MsgTimedOut or ErrorCode.Local_Transport
@@ -176,7 +114,7 @@ public sealed class KafkaDestination : IDestination
         // "1/1 brokers are down" follows the failure that caused it: keep the cause as the last error.
         if (error.Code != ErrorCode.Local_AllBrokersDown || Volatile.Read(ref _lastClientError) == null)
             Volatile.Write(ref _lastClientError, $"{error.Reason} ({error.Code})");
-        _counters.Errors.Inc();
+        Counters.Errors.Inc();
         Interlocked.Increment(ref _clientErrors);
         if (error.IsFatal)
             _logger.LogCritical("Kafka producer fatal error: {Reason} ({Code})", error.Reason, error.Code);
@@ -190,31 +128,15 @@ public sealed class KafkaDestination : IDestination
     /// <summary>The last of them that says why (not the "brokers are down" that follows), as librdkafka phrased it; null before the first.</summary>
     public string? LastClientError => Volatile.Read(ref _lastClientError);
 
-    public bool Flush(TimeSpan timeout)
+    /// <summary>Waits for our queue and the in-flight set, then lets librdkafka finish what it still holds.</summary>
+    public override bool Flush(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        lock (_lock)
-        {
-            while (_queue.Count + _inFlight > 0)
-            {
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero) break;
-                Monitor.Wait(_lock, left);
-            }
-        }
+        WaitUntilDrained(deadline);
         var remaining = deadline - DateTime.UtcNow;
         _producer.Flush(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-        lock (_lock) return _queue.Count + _inFlight == 0;
+        return Depth == 0;
     }
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_lock);
-        }
-        _pump.Join();
-        _producer.Dispose();
-    }
+    protected override void DisposeTransport() => _producer.Dispose();
 }

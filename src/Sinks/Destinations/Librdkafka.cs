@@ -25,14 +25,21 @@ public static unsafe class Librdkafka
     public static string Path { get; private set; } = "";
 
     /// <summary>
+    /// The address of one librdkafka function in that instance, to cast to a <c>delegate* unmanaged</c>.
+    /// The only binding by export outside src/Netlink/Native (InteropGuardTests holds it here): a second
+    /// binding could resolve a different build of the library.
+    /// </summary>
+    public static nint Export(string name) => NativeLibrary.GetExport(Handle, name);
+
+    /// <summary>
     /// librdkafka's verdict on one property: null when accepted, else its own message, e.g.
     /// <c>No such configuration property: "foo.bar"</c>. No client is created and nothing connects.
     /// </summary>
     public static string? CheckProperty(string key, string value)
     {
-        var confNew = (delegate* unmanaged<nint>)NativeLibrary.GetExport(Handle, "rd_kafka_conf_new");
-        var confSet = (delegate* unmanaged<nint, byte*, byte*, byte*, nuint, int>)NativeLibrary.GetExport(Handle, "rd_kafka_conf_set");
-        var confDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(Handle, "rd_kafka_conf_destroy");
+        var confNew = (delegate* unmanaged<nint>)Export("rd_kafka_conf_new");
+        var confSet = (delegate* unmanaged<nint, byte*, byte*, byte*, nuint, int>)Export("rd_kafka_conf_set");
+        var confDestroy = (delegate* unmanaged<nint, void>)Export("rd_kafka_conf_destroy");
         var conf = confNew();
         try
         {

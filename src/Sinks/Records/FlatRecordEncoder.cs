@@ -71,8 +71,7 @@ public static class FlatRecordEncoder
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static int TagSize(int field) => field < 16 ? 1 : field < 2048 ? 2 : 3;
 
-        // Branchy on purpose: an A/B in one process measured a branch-free mask version 50% slower
-        // (117 vs 177 ns/record on real-capture records): zero fields are skipped cheaply and predictably.
+        // Branchy on purpose: zero fields are skipped cheaply and predictably (design/PERFORMANCE.md, "Figures behind code choices").
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void UInt32(int field, uint value)
         {

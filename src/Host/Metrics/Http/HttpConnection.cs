@@ -1,5 +1,4 @@
 using System.Buffers;
-using XtcpEpoll.Host.Native;
 using XtcpEpoll.Netlink.Native;
 using static Tmds.Linux.LibC;
 

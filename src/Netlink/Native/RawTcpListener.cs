@@ -2,10 +2,9 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Tmds.Linux;
-using XtcpEpoll.Netlink.Native;
 using static Tmds.Linux.LibC;
 
-namespace XtcpEpoll.Host.Native;
+namespace XtcpEpoll.Netlink.Native;
 
 /// <summary>
 /// A non-blocking TCP listener and its connections as owned fds, through Tmds.LibC. Constructing any
@@ -13,7 +12,7 @@ namespace XtcpEpoll.Host.Native;
 /// the metrics endpoint drives these fds from its own epoll loop, so raw calls keep it at one thread.
 /// Every call here returns at once: a result, or -errno (EAGAIN = nothing to do until epoll says so).
 /// </summary>
-internal sealed unsafe class RawTcpListener : IDisposable
+public sealed unsafe class RawTcpListener : IDisposable
 {
     private RawTcpListener(OwnedFd fd, IPEndPoint local)
     {
