@@ -73,9 +73,9 @@ internal sealed class CollectorProcess : IDisposable
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         // No control socket unless asked for (--collector-args="--control-socket PATH" wins: flags beat the
-        // environment): the verbs measure the collection loop, two harness collectors would otherwise contend for
-        // the one default path, and the control plane's threads are measured on their own
-        // (design/PERFORMANCE.md, "control plane threads").
+        // environment): the verbs measure the collection loop, and two harness collectors would otherwise contend
+        // for the one default path. ci-harness.sh asks for one (a private path) in its churn run, whose thread
+        // check then covers the control plane's threads too (design/PERFORMANCE.md, "Control plane threads").
         psi.Environment["XTCP_CONTROL_SOCKET"] = "";
         foreach (var (name, value) in s.Environment) psi.Environment[name] = value;
         Directory.CreateDirectory(Path.GetDirectoryName(logPrefix)!);

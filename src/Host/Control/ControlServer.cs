@@ -1,19 +1,24 @@
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using XtcpEpoll.Host.Config;
+using XtcpEpoll.Host.Control.Transport;
 
 namespace XtcpEpoll.Host.Control;
 
 /// <summary>
 /// The gRPC control plane: Kestrel (HTTP/2 only) on the unix socket and, when asked, on TCP (optionally TLS,
 /// mutual when --grpc-tls-ca is given), serving ConfigService, XTCPFlatRecordService and server reflection.
-/// Kestrel's socket engine and the thread pool are shared with the rest of the process: no thread of its own.
+/// Its thread budget is fixed from start-up (design/PERFORMANCE.md, "Control plane threads"): the unix socket's
+/// I/O runs on the thread that calls <see cref="ServeUntil"/> (the daemon's main thread, which would only wait),
+/// Kestrel and gRPC run on the thread pool's one worker, plus Kestrel's heartbeat and .NET's timer and gate threads.
+/// Only --grpc-listen adds one: .NET's socket engine, for TCP.
 /// </summary>
 public sealed class ControlServer : IDisposable
 {
@@ -22,13 +27,26 @@ public sealed class ControlServer : IDisposable
 
     private readonly WebApplication _app;
     private readonly ControlPlane _plane;
+    private readonly ControlSocketLoop _loop;
     private readonly string? _socketPath;
 
-    private ControlServer(WebApplication app, ControlPlane plane, string? socketPath)
+    private ControlServer(WebApplication app, ControlPlane plane, ControlSocketLoop loop, string? socketPath)
     {
         _app = app;
         _plane = plane;
+        _loop = loop;
         _socketPath = socketPath;
+    }
+
+    /// <summary>Serves the control socket on the calling thread until <paramref name="done"/> completes.</summary>
+    public void ServeUntil(Task done) => _loop.RunUntil(done);
+
+    /// <summary>Waits for <paramref name="task"/> at most <paramref name="timeout"/>, serving meanwhile (or only waiting, with no server).</summary>
+    public static bool WaitServing(ControlServer? server, Task task, TimeSpan timeout)
+    {
+        if (server == null) return task.Wait(timeout);
+        server.ServeUntil(Task.WhenAny(task, Task.Delay(timeout)));
+        return task.IsCompleted;
     }
 
     /// <summary>Listens; a socket path another daemon serves, or a port in use, is a <see cref="ConfigException"/> (exit 2).</summary>
@@ -46,6 +64,9 @@ public sealed class ControlServer : IDisposable
         // logs what matters itself), only Kestrel's core, routing and gRPC.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ApplicationName = "xtcp-epoll" });
         builder.WebHost.UseKestrelCore();
+        // Registered after Kestrel's socket transport, so asked first: it takes the unix socket, TCP stays with Kestrel's.
+        var loop = new ControlSocketLoop(e => log.LogWarning("control socket: {Error}", e.Message));
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new UnixSocketTransport(loop));
         builder.Services.AddRoutingCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -79,11 +100,13 @@ public sealed class ControlServer : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
         {
             ((IDisposable?)app)?.Dispose();
+            loop.Dispose();
             throw new ConfigException($"cannot serve gRPC on {Where(settings)}: {e.Message}");
         }
+        if (!RuntimeThreads.Start()) log.LogWarning("the thread pool's worker did not start within 10 s: the control plane may answer late");
         if (settings.SocketPath != null && !OperatingSystem.IsWindows()) File.SetUnixFileMode(settings.SocketPath, SocketMode);
         log.LogInformation("gRPC control plane on {Where} (ConfigService, XTCPFlatRecordService, reflection)", Where(settings));
-        return new ControlServer(app, plane, settings.SocketPath);
+        return new ControlServer(app, plane, loop, settings.SocketPath);
     }
 
     /// <summary>
@@ -152,9 +175,14 @@ public sealed class ControlServer : IDisposable
     {
         _plane.Stop();
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try { _app.StopAsync(bound.Token).GetAwaiter().GetResult(); }
+        var stopped = _app.StopAsync(bound.Token);
+        ServeUntil(stopped); // the connections' goodbyes go through the loop
+        try { stopped.GetAwaiter().GetResult(); }
         catch (OperationCanceledException) { }
-        ((IDisposable)_app).Dispose();
+        var disposed = _app.DisposeAsync().AsTask();
+        ServeUntil(disposed);
+        disposed.GetAwaiter().GetResult();
+        _loop.Dispose();
         if (_socketPath != null) File.Delete(_socketPath);
     }
 }

@@ -103,12 +103,14 @@ public static class CollectCommand
                 options.Request, string.Join(",", options.NetnsDirs), options.ProcScan, config.Output.Sink.Dest, config.Output.Sink.Marshal);
             collector.Start();
 
+            // With the control plane on, this thread serves its socket meanwhile (its I/O needs no thread of its own).
+            control?.ServeUntil(Task.WhenAny(collector.Completion, signals.Received));
             var first = Task.WaitAny(collector.Completion, signals.Received);
             if (first == 1)
             {
                 log.LogInformation("{Signal} received: finishing the current poll, then flushing", signals.Received.Result);
                 collector.RequestStop();
-                if (!collector.Completion.Wait(options.Timeout + StopGrace))
+                if (!ControlServer.WaitServing(control, collector.Completion, options.Timeout + StopGrace))
                     log.LogWarning("the running poll did not end within --timeout {Timeout}: flushing what was collected", GoDuration.Format(options.Timeout));
             }
             exitCode = ReportCompletion(collector.Completion, log);
