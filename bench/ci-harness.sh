@@ -2,11 +2,12 @@
 # Reduced proof-at-scale run for CI (issue 6): scale at 1, 10, 100 namespaces, a 60 s churn soak with
 # 100 namespaces and a reduced discovery run (issue 19), against the PUBLISHED collector. Self-contained:
 # builds the harness, publishes src/Host into artifacts/ci-collector (or takes the one test.sh published:
-# XTCP_EPOLL_PUBLISHED), runs every mode, exits non-zero on any FAIL. Needs root. ~4-5 min on 2 cores.
+# XTCP_EPOLL_PUBLISHED), runs every mode, exits non-zero on any FAIL. Needs root (and podman for `containers`). ~7-8 min on 2 cores.
 # The full sweep is a manual command (see design/PERFORMANCE.md):
 #   dotnet run -c Release --project bench -- scale            (1,10,100,1000,2000 namespaces)
 #   dotnet run -c Release --project bench -- churn            (1000 namespaces, 10 min)
 #   dotnet run -c Release --project bench -- discovery        (issue 19: 1000 ns x 21, startup 2000 x 40, ~20 min)
+#   dotnet run -c Release --project bench -- containers       (issue 25: 50 podman containers, one replaced every 2 s, 1 h)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=artifacts/bench-ci
@@ -41,5 +42,9 @@ control_socket=$(mktemp -u /tmp/xtcp-churn-control-XXXXXX.sock)
 # 50 x 40 sockets is complete by the 3rd poll without a deadline miss. The cost cases need 1,000 namespaces to
 # mean anything (the host namespace and idle CPU dominate a small run): full run only.
 "$harness" discovery --cases discovery,startup --ns 50 --startup-ns 50 --frequency 2s --rounds 2 --startup-polls 3 --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
+# Issue 25 (~3 min): 8 real podman containers of the project image (2 in the host network), one replaced every
+# 2 s for 2 min, with attribution, destroy records, threads, fds and RSS checked. The full run is 50 containers
+# for 1 h (design/PERFORMANCE.md "Container soak").
+"$harness" containers --containers 8 --rate 2s --duration 2m --collector "$collector" --out "$out" --no-report --quiet-wait 5s || rc=1
 if [ "$rc" -eq 0 ]; then echo "ci-harness: PASS"; else echo "ci-harness: FAIL (logs and CSV in $out)"; fi
 exit "$rc"

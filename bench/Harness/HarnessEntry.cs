@@ -1,11 +1,12 @@
 using XtcpEpoll.Bench.Harness.Infra;
 using XtcpEpoll.Bench.Harness.Modes;
+using XtcpEpoll.Bench.Harness.Modes.Containers;
 using XtcpEpoll.Bench.Harness.Population;
 
 namespace XtcpEpoll.Bench;
 
 /// <summary>
-/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, walk-interval, discovery, selftest; `hold` is the
+/// The end-to-end harness verbs (run as root): scale, dense, churn, kernel-cost, walk-interval, discovery, binaries, containers, selftest; `hold` is the
 /// hidden socket-holder child. Exit codes: 0 PASS, 1 FAIL (a goal missed or the collector misbehaved),
 /// 2 usage error, 3 harness error.
 /// </summary>
@@ -22,6 +23,8 @@ public static class HarnessEntry
                        (JIT vs Native AOT builds side by side: RSS, threads, first poll, start to first record, size)
           discovery    --cases discovery,cost,churning,startup --ns 1000 --conns 10 --share 10 --rounds 3 [--frequency 10s]
                        [--walk-interval 60s] [--cpu-polls N] [--startup-ns 2000 --startup-listeners 2 --startup-conns 19 --startup-polls 5]
+          containers   --containers 50 --rate 2s --duration 1h [--host-every 4] [--frequency 2s --timeout 1500ms] [--rss-limit-mb 64] [--attribution-window 7s]
+                       (issue 25: real podman containers of the project image replaced at --rate; attribution, destroys, threads, fds, RSS)
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
           marshal-cputime [--records 10000]      (marshal ns/record in thread CPU time; no root needed)
@@ -57,6 +60,7 @@ public static class HarnessEntry
                 "discovery" => c => new DiscoveryMode(c).RunAsync(),
                 "selftest" => c => new SelfTestMode(c).RunAsync(),
                 "binaries" => c => new BinariesMode(c).RunAsync(),
+                "containers" => c => new ContainersMode(c).RunAsync(),
                 _ => throw new ArgumentException($"unknown verb '{args[0]}'"),
             };
             var context = new HarnessContext(options, args[0], args);

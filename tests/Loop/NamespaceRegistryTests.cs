@@ -58,6 +58,24 @@ public sealed class NamespaceRegistryTests
     }
 
     [Fact]
+    public void A_namespace_the_proc_scan_also_saw_is_closed_when_its_last_mount_goes()
+    {
+        // Issue 25 (container soak): with --proc-scan, a reconcile saw every running container's namespace in
+        // /proc as well; when the container was removed its mount went but the namespace stayed open until the
+        // next reconcile, up to a minute of polls of a dead container.
+        var (registry, actions) = New();
+        registry.Begin(null, [Ns("a", 100)], At(0));
+        registry.OnOpenResult(Opened(Assert.Single(actions.Opens), 100));
+        registry.Reconcile([Ns("a", 100), new NamespaceCandidate("/proc/4242/ns/net", null, Nsfs, 100)], bindCount: 1, At(60_000));
+        Assert.True(Assert.Single(registry.Entries).FromProcScan);
+
+        registry.OnPathGone(P("a"));
+
+        Assert.Equal(100UL, Assert.Single(actions.Detached).Inode);
+        Assert.Empty(registry.Entries);
+    }
+
+    [Fact]
     public void A_socket_that_arrives_after_its_namespace_went_is_discarded()
     {
         var (registry, actions) = New();

@@ -102,7 +102,11 @@ internal sealed class NamespaceRegistry
             if (entry.OpenPath == path) entry.OpenPath = First(entry.BindPaths);
             return;
         }
-        if (!entry.IsHost && !entry.FromProcScan) RemoveEntry(entry);
+        // Also when a /proc scan saw it: that sighting is as old as the last reconcile (60 s), and a container's
+        // namespace loses its mount when the container is removed, its processes gone. Keeping it until the next
+        // reconcile polled a dead container's namespace (TIME_WAIT sockets still named after it) for up to a
+        // minute (issue 25). Processes that outlive the mount are found again by the next scan.
+        if (!entry.IsHost) RemoveEntry(entry);
     }
 
     /// <summary>When the next placeholder re-probe is due (Stopwatch ticks), or long.MaxValue.</summary>

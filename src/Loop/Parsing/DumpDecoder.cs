@@ -42,6 +42,7 @@ public sealed class DumpDecoder
     private readonly ILogger _logger;
     private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
     private readonly SocketAttributor _attributor;
+    private readonly DestroyOwners _destroyOwners = new();
     private readonly EmitTally _emits = new();
     private long _sinkErrors;
     private ulong _eventCounter;
@@ -114,6 +115,8 @@ public sealed class DumpDecoder
                 record.RecordReason = reason;
                 record.Context = context;
                 record.Attribution = _attributor.ForSocket(ref record.Socket, context); // null = the namespace's
+                if (record.Attribution != null && context.Attribution.IsNone)
+                    _destroyOwners.Remember(context.NetnsInode, record.Socket.Cookie, record.Attribution);
                 record.RecordCounter = dump.Counter++;
                 record.NetlinkerId = _netlinkerId;
                 record.DumpIncomplete = dump.Incomplete;
@@ -154,7 +157,10 @@ public sealed class DumpDecoder
         {
             ref var record = ref _records[count];
             record.Context = context;
-            record.Attribution = null; // no INET_DIAG_CGROUP_ID in a destroy event: the namespace's owner
+            // No INET_DIAG_CGROUP_ID in a destroy event: the namespace's owner, or in a namespace of no owner the
+            // container a poll found by the socket's cgroup.
+            var remembered = _destroyOwners.Count > 0 ? _destroyOwners.Take(context.NetnsInode, record.Socket.Cookie) : null;
+            record.Attribution = context.Attribution.IsNone ? remembered : null;
             record.RecordCounter = _eventCounter++;
             record.NetlinkerId = _netlinkerId;
             record.DumpIncomplete = false;

@@ -109,6 +109,37 @@ public sealed class AttributionCollectorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_destroy_record_of_a_host_network_container_socket_carries_the_container_its_polls_found()
+    {
+        // Issue 25 (container soak): the kernel's destroy event carries no cgroup id, and the host namespace has no
+        // owner, so a host-network container's closed connection arrived as a destroy record of no container.
+        using var farm = new TestNamespaceFarm("attr-host-destroy"); // stays empty: only the host namespace is polled
+        using var cgroups = new TestCgroups("host-destroy");
+        string container = Hex(11), pod = Uid(11);
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(4);
+        int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        using var process = cgroups.StartProcess(cgroups.Create($"{PodSlice("burstable", pod)}/cri-containerd-{container}.scope"), null, port);
+        var options = CollectorHarness.OptionsFor(farm);
+        options.IncludeHost = true;
+        options.CgroupRoot = cgroups.Root;
+        options.DestroyEvents = true;
+        using var harness = new CollectorHarness(options);
+        harness.Start();
+        WaitForPoll(harness, poll => poll.Any(r => r.SourcePort == process.ClientPort && r.DestinationPort == port && r.ContainerId == container),
+            "the connection attributed by its cgroup");
+
+        process.Stop();
+
+        bool Mine(SeenRecord r) => r.SourcePort == process.ClientPort && r.DestinationPort == port;
+        var destroyed = harness.Sink.WaitForDestroyed(d => d.Any(Mine), PollWait);
+        var record = Assert.Single(destroyed, Mine);
+        Assert.Equal((container, "containerd", pod), (record.ContainerId, record.ContainerRuntime, record.PodUid));
+        Assert.Equal(0UL, record.CgroupId); // a destroy event carries no cgroup id: the owner came from the polls
+    }
+
+    [Fact]
     public void A_namespace_whose_processes_all_exited_keeps_its_attribution()
     {
         using var farm = new TestNamespaceFarm("attr-keep");
