@@ -5,7 +5,6 @@ using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
-using XtcpEpoll.Host.Native;
 using XtcpEpoll.Netlink.Native;
 using static Tmds.Linux.LibC;
 

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Tmds.Linux;
-using XtcpEpoll.Host.Native;
 using XtcpEpoll.Netlink.Native;
 using static Tmds.Linux.LibC;
 
