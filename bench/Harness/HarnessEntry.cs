@@ -23,7 +23,7 @@ public static class HarnessEntry
                        (JIT vs Native AOT builds side by side: RSS, threads, first poll, start to first record, size)
           discovery    --cases discovery,cost,churning,startup --ns 1000 --conns 10 --share 10 --rounds 3 [--frequency 10s]
                        [--walk-interval 60s] [--cpu-polls N] [--startup-ns 2000 --startup-listeners 2 --startup-conns 19 --startup-polls 5]
-          containers   --containers 50 --rate 2s --duration 1h [--host-every 4] [--frequency 2s --timeout 1500ms] [--rss-limit-mb 64] [--attribution-window 7s]
+          containers   --containers 50 --rate 2s --duration 1h [--host-every 4] [--frequency 2s --timeout 1500ms] [--rss-limit-mb 64] [--attribution-window 7s] [--trend-min-duration 20m]
                        (issue 25: real podman containers of the project image replaced at --rate; attribution, destroys, threads, fds, RSS)
           selftest     --ns 20 --conns 10        (namespace and socket machinery only, checked with ss)
           bdn [BenchmarkDotNet args]             (micro-benchmarks)
