@@ -11,6 +11,7 @@ using Xunit;
 namespace XtcpEpoll.Tests.Sinks;
 
 /// <summary>Kafka delivery against librdkafka's mock cluster, consumed back with a real consumer.</summary>
+[Collection(KafkaOutageCollection.Name)]
 public class KafkaDestinationTests
 {
     private static SinkOptions Options(KafkaMockCluster cluster, string topic, int flushRows = 100) => new()

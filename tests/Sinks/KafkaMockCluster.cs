@@ -59,6 +59,13 @@ public sealed unsafe class KafkaMockCluster : IDisposable
         fixed (byte* p = name) BrokerSetHostPort(_cluster, id, p, port);
     }
 
+    /// <summary>
+    /// Every broker closes its listener and connections (clients get "connection refused") until
+    /// <see cref="AllBrokersUp"/>. Only from a test class in <see cref="KafkaOutageCollection"/>: librdkafka
+    /// closes each listener and binds its port again at once, and ABORTS the process when that bind fails.
+    /// It fails when the listener outlived its close because a process being started by another test of this
+    /// process (fork/vfork copies every fd until exec) still held it: that crashed the test host under load.
+    /// </summary>
     public void AllBrokersDown()
     {
         for (var id = 1; id <= BrokerCount; id++) Check(BrokerSetDown(_cluster, id), "set_down");
@@ -83,4 +90,14 @@ public sealed unsafe class KafkaMockCluster : IDisposable
     }
 
     private static nint Export(string name) => XtcpEpoll.Sinks.Destinations.Librdkafka.Export(name);
+}
+
+/// <summary>
+/// Tests that take mock brokers down run alone, after the parallel ones: no other test of this process starts a
+/// child process (whose fork would hold a copy of the broker's listener fd) while librdkafka re-binds the port.
+/// </summary>
+[Xunit.CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class KafkaOutageCollection
+{
+    public const string Name = "sinks-kafka-outage";
 }

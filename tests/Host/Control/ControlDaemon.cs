@@ -10,6 +10,9 @@ namespace XtcpEpoll.Tests.Host.Control;
 public sealed class ControlDaemon : IDisposable
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>ControlServer.Start's last log line, after the socket's mode is set.</summary>
+    private const string ServingLine = "gRPC control plane on ";
     private readonly DirectoryInfo _directory;
 
     public ControlDaemon(params string[] args)
@@ -20,7 +23,10 @@ public sealed class ControlDaemon : IDisposable
         try
         {
             MetricsPort = Process.WaitForMetricsPort(Patience);
-            Process.WaitUntil(() => File.Exists(SocketPath), Patience, "the control socket");
+            // Serving, not merely bound: the socket file appears when Kestrel binds it (mode from the umask) and
+            // gets its 0660 just before this line is logged; waiting for the file alone let a loaded machine see
+            // 0755 (issue 21, design/FLAKY.md).
+            Process.WaitUntil(() => Process.Stderr.Contains(ServingLine, StringComparison.Ordinal), Patience, "the control plane to serve");
         }
         catch
         {
