@@ -104,7 +104,6 @@ public sealed class ControlServer : IDisposable
             throw new ConfigException($"cannot serve gRPC on {Where(settings)}: {e.Message}");
         }
         if (!RuntimeThreads.Start()) log.LogWarning("the thread pool's worker did not start within 10 s: the control plane may answer late");
-        if (settings.SocketPath != null && !OperatingSystem.IsWindows()) File.SetUnixFileMode(settings.SocketPath, SocketMode);
         log.LogInformation("gRPC control plane on {Where} (ConfigService, XTCPFlatRecordService, reflection)", Where(settings));
         return new ControlServer(app, plane, loop, settings.SocketPath);
     }

@@ -47,7 +47,7 @@ internal sealed class UnixSocketListener : IConnectionListener, IReadyHandler
 
     public EndPoint EndPoint { get; }
 
-    /// <summary>socket + bind + listen now (so a bind error reaches Kestrel's start); IOException naming the path.</summary>
+    /// <summary>socket + bind + chmod 0660 + listen now (so a bind error reaches Kestrel's start); IOException naming the path.</summary>
     public static unsafe UnixSocketListener Bind(ControlSocketLoop loop, UnixDomainSocketEndPoint endpoint)
     {
         var path = endpoint.ToString();
@@ -61,6 +61,10 @@ internal sealed class UnixSocketListener : IConnectionListener, IReadyHandler
             for (int i = 0; i < bytes.Length; i++) address.sun_path[i] = bytes[i];
             using var lease = fd.Borrow();
             if (bind(lease.Fd, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) != 0) throw new IOException($"bind {path}: {Errno.Describe(Errno.Last)}");
+            // The mode before listen: bind made the file with the umask's mode (0755 here), and until listen a
+            // connect is refused, so nobody outside the group ever reaches a listening control socket (a chmod
+            // after Kestrel's start left a window, seen by ControlSocketTests under a CPU hog).
+            File.SetUnixFileMode(path, ControlServer.SocketMode);
             if (listen(lease.Fd, Backlog) != 0) throw new IOException($"listen {path}: {Errno.Describe(Errno.Last)}");
         }
         catch
