@@ -64,7 +64,7 @@ internal sealed class UnixSocketListener : IConnectionListener, IReadyHandler
             // The mode before listen: bind made the file with the umask's mode (0755 here), and until listen a
             // connect is refused, so nobody outside the group ever reaches a listening control socket (a chmod
             // after Kestrel's start left a window, seen by ControlSocketTests under a CPU hog).
-            File.SetUnixFileMode(path, ControlServer.SocketMode);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, ControlServer.SocketMode);
             if (listen(lease.Fd, Backlog) != 0) throw new IOException($"listen {path}: {Errno.Describe(Errno.Last)}");
         }
         catch
