@@ -39,6 +39,13 @@ public sealed class CollectorOptions
     /// <summary>Stop after this many completed polls (0 = forever).</summary>
     public int MaxLoops { get; set; }
 
+    /// <summary>
+    /// Closed namespaces after which the control thread runs one compacting full GC between two polls (at most
+    /// once a minute), so that RSS follows the live namespaces under churn (--gc-after-closes, 0 = never;
+    /// <see cref="Control.ChurnCollection"/>). 256 is ~1 MB of dead namespace state.
+    /// </summary>
+    public int GcAfterCloses { get; set; } = 256;
+
     /// <summary>Number of lanes (dump thread + parse thread each), --workers, default 2.</summary>
     public int Workers { get; set; } = 2;
 
@@ -152,6 +159,7 @@ public sealed class CollectorOptions
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
     public static readonly IntegerRange JitterPctRange = new(0, 90);
     public static readonly IntegerRange MaxLoopsRange = new(0, int.MaxValue);
+    public static readonly IntegerRange GcAfterClosesRange = new(0, 1_000_000);
     public static readonly IntegerRange WorkersRange = new(1, 64);
     public static readonly DurationFloor ReconcileIntervalFloor = new(TimeSpan.FromMilliseconds(100));
     public static readonly DurationFloor CgroupRefreshFloor = new(TimeSpan.FromMilliseconds(100));
@@ -176,6 +184,7 @@ public sealed class CollectorOptions
             return new OptionError("timeout", GoDuration.Format(Timeout), $"must be below --frequency ({GoDuration.Format(Frequency)})");
         error = JitterPctRange.Check("jitter-pct", JitterPct)
             ?? MaxLoopsRange.Check("max-loops", MaxLoops)
+            ?? GcAfterClosesRange.Check("gc-after-closes", GcAfterCloses)
             ?? WorkersRange.Check("workers", Workers)
             ?? DurationFloor.NotNegative.Check("walk-interval", WalkInterval)
             ?? KeyframeIntervalError()

@@ -38,6 +38,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
             harness = new CollectorHarness(options);
             harness.Start();
             harness.WaitForPolls(1, TimeSpan.FromSeconds(30));
+            double churnCollectionsBefore = LoopMetrics.GcAfterCloses.Value;
 
             var clock = Stopwatch.StartNew();
             var churnFor = TimeSpan.FromSeconds(Environment.GetEnvironmentVariable("XT_CHURN_SECONDS") is { } s ? double.Parse(s) : 61);
@@ -90,6 +91,9 @@ public sealed class ChurnTests(ITestOutputHelper output)
                              $"threads {threadSamples.Min()}..{threadSamples.Max()} (without the runtime's own \".NET …\" threads {nonPoolThreads.Min()}..{nonPoolThreads.Max()}), " +
                              $"collector threads {collectorThreads.Min()}..{collectorThreads.Max()}, timeouts {timedOut}, polls with deferred walks {deferred}");
             Assert.All(collectorThreads, n => Assert.Equal(6, n));
+            // ~600 closed namespaces: the --gc-after-closes collection (default 256) ran between two polls.
+            Assert.True(step < 2 * options.GcAfterCloses || LoopMetrics.GcAfterCloses.Value > churnCollectionsBefore,
+                $"{step} namespaces closed, but no collection after --gc-after-closes {options.GcAfterCloses}");
             // The runtime's own threads (thread pool used by the test host, background GC) come and go by a few;
             // every other thread of the process must stay put.
             Assert.InRange(nonPoolThreads.Max() - nonPoolThreads.Min(), 0, 2);

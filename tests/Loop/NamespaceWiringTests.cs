@@ -89,7 +89,7 @@ public sealed class NamespaceWiringTests
             var lanes = new[] { new NullLane(), new NullLane() };
             Polls = new PollCoordinator(new CollectorOptions { Workers = lanes.Length, Hostname = "h" }, lanes, new NullSink(), new ParseErrorCounters(), Log);
             var opener = new OpenerSupervisor(_ => new QueueOpener(_requests), _ => { }, Log);
-            Registry = new NamespaceRegistry(Nsfs, new NamespaceAttachments(Polls, opener, attribution: null, Status, () => InitialOpensDone++, Log));
+            Registry = new NamespaceRegistry(Nsfs, new NamespaceAttachments(Polls, opener, attribution: null, Status, new ChurnCollection(0), () => InitialOpensDone++, Log));
         }
 
         public RecordingLogger Log { get; } = new();

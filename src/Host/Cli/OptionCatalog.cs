@@ -32,6 +32,7 @@ public static class OptionCatalog
     public static readonly OptionSpec States = new("states", "default", "TCP states to dump: default (all but bound-inactive, as ss -a), all, or a list such as established,listen.");
     public static readonly OptionSpec NetnsDirs = new("netns-dirs", string.Join(",", Loop.NetnsDirs), "Comma-separated directories of netns bind mounts (watched).");
     public static readonly OptionSpec ProcScan = new("proc-scan", Text(Loop.ProcScan), "Also discover namespaces via /proc/<pid>/ns/net (needs CAP_SYS_PTRACE).", isSwitch: true);
+    public static readonly OptionSpec GcAfterCloses = new("gc-after-closes", Text(Loop.GcAfterCloses), $"After this many network namespaces have closed, one compacting garbage collection between two polls (at most once a minute) gives their memory back, so RSS follows the live namespaces under churn ({Range(CollectorOptions.GcAfterClosesRange)}; 0 = never).");
     public static readonly OptionSpec ReconcileInterval = new("reconcile-interval", GoDuration.Format(Loop.ReconcileInterval), "Rescan period that repairs missed namespace events.");
     public static readonly OptionSpec WalkInterval = new("walk-interval", GoDuration.Format(Loop.WalkInterval), "Longest time between two full walks of a namespace (staggered over namespaces). In between, known sockets are reported at every poll by exact lookup (own-table namespaces also dump their established table), and a namespace whose TCP counters hold sockets its lookups did not find walks in that poll. 0 = walk at every poll.");
     public static readonly OptionSpec SharedTablesRefresh = new("shared-tables-refresh", "", "Deprecated: the old name of --walk-interval (its value is used as --walk-interval, with a warning).", replacedBy: WalkInterval);
@@ -93,7 +94,7 @@ public static class OptionCatalog
     public static readonly IReadOnlyList<OptionSpec> Collect =
     [
         Frequency, Timeout, JitterPct, MaxLoops, Dest, FileAppend, Marshal, Topic, Columns, Attributes, States, NetnsDirs,
-        ProcScan, ReconcileInterval, Workers, Request, Spread, WalkInterval, Emit, KeyframeInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
+        ProcScan, ReconcileInterval, GcAfterCloses, Workers, Request, Spread, WalkInterval, Emit, KeyframeInterval, DestroyEvents, ContainerAttribution, CgroupRoot, CgroupRefresh,
         PodLogsDir, ContainerLogsDir, EnvelopeFlushBytes, EnvelopeFlushRows,
         KafkaCompression, KafkaQueueMaxEnvelopes, KafkaQueueMaxBytes, SinkQueueEnvelopes,
         .. Secured,

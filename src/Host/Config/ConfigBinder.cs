@@ -43,6 +43,7 @@ public static class ConfigBinder
         var procScan = r.Switch(O.ProcScan);
         var reconcile = r.Duration(O.ReconcileInterval, CollectorOptions.ReconcileIntervalFloor);
         var workers = (int)r.Integer(O.Workers, CollectorOptions.WorkersRange);
+        var gcAfterCloses = (int)r.Integer(O.GcAfterCloses, CollectorOptions.GcAfterClosesRange);
         var request = r.Choice(O.Request, O.RequestNames) == "v2" ? RequestMode.V2 : RequestMode.Compat;
         var spread = r.Switch(O.Spread);
         var walkInterval = ReadWalkInterval(r, out var deprecation);
@@ -68,6 +69,7 @@ public static class ConfigBinder
             JitterPct = jitter,
             MaxLoops = maxLoops,
             Workers = workers,
+            GcAfterCloses = gcAfterCloses,
             NetnsDirs = netnsDirs,
             ProcScan = procScan,
             ReconcileInterval = reconcile,

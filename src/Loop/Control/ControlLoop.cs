@@ -36,6 +36,7 @@ internal sealed class ControlLoop
     private readonly OpenerSupervisor _opener;
     private readonly NamespaceRegistry _registry;
     private readonly NamespaceDiscovery _discovery;
+    private readonly ChurnCollection _churn;
     private readonly Thread _thread;
     private readonly Random _jitter = new();
     /// <summary>Who waits for the next poll to start (TriggerPoll replies).</summary>
@@ -72,7 +73,8 @@ internal sealed class ControlLoop
             _opener = Own(new OpenerSupervisor(reports => new NamespaceOpener(reports, attribution, options.DestroyEvents,
                 tcpCounters: options.WalkInterval > TimeSpan.Zero), _mailbox.Post, logger));
             var scanner = new NamespaceScanner();
-            _registry = new NamespaceRegistry(scanner.NsfsDev, new NamespaceAttachments(_polls, _opener, _attribution, status, OnInitialOpensDone, logger));
+            _churn = new ChurnCollection(options.GcAfterCloses);
+            _registry = new NamespaceRegistry(scanner.NsfsDev, new NamespaceAttachments(_polls, _opener, _attribution, status, _churn, OnInitialOpensDone, logger));
             _discovery = Own(new NamespaceDiscovery(options, scanner, _registry, _epoll, InotifyKey, ReconcileKey, logger));
             _thread = new Thread(Run) { IsBackground = true, Name = "xtcp-control" };
         }
@@ -251,6 +253,7 @@ internal sealed class ControlLoop
             _queuedTrigger = null;
             StartPoll(queued);
         }
+        else if (!_stopRequested) _churn.CollectIfDue(MonotonicClock.Now); // between polls: no dump waits on it
     }
 
     // ---------------------------------------------------------------- shutdown

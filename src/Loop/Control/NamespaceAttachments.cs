@@ -17,6 +17,7 @@ internal sealed class NamespaceAttachments : INamespaceRegistryActions
     private readonly OpenerSupervisor _opener;
     private readonly AttributionService? _attribution;
     private readonly LoopStatus _status;
+    private readonly ChurnCollection _churn;
     private readonly Action _initialOpensDone;
     private readonly ILogger _logger;
     private int _counterOpenWarnings;
@@ -24,8 +25,9 @@ internal sealed class NamespaceAttachments : INamespaceRegistryActions
 
     /// <param name="initialOpensDone">Called once every namespace found at start-up has answered (after the start-up log line).</param>
     public NamespaceAttachments(PollCoordinator polls, OpenerSupervisor opener, AttributionService? attribution, LoopStatus status,
-        Action initialOpensDone, ILogger logger)
+        ChurnCollection churn, Action initialOpensDone, ILogger logger)
     {
+        _churn = churn;
         _polls = polls;
         _opener = opener;
         _attribution = attribution;
@@ -51,6 +53,7 @@ internal sealed class NamespaceAttachments : INamespaceRegistryActions
         _polls.Detach(handle);
         _attribution?.NamespaceRemoved(handle.Inode, handle.Id);
         LoopMetrics.NamespaceDeletes.Inc();
+        _churn.NamespaceClosed();
         UpdateGauges();
     }
 

@@ -12,6 +12,10 @@ public static class LoopMetrics
         "xtcp_namespace_opens_total", "Namespaces opened (socket created and verified).");
     public static readonly Counter NamespaceDeletes = Prometheus.Metrics.CreateCounter(
         "xtcp_namespace_deletes_total", "Namespaces removed (socket closed).");
+    public static readonly Counter GcAfterCloses = Prometheus.Metrics.CreateCounter(
+        "xtcp_gc_after_closes_total", "Compacting full garbage collections run after --gc-after-closes namespaces closed.");
+    public static readonly Counter GcAfterClosesSeconds = Prometheus.Metrics.CreateCounter(
+        "xtcp_gc_after_closes_seconds_total", "Time the process was paused by those collections.");
     public static readonly Counter NamespaceOpenFailures = Prometheus.Metrics.CreateCounter(
         "xtcp_namespace_open_failures_total", "Failed namespace opens by reason (retried at the next reconcile).",
         new CounterConfiguration { LabelNames = ["reason"] });
