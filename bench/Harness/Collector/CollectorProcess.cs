@@ -108,6 +108,10 @@ internal sealed class CollectorProcess : IDisposable
     public static double CompletePolls(MetricsSnapshot m) => m.GetOrZero("xtcp_polls_total", "outcome", "complete");
     public static double AllPolls(MetricsSnapshot m) => m.GetOrZero("xtcp_polls_total", "outcome", "complete") + m.GetOrZero("xtcp_polls_total", "outcome", "timeout");
 
+    /// <summary>How the polls went, for a soak's info row: complete, timed out, ticks skipped, namespace dump timeouts.</summary>
+    public static string PollOutcomes(MetricsSnapshot m) =>
+        $"{CompletePolls(m)} complete, {m.GetOrZero("xtcp_polls_total", "outcome", "timeout")} timed out, {m.GetOrZero("xtcp_poll_ticks_skipped_total")} ticks skipped, {m.GetOrZero("xtcp_namespace_dump_timeouts_total")} namespace dump timeouts";
+
     /// <summary>SIGTERM, wait, then SIGKILL; returns the exit code.</summary>
     public int Stop(TimeSpan grace)
     {

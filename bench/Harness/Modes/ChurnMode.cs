@@ -91,14 +91,9 @@ internal sealed class ChurnMode(HarnessContext c)
 
             phase = "drain";
             await bed.RemoveAllAsync();
-            var drained = await proc.WaitForMetricsAsync(m => m.GetOrZero("xtcp_namespaces_open") <= baselineOpen, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(60), c.Token);
-            if (drained == null) failures.Add($"xtcp_namespaces_open did not return to {baselineOpen} within 60 s after all namespaces were deleted");
-            // Two more polls so per-namespace buffers released at the next poll are gone too.
-            double polls = drained != null ? CollectorProcess.AllPolls(drained) : 0;
-            await proc.WaitForMetricsAsync(m => CollectorProcess.AllPolls(m) >= polls + 2, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), c.Token);
-            finalFds = proc.Sample()?.OpenFds ?? -1;
-            if (await proc.Metrics.TryScrapeAsync(c.Token) is { } atEnd)
-                pollOutcomes = $"{atEnd.GetOrZero("xtcp_polls_total", "outcome", "complete")} complete, {atEnd.GetOrZero("xtcp_polls_total", "outcome", "timeout")} timed out, {atEnd.GetOrZero("xtcp_poll_ticks_skipped_total")} ticks skipped, {atEnd.GetOrZero("xtcp_namespace_dump_timeouts_total")} namespace dump timeouts";
+            (bool drained, finalFds) = await ProcessChecks.FdsAfterDrainAsync(proc, baselineOpen, c.Token);
+            if (!drained) failures.Add($"xtcp_namespaces_open did not return to {baselineOpen} within 60 s after all namespaces were deleted");
+            if (await proc.Metrics.TryScrapeAsync(c.Token) is { } atEnd) pollOutcomes = CollectorProcess.PollOutcomes(atEnd);
         }
         finally
         {
@@ -106,13 +101,10 @@ internal sealed class ChurnMode(HarnessContext c)
             await sampler;
         }
 
-        bool crashed = proc.HasExited;
-        int exit = proc.Stop(TimeSpan.FromSeconds(20));
-        var crashLines = proc.CrashLines();
+        var survived = ProcessChecks.StopAndCheckSurvived(proc, out var crashFailures);
 
         // Checks.
         var steady = samples.Where(s => s.Phase != "baseline").Select(s => s.Proc).ToList();
-        int tMin = steady.Count > 0 ? steady.Min(s => s.Threads) : 0, tMax = steady.Count > 0 ? steady.Max(s => s.Threads) : 0;
         var churnOnly = samples.Where(s => s.Phase == "churn").Select(s => s.Proc.RssKb).ToList();
         int tenth = Math.Max(3, churnOnly.Count / 10);
         double rssStart = churnOnly.Count >= 2 * tenth ? Median(churnOnly.Take(tenth)) : double.NaN;
@@ -126,9 +118,9 @@ internal sealed class ChurnMode(HarnessContext c)
 
         var checks = new List<(string Check, string Value, bool Pass)>
         {
-            ("no crash or restart (exit code after SIGTERM, log)", $"alive until stopped: {!crashed}, exit {exit}, crash lines {crashLines.Count}", !crashed && exit == 0 && crashLines.Count == 0),
-            ("threads max - min <= 2 (after start)", $"{tMin}..{tMax}", steady.Count > 0 && tMax - tMin <= 2),
-            ("fds back to baseline after the namespaces are gone", $"baseline {baselineFds}, end {finalFds}", baselineFds > 0 && finalFds >= 0 && finalFds <= baselineFds + 2),
+            survived,
+            ProcessChecks.ThreadsFlat($"threads max - min <= {ProcessChecks.ThreadSpread} (after start)", steady),
+            ProcessChecks.FdsBack("fds back to baseline after the namespaces are gone", baselineFds, finalFds),
             ("RSS growth <= 10 % after warm-up", $"{Fmt.Mb((long)rssStart)} -> {Fmt.Mb((long)rssEnd)} MB ({Fmt.Pct(growth)})", !double.IsNaN(growth) && growth <= 0.10),
             ("every namespace alive for a whole poll was collected in it", $"{expected - missing - reportedMisses}/{expected} namespace-polls over {pollsChecked} polls; {missing} unreported misses ({reportedMisses} in {timedOutChecked} polls the collector logged as timed out, {incompleteMisses} in polls marked incomplete)", expected > 0 && missing == 0),
             ("at most half the polls timed out (else completeness is not judged)", $"{timedOutChecked} of {pollsChecked}", pollsChecked > 0 && timedOutChecked * 2 <= pollsChecked),
@@ -138,7 +130,7 @@ internal sealed class ChurnMode(HarnessContext c)
             "check", "measured", "result");
         table.Add("(info) polls over the whole run", pollOutcomes, "");
         foreach (var (check, value, pass) in checks) table.AddGoal(check, value, pass, failures);
-        failures.AddRange(crashLines.Take(5).Select(l => "collector log: " + l));
+        failures.AddRange(crashFailures);
         table.Print(Console.Out);
         var notes = new List<string>
         {

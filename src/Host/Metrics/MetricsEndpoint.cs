@@ -141,7 +141,7 @@ public sealed class MetricsEndpoint : IDisposable
     {
         for (int i = 0; i < AcceptsPerEvent; i++)
         {
-            var client = _listener.TryAccept(out int errno);
+            var client = StreamSocket.TryAccept(_listener.Handle, out int errno);
             if (client == null)
             {
                 if (errno != EAGAIN) OnAcceptError(errno);
@@ -287,8 +287,8 @@ public sealed class MetricsEndpoint : IDisposable
         }
         connection.ReleaseBuffers();
         // close() drops the fd from the epoll set (it is the only reference): no EPOLL_CTL_DEL needed.
-        if (abort) RawTcpListener.Abort(connection.Fd);
-        else RawTcpListener.CloseGracefully(connection.Fd, _scratch);
+        if (abort) StreamSocket.Abort(connection.Fd);
+        else StreamSocket.CloseGracefully(connection.Fd, _scratch);
     }
 
 

@@ -7,10 +7,9 @@ using static Tmds.Linux.LibC;
 namespace XtcpEpoll.Netlink.Native;
 
 /// <summary>
-/// A non-blocking TCP listener and its connections as owned fds, through Tmds.LibC. Constructing any
-/// System.Net.Sockets.Socket starts .NET's socket engine thread (+1 thread for the whole process lifetime);
-/// the metrics endpoint drives these fds from its own epoll loop, so raw calls keep it at one thread.
-/// Every call here returns at once: a result, or -errno (EAGAIN = nothing to do until epoll says so).
+/// A listening, non-blocking TCP socket as an owned fd, through Tmds.LibC (no System.Net.Sockets.Socket: that
+/// starts .NET's socket engine thread for the process lifetime, and the metrics endpoint runs on one thread).
+/// Its connections are taken and served with <see cref="StreamSocket"/>.
 /// </summary>
 public sealed unsafe class RawTcpListener : IDisposable
 {
@@ -20,7 +19,7 @@ public sealed unsafe class RawTcpListener : IDisposable
         LocalEndPoint = local;
     }
 
-    /// <summary>For <see cref="Epoll.Add"/> (readable = a connection is waiting in the backlog).</summary>
+    /// <summary>For <see cref="Epoll.Add"/> (readable = a connection is waiting in the backlog) and <see cref="StreamSocket.TryAccept"/>.</summary>
     public OwnedFd Handle { get; }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -56,88 +55,6 @@ public sealed unsafe class RawTcpListener : IDisposable
             owned.Dispose();
             throw;
         }
-    }
-
-    /// <summary>
-    /// The next connection of the backlog, non-blocking itself; null with <paramref name="errno"/> set when
-    /// there is none (EAGAIN) or accept failed (EMFILE, ENFILE, ENOBUFS, ECONNABORTED...).
-    /// </summary>
-    public OwnedFd? TryAccept(out int errno)
-    {
-        using var listener = Handle.Borrow();
-        while (true)
-        {
-            var client = OwnedFd.FromResult(accept4(listener.Fd, null, null, SOCK_CLOEXEC | SOCK_NONBLOCK), out errno);
-            if (client != null || errno != EINTR) return client;
-        }
-    }
-
-    /// <summary>Bytes read (0 = the peer closed its side), or -errno (-EAGAIN: nothing buffered now).</summary>
-    public static int Receive(OwnedFd client, Span<byte> buffer)
-    {
-        using var fd = client.Borrow();
-        fixed (byte* p = buffer)
-        {
-            while (true)
-            {
-                long n = recv(fd.Fd, p, (size_t)(ulong)buffer.Length, MSG_DONTWAIT);
-                if (n >= 0) return (int)n;
-                var errno = Errno.Last;
-                if (errno != EINTR) return -errno;
-            }
-        }
-    }
-
-    /// <summary>Bytes the kernel took (possibly fewer than offered), or -errno (-EAGAIN: send buffer full).</summary>
-    public static int Send(OwnedFd client, ReadOnlySpan<byte> data)
-    {
-        using var fd = client.Borrow();
-        fixed (byte* p = data)
-        {
-            while (true)
-            {
-                // MSG_NOSIGNAL: a peer that has gone away is EPIPE here, not a SIGPIPE for the process.
-                long n = send(fd.Fd, p, (size_t)(ulong)data.Length, MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n >= 0) return (int)n;
-                var errno = Errno.Last;
-                if (errno != EINTR) return -errno;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Orderly close after a complete response: unread input is discarded first (close() with unread data
-    /// makes Linux answer with RST, which can destroy the response before the client reads it), then FIN.
-    /// </summary>
-    public static void CloseGracefully(OwnedFd client, Span<byte> scratch)
-    {
-        if (client.TryBorrow(out var fd))
-        {
-            using (fd)
-            {
-                // Bounded: a client still streaming input is cut off with RST by the close below, as it should be.
-                for (int i = 0; i < 4 && Receive(client, scratch) > 0; i++) { }
-                shutdown(fd.Fd, SHUT_WR);
-            }
-        }
-        client.Dispose();
-    }
-
-    /// <summary>
-    /// Abortive close (SO_LINGER 0: RST): for a client that stopped reading, so the response left in the send
-    /// buffer is freed now instead of staying in an orphaned socket the kernel keeps probing for minutes.
-    /// </summary>
-    public static void Abort(OwnedFd client)
-    {
-        if (client.TryBorrow(out var fd))
-        {
-            using (fd)
-            {
-                var abort = new linger { l_onoff = 1, l_linger = 0 };
-                setsockopt(fd.Fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(linger));
-            }
-        }
-        client.Dispose();
     }
 
     public void Dispose() => Handle.Dispose();

@@ -96,7 +96,7 @@ internal sealed class UnixSocketConnection : ConnectionContext,
         var writer = _input.Writer;
         while (true)
         {
-            int n = RawTcpListener.Receive(_fd, writer.GetMemory(ReceiveChunk).Span);
+            int n = StreamSocket.Receive(_fd, writer.GetMemory(ReceiveChunk).Span);
             if (n > 0)
             {
                 writer.Advance(n);
@@ -199,7 +199,7 @@ internal sealed class UnixSocketConnection : ConnectionContext,
     {
         while (!_unsent.IsEmpty)
         {
-            int n = RawTcpListener.Send(_fd, _unsent.First.Span);
+            int n = StreamSocket.Send(_fd, _unsent.First.Span);
             if (n == -EAGAIN) return false; // the rest on EPOLLOUT
             if (n < 0)
             {

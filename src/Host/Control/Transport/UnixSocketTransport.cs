@@ -82,17 +82,14 @@ internal sealed class UnixSocketListener : IConnectionListener, IReadyHandler
         if (_key == null) throw Errno.Failure("epoll_ctl ADD control socket listener", errno);
     }
 
-    public unsafe void OnReady(int events)
+    public void OnReady(int events)
     {
         for (int i = 0; i < AcceptsPerEvent && !_unbound; i++)
         {
-            OwnedFd? client;
-            int errno;
-            using (var lease = _fd.Borrow())
-                client = OwnedFd.FromResult(accept4(lease.Fd, null, null, SOCK_CLOEXEC | SOCK_NONBLOCK), out errno);
+            var client = StreamSocket.TryAccept(_fd, out int errno);
             if (client == null)
             {
-                if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
+                if (errno == EAGAIN || errno == ECONNABORTED) return;
                 PauseAccepting(); // EMFILE, ENFILE, ENOBUFS, ENOMEM: the backlog waits, the loop does not spin
                 return;
             }

@@ -74,7 +74,7 @@ internal sealed class HttpConnection
         while (true)
         {
             if (_received == buffer.Length) return HeadProgress.TooLarge;
-            int n = RawTcpListener.Receive(Fd, buffer[_received..]);
+            int n = StreamSocket.Receive(Fd, buffer[_received..]);
             if (n == -EAGAIN) return HeadProgress.Incomplete;
             if (n <= 0) return HeadProgress.Gone;
             // Search only where the new bytes can complete the blank line (3 bytes of overlap for "\r\n\r\n").
@@ -104,7 +104,7 @@ internal sealed class HttpConnection
         var bytes = _response!.Bytes;
         while (_sent < bytes.Length)
         {
-            int n = RawTcpListener.Send(Fd, bytes[_sent..]);
+            int n = StreamSocket.Send(Fd, bytes[_sent..]);
             if (n == -EAGAIN) return WriteProgress.Blocked;
             if (n < 0) return WriteProgress.Gone;
             _sent += n;
