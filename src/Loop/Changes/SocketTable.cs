@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace XtcpEpoll.Loop.Changes;
 
@@ -60,37 +61,45 @@ public abstract class SocketTable<TSlot>
     /// when the socket was added now, or when the poll before this one did not report it (a socket of the
     /// grace window seen again): the slot is then default, for the caller to fill.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the per-socket path: a probe of a known socket, inlined
     protected ref TSlot Report(ulong cookie, ulong mixed, out bool known)
     {
+        var entries = _entries;
+        if (entries.Length != 0)
+        {
+            // The mask keeps every index in the array: no bounds checks on the probe.
+            ref var first = ref MemoryMarshal.GetArrayDataReference(entries);
+            int mask = entries.Length - 1;
+            for (int i = (int)mixed & mask; ; i = (i + 1) & mask)
+            {
+                ref var e = ref Unsafe.Add(ref first, i);
+                if (e.Cookie == cookie)
+                {
+                    known = _poll - e.Seen <= 1;
+                    e.Seen = _poll;
+                    if (!known) e.Slot = default!;
+                    return ref e.Slot;
+                }
+                if (e.Cookie == 0) break;
+            }
+        }
+        known = false;
+        return ref Add(cookie, mixed);
+    }
+
+    /// <summary>A socket not held: its entry (made room for first, so the reference returned stays in the live array).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ref TSlot Add(ulong cookie, ulong mixed)
+    {
         if (_entries.Length == 0) _entries = new Entry[MinCapacity];
+        else if ((_count + 1) * 4 > _entries.Length * 3) Rehash(new Entry[_entries.Length * 2]);
         int mask = _entries.Length - 1;
         int i = (int)mixed & mask;
-        while (true)
-        {
-            ref var e = ref _entries[i];
-            if (e.Cookie == cookie)
-            {
-                known = _poll - e.Seen <= 1;
-                if (!known) e.Slot = default!;
-                e.Seen = _poll;
-                return ref e.Slot;
-            }
-            if (e.Cookie == 0) break;
-            i = (i + 1) & mask;
-        }
-        if ((_count + 1) * 4 > _entries.Length * 3)
-        {
-            // Grow before the entry goes in, so the reference returned stays in the live array.
-            Rehash(new Entry[_entries.Length * 2]);
-            mask = _entries.Length - 1;
-            i = (int)mixed & mask;
-            while (_entries[i].Cookie != 0) i = (i + 1) & mask;
-        }
+        while (_entries[i].Cookie != 0) i = (i + 1) & mask;
         ref var added = ref _entries[i];
         added.Cookie = cookie;
         added.Seen = _poll;
         _count++;
-        known = false;
         return ref added.Slot;
     }
 
