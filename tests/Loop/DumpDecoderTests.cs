@@ -106,6 +106,28 @@ public sealed class DumpDecoderTests
         Assert.Equal(new DecodedDatagram(0, DatagramEnding.None, 0), decoder.Decode(Sockets(1, 1, 2), new DumpRecords(), Context));
     }
 
+    [Fact]
+    public void A_destroy_record_carries_the_owner_its_namespace_remembered_only_while_the_namespace_has_none()
+    {
+        var (decoder, sink) = New();
+        var owner = RecordAttribution.Create(new string('c', 64), "containerd", "");
+        var owners = new DestroyOwners();
+        owners.BeginPoll();
+        owners.Remember(40, owner);
+        owners.Remember(41, owner);
+        owners.EndPoll();
+        var owned = new RecordContext { Hostname = "h", Netns = "pod", NetnsInode = 2, TimestampNs = 1, Attribution = owner };
+
+        Assert.Equal(2, decoder.DecodeEvents(Sockets(0, 40, 42), Context, readTimeNs: 5, owners));
+        decoder.DecodeEvents(Sockets(0, 41), owned, readTimeNs: 6, owners); // the namespace has its own owner now
+
+        Assert.Equal([40UL, 41UL, 42UL], sink.Records.Select(r => r.Socket.Cookie).Order());
+        Assert.Same(owner, sink.Records.Single(r => r.Socket.Cookie == 40).Attribution);
+        Assert.Null(sink.Records.Single(r => r.Socket.Cookie == 42).Attribution); // never attributed by a poll
+        Assert.Null(sink.Records.Single(r => r.Socket.Cookie == 41).Attribution); // null = the namespace's (its context's)
+        Assert.Equal(0, owners.Count); // each event took its entry
+    }
+
     private static (DumpDecoder Decoder, KeepingSink Sink) New()
     {
         var sink = new KeepingSink();

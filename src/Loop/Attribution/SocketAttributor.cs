@@ -21,6 +21,9 @@ internal sealed class SocketAttributor
     /// <param name="cache">Null when attribution is off: every call returns null and counts nothing.</param>
     public SocketAttributor(CgroupAttributionCache? cache) => _cache = cache;
 
+    /// <summary>Attribution is on.</summary>
+    public bool IsOn => _cache != null;
+
     /// <summary>
     /// The attribution of the socket's own cgroup when it names a container or pod, else null (the record
     /// then carries its namespace's, <see cref="RecordContext.Attribution"/>).

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace XtcpEpoll.Loop.Changes;
 
@@ -15,159 +16,57 @@ public enum ChangeVerdict : byte
     Keyframe,
 }
 
+/// <summary>What <see cref="FingerprintTable"/> keeps per socket (12 bytes, packed so an entry is 24).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct FingerprintSlot
+{
+    public ulong Fingerprint;  // of the last emitted record
+    public uint NextKeyframe;  // first poll at which an unchanged socket is emitted again
+}
+
 /// <summary>
 /// One namespace's known sockets under <c>--emit changed</c>: per socket cookie, the fingerprint of the last
-/// emitted record (8 bytes), the poll its next keyframe is due and the poll that last reported it (4 + 4):
-/// 16 bytes of state per socket plus its 8-byte key, in one open-addressing (linear probing) array kept at most
-/// 3/4 full: 32-64 bytes per live socket. Nothing is allocated per socket or per poll: the array grows with the
-/// namespace and is kept. Entries not reported by a poll's dump are evicted in place at its end
-/// (<see cref="EndPoll"/>, backward-shift deletion: no tombstones), so memory follows the live sockets.
-/// One thread only (the namespace's parse worker).
+/// emitted record (8 bytes) and the poll its next keyframe is due (4), in a <see cref="SocketTable{TSlot}"/>
+/// (24-byte entries kept at most 3/4 full: 32-64 bytes per live socket). Entries not reported by a poll's
+/// dump are evicted at its end (<see cref="SocketTable{TSlot}.EndPoll"/>, no grace), so memory follows the
+/// live sockets. One thread only (the namespace's parse worker).
 /// </summary>
-public sealed class FingerprintTable
+public sealed class FingerprintTable(KeyframeSchedule schedule, int initialCapacity = 16)
+    : SocketTable<FingerprintSlot>(gracePolls: 0, Math.Max(initialCapacity, 1))
 {
-    private struct Entry
-    {
-        public ulong Cookie;      // 0 = empty (the kernel's cookies start at 1)
-        public ulong Fingerprint;
-        public uint NextKeyframe; // first poll at which an unchanged socket is emitted again
-        public uint SeenPoll;     // poll that last reported the socket
-    }
-
-    private const int MinCapacity = 16;
-    /// <summary>Consecutive polls a table must be 8x oversized before it shrinks.</summary>
-    public const int ShrinkAfterPolls = 16;
-    private int _oversizedPolls;
-    private Entry[] _entries;
-    private int _count;
     private uint _poll;
-    private readonly KeyframeSchedule _schedule;
-
-    public FingerprintTable(KeyframeSchedule schedule, int initialCapacity = 16)
-    {
-        _schedule = schedule;
-        int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(initialCapacity, MinCapacity));
-        _entries = new Entry[capacity];
-    }
-
-    /// <summary>Sockets known (those the last poll reported, plus the running poll's new ones).</summary>
-    public int Count => _count;
-
-    /// <summary>Table size in entries (24 bytes each).</summary>
-    public int Capacity => _entries.Length;
 
     /// <summary>A poll's dump of this namespace begins (<paramref name="poll"/>: the daemon's poll number, which only grows).</summary>
-    public void BeginPoll(uint poll) => _poll = poll;
+    public void BeginPoll(uint poll)
+    {
+        _poll = poll;
+        BeginTablePoll();
+    }
 
     /// <summary>Decides whether the socket's record of this poll is emitted, and remembers what was.</summary>
     public ChangeVerdict Classify(ulong cookie, ulong fingerprint)
     {
         if (cookie == 0) return ChangeVerdict.FirstSight; // no key to remember it by: always emitted
         ulong mixed = SocketFingerprint.MixCookie(cookie);
-        int mask = _entries.Length - 1;
-        int i = (int)mixed & mask;
-        while (true)
+        ref var slot = ref Report(cookie, mixed, out bool known);
+        if (!known)
         {
-            ref var e = ref _entries[i];
-            if (e.Cookie == cookie)
-            {
-                e.SeenPoll = _poll;
-                if (e.Fingerprint != fingerprint)
-                {
-                    e.Fingerprint = fingerprint;
-                    e.NextKeyframe = _schedule.NextKeyframe(mixed, _poll);
-                    return ChangeVerdict.Changed;
-                }
-                if ((int)(_poll - e.NextKeyframe) >= 0) // poll numbers wrap: compare by difference
-                {
-                    e.NextKeyframe = _schedule.NextKeyframe(mixed, _poll);
-                    return ChangeVerdict.Keyframe;
-                }
-                return ChangeVerdict.Unchanged;
-            }
-            if (e.Cookie == 0)
-            {
-                e = new Entry { Cookie = cookie, Fingerprint = fingerprint, NextKeyframe = _schedule.NextKeyframe(mixed, _poll), SeenPoll = _poll };
-                if (++_count * 4 > _entries.Length * 3) Rehash(new Entry[_entries.Length * 2]);
-                return ChangeVerdict.FirstSight;
-            }
-            i = (i + 1) & mask;
+            slot.Fingerprint = fingerprint;
+            slot.NextKeyframe = schedule.NextKeyframe(mixed, _poll);
+            return ChangeVerdict.FirstSight;
         }
-    }
-
-    /// <summary>
-    /// The dump of the poll ended: every socket it did not report is forgotten (closed, or missed: it will be
-    /// emitted as first sight if seen again), in place. A table that stays 8x too big is reallocated smaller.
-    /// </summary>
-    public void EndPoll()
-    {
-        EvictUnreported();
-        _oversizedPolls = _count * 8 < _entries.Length && _entries.Length > MinCapacity ? _oversizedPolls + 1 : 0;
-        if (_oversizedPolls < ShrinkAfterPolls) return;
-        // The namespace stayed small for a while: give the memory back (rare; the only other allocation is
-        // growth). Not at once: a dump cut short, or a namespace whose size swings, would shrink and regrow.
-        _oversizedPolls = 0;
-        Rehash(new Entry[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_count * 2))]);
-    }
-
-    /// <summary>
-    /// Deletes the entries the running poll did not report. The scan starts just after an empty slot and goes
-    /// once round, so no cluster wraps past its start: a backward shift only moves entries not yet visited into
-    /// the hole being examined (which is then examined again).
-    /// </summary>
-    private void EvictUnreported()
-    {
-        var entries = _entries;
-        int mask = entries.Length - 1;
-        int start = 0;
-        while (entries[start].Cookie != 0) start++; // there is one: the table is at most 3/4 full
-        for (int step = 1, i = (start + 1) & mask; step <= entries.Length; )
+        if (slot.Fingerprint != fingerprint)
         {
-            ref var e = ref entries[i];
-            if (e.Cookie != 0 && e.SeenPoll != _poll)
-            {
-                DeleteAt(i, mask);
-                _count--;
-                continue; // the slot now holds a shifted entry (or is empty): look again
-            }
-            step++;
-            i = (i + 1) & mask;
+            slot.Fingerprint = fingerprint;
+            slot.NextKeyframe = schedule.NextKeyframe(mixed, _poll);
+            return ChangeVerdict.Changed;
         }
-    }
-
-    /// <summary>Backward-shift deletion for linear probing: later entries of the cluster that may move into the hole do.</summary>
-    private void DeleteAt(int hole, int mask)
-    {
-        var entries = _entries;
-        int j = hole;
-        while (true)
+        if ((int)(_poll - slot.NextKeyframe) >= 0) // poll numbers wrap: compare by difference
         {
-            j = (j + 1) & mask;
-            if (entries[j].Cookie == 0) break;
-            int home = (int)SocketFingerprint.MixCookie(entries[j].Cookie) & mask;
-            // The entry at j stays when its home lies cyclically in (hole, j]; else it moves back into the hole.
-            bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-            if (stays) continue;
-            entries[hole] = entries[j];
-            hole = j;
+            slot.NextKeyframe = schedule.NextKeyframe(mixed, _poll);
+            return ChangeVerdict.Keyframe;
         }
-        entries[hole] = default;
-    }
-
-    /// <summary>Moves the entries into <paramref name="target"/> (empty; a power of two), which becomes the table.</summary>
-    private void Rehash(Entry[] target)
-    {
-        int mask = target.Length - 1, count = 0;
-        foreach (ref readonly var e in _entries.AsSpan())
-        {
-            if (e.Cookie == 0) continue;
-            int i = (int)SocketFingerprint.MixCookie(e.Cookie) & mask;
-            while (target[i].Cookie != 0) i = (i + 1) & mask;
-            target[i] = e;
-            count++;
-        }
-        _entries = target;
-        _count = count;
+        return ChangeVerdict.Unchanged;
     }
 }
 

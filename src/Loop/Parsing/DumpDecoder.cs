@@ -42,7 +42,6 @@ public sealed class DumpDecoder
     private readonly ILogger _logger;
     private readonly FlatRecord[] _records = new FlatRecord[RecordChunk];
     private readonly SocketAttributor _attributor;
-    private readonly DestroyOwners _destroyOwners = new();
     private readonly EmitTally _emits = new();
     private long _sinkErrors;
     private ulong _eventCounter;
@@ -62,6 +61,9 @@ public sealed class DumpDecoder
         _logger = logger;
         _attributor = attributor;
     }
+
+    /// <summary>Sockets are attributed by their own cgroup (a poll can find an owner a destroy record needs kept).</summary>
+    internal bool AttributesSockets => _attributor.IsOn;
 
     /// <summary>Adds the attribution and emit counts since the last call to the metrics (once per poll, by the parse worker).</summary>
     internal void PublishCounts()
@@ -115,8 +117,7 @@ public sealed class DumpDecoder
                 record.RecordReason = reason;
                 record.Context = context;
                 record.Attribution = _attributor.ForSocket(ref record.Socket, context); // null = the namespace's
-                if (record.Attribution != null && context.Attribution.IsNone)
-                    _destroyOwners.Remember(context.NetnsInode, record.Socket.Cookie, record.Attribution);
+                if (record.Attribution != null) dump.Owners?.Remember(record.Socket.Cookie, record.Attribution);
                 record.RecordCounter = dump.Counter++;
                 record.NetlinkerId = _netlinkerId;
                 record.DumpIncomplete = dump.Incomplete;
@@ -149,7 +150,8 @@ public sealed class DumpDecoder
     /// it; the kernel gives no close time) instead of a poll's timestamp, numbered by a counter of this
     /// decoder. No dedupe: the kernel sends each socket's end once. Returns the records appended.
     /// </summary>
-    public int DecodeEvents(ReadOnlySpan<byte> datagram, RecordContext context, long readTimeNs)
+    /// <param name="owners">The namespace's sockets whose container its polls found by cgroup (null: none kept).</param>
+    public int DecodeEvents(ReadOnlySpan<byte> datagram, RecordContext context, long readTimeNs, DestroyOwners? owners = null)
     {
         var reader = new SockDiagReader(datagram, _errors);
         int count = 0, appended = 0;
@@ -159,7 +161,7 @@ public sealed class DumpDecoder
             record.Context = context;
             // No INET_DIAG_CGROUP_ID in a destroy event: the namespace's owner, or in a namespace of no owner the
             // container a poll found by the socket's cgroup.
-            var remembered = _destroyOwners.Count > 0 ? _destroyOwners.Take(context.NetnsInode, record.Socket.Cookie) : null;
+            var remembered = owners is { Count: > 0 } ? owners.Take(record.Socket.Cookie) : null;
             record.Attribution = context.Attribution.IsNone ? remembered : null;
             record.RecordCounter = _eventCounter++;
             record.NetlinkerId = _netlinkerId;

@@ -20,11 +20,18 @@ public sealed class DumpRecords
     /// <summary>--emit changed: the namespace's fingerprints, which decide what this dump emits; null = emit all.</summary>
     public XtcpEpoll.Loop.Changes.FingerprintTable? Changes { get; set; }
 
+    /// <summary>
+    /// The namespace's owners for destroy records, when it keeps them (no owner of its own, destroy events and
+    /// attribution on): a socket its own cgroup attributes is remembered there. Null = none kept.
+    /// </summary>
+    public DestroyOwners? Owners { get; set; }
+
     public void Reset()
     {
         Cookies.Clear();
         Counter = 0;
         Incomplete = false;
         Changes = null;
+        Owners = null;
     }
 }

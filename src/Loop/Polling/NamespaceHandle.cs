@@ -8,7 +8,7 @@ namespace XtcpEpoll.Loop.Polling;
 /// <summary>
 /// One open namespace as its lane sees it: identity (set by the control thread before the handle is given to
 /// a lane, then read-only: any thread) and the lane thread's own state for it (owner: the lane thread), plus
-/// the parse worker's fingerprints (owner: the parse worker) and the event context (written by the control
+/// the parse worker's per-socket tables (owner: the parse worker) and the event context (written by the control
 /// thread, read by the parse worker, a volatile reference). The request/reply logic is in
 /// <see cref="Dump"/>; what is left here is the lane's bookkeeping (its place in the poll, its in-flight slot).
 /// </summary>
@@ -42,6 +42,8 @@ internal sealed class NamespaceHandle
     // ---- parse worker only
     /// <summary>--emit changed: what the namespace's sockets last emitted (made at its first dump; dropped with the handle).</summary>
     public XtcpEpoll.Loop.Changes.FingerprintTable? Fingerprints;
+    /// <summary>The container its polls found by cgroup for each socket, for destroy records (only while the namespace has no owner; see DestroyOwners).</summary>
+    public XtcpEpoll.Loop.Parsing.DestroyOwners? DestroyOwners;
 
     // ---- lane thread only
     /// <summary>The namespace's dump state machine; given by its lane when the handle is added (tests may give one first).</summary>

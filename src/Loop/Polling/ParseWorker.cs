@@ -6,6 +6,7 @@ using XtcpEpoll.Loop.Changes;
 using XtcpEpoll.Loop.Dumps;
 using XtcpEpoll.Loop.Metrics;
 using XtcpEpoll.Loop.Parsing;
+using XtcpEpoll.Sinks.Records;
 
 namespace XtcpEpoll.Loop.Polling;
 
@@ -125,9 +126,10 @@ internal sealed class ParseWorker
             return;
         }
         var header = MemoryMarshal.Read<DestroyEventHeader>(bytes);
-        var context = _eventSources.Find(header.NamespaceId)?.EventContext
+        var handle = _eventSources.Find(header.NamespaceId);
+        var context = handle?.EventContext
             ?? throw new InvalidOperationException($"destroy event of namespace {header.NamespaceId}, which lane {_laneIndex} never announced");
-        _destroyRecords += _decoder.DecodeEvents(bytes.Slice(DestroyEventHeader.Size), context, header.ReadTimeNs);
+        _destroyRecords += _decoder.DecodeEvents(bytes.Slice(DestroyEventHeader.Size), context, header.ReadTimeNs, handle.DestroyOwners);
     }
 
     private ReadOnlySpan<byte> CopyToScratch(ReadOnlySequence<byte> body)
@@ -143,18 +145,30 @@ internal sealed class ParseWorker
         if (_dumps.Length < plan.Targets.Length) _dumps = new DumpRecords?[Math.Max(plan.Targets.Length, _dumps.Length * 2)];
     }
 
-    /// <summary>A namespace's first datagram of the poll; under --emit changed its fingerprints decide what it emits.</summary>
+    /// <summary>
+    /// A namespace's first datagram of the poll; under --emit changed its fingerprints decide what it emits,
+    /// and its destroy owners (when it keeps them) remember the sockets attributed by their own cgroup.
+    /// </summary>
     private DumpRecords StartDump(LanePlan plan, int nsIndex)
     {
         var dump = _pool.Count > 0 ? _pool.Pop() : new DumpRecords();
+        var handle = plan.Targets[nsIndex];
         if (_decoder.Keyframes is { } keyframes)
         {
-            var handle = plan.Targets[nsIndex];
             dump.Changes = handle.Fingerprints ??= new FingerprintTable(keyframes);
             dump.Changes.BeginPoll((uint)plan.PollId);
         }
+        dump.Owners = handle.DestroyOwners = KeepsDestroyOwners(handle, plan.Contexts[nsIndex]) ? handle.DestroyOwners ?? new DestroyOwners() : null;
+        dump.Owners?.BeginPoll();
         return dump;
     }
+
+    /// <summary>
+    /// Only a namespace of no owner needs its sockets' owners for their destroy records (in one that has an owner
+    /// they carry it): the table is made when that holds and dropped (with what it held) when it stops holding.
+    /// </summary>
+    private bool KeepsDestroyOwners(NamespaceHandle handle, RecordContext context) =>
+        _decoder.AttributesSockets && handle.DestroyFd != null && context.Attribution.IsNone;
 
     private void Release(int nsIndex)
     {
@@ -163,6 +177,7 @@ internal sealed class ParseWorker
         if (dump == null) return;
         _dumps[nsIndex] = null;
         dump.Changes?.EndPoll(); // forgets the sockets this dump did not report
+        dump.Owners?.EndPoll();  // forgets those the last two dumps did not report (see DestroyOwners)
         dump.Reset();
         _pool.Push(dump);
     }
