@@ -144,14 +144,21 @@ internal sealed class CollectorProcess : IDisposable
         foreach (var line in CrashLines().Take(3)) failures.Add($"{prefix}collector log: {line}");
     }
 
-    /// <summary>Lines of the collector's stderr that look like a crash (unhandled exception, fatal error).</summary>
     /// <summary>
     /// Timestamps of the polls the collector logged as timed out ("poll NS timed out"), or as having deferred
     /// walks ("poll NS deferred the walks of K namespaces": their walk budget was spent, issue 19): in those, a
     /// namespace whose dump had not finished, or whose first walk waits for a later poll, is absent or partial
     /// by design, and the collector said so.
     /// </summary>
-    public HashSet<long> TimedOutPolls()
+    public HashSet<long> IncompletePolls() => PollsLogged(IncompletePoll);
+
+    /// <summary>
+    /// Timestamps of the polls the collector logged as timed out only: a dump still running at --timeout. A poll
+    /// that deferred walks met its deadline (that is what the deferral is for) and is not among them.
+    /// </summary>
+    public HashSet<long> TimedOutPolls() => PollsLogged(TimedOutPoll);
+
+    private HashSet<long> PollsLogged(System.Text.RegularExpressions.Regex pattern)
     {
         var polls = new HashSet<long>();
         var path = LogPrefix + ".stderr.log";
@@ -160,14 +167,16 @@ internal sealed class CollectorProcess : IDisposable
         using var reader = new StreamReader(fs);
         while (reader.ReadLine() is { } line)
         {
-            var match = TimedOutPoll.Match(line);
+            var match = pattern.Match(line);
             if (match.Success) polls.Add(long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         }
         return polls;
     }
 
-    private static readonly System.Text.RegularExpressions.Regex TimedOutPoll = new(@" poll (\d+) (?:timed out|deferred the walks of) ");
+    private static readonly System.Text.RegularExpressions.Regex IncompletePoll = new(@" poll (\d+) (?:timed out|deferred the walks of) ");
+    private static readonly System.Text.RegularExpressions.Regex TimedOutPoll = new(@" poll (\d+) timed out");
 
+    /// <summary>Lines of the collector's stderr that look like a crash (unhandled exception, fatal error).</summary>
     public List<string> CrashLines()
     {
         lock (_stderr) _stderr.Flush();

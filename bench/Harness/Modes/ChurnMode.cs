@@ -111,7 +111,7 @@ internal sealed class ChurnMode(HarnessContext c)
         double rssEnd = churnOnly.Count >= 2 * tenth ? Median(churnOnly.Skip(churnOnly.Count - tenth)) : double.NaN;
         double growth = rssEnd / rssStart - 1;
 
-        var timedOutPolls = proc.TimedOutPolls();
+        var timedOutPolls = proc.IncompletePolls();
         var (expected, missing, reportedMisses, incompleteMisses, pollsChecked, timedOutChecked, records, socketsExpected, socketsSeen, destroyRecords) =
             CheckCompleteness(recordsPath, bed, churnStartNs, churnEndNs, grace, timeout, timedOutPolls, failures);
         double socketShare = socketsExpected > 0 ? socketsSeen / (double)socketsExpected : double.NaN;

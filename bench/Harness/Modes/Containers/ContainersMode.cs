@@ -144,7 +144,7 @@ internal sealed class ContainersMode(HarnessContext c)
         var (records, unparsable) = File.Exists(recordsPath) ? ContainerRecordLog.Read(recordsPath) : (new List<SocketRecord>(), 0);
         if (!File.Exists(recordsPath)) failures.Add($"no records file {recordsPath}");
         if (unparsable > 0) failures.Add($"{unparsable} unparsable jsonl lines in {recordsPath}");
-        var checks = ContainerRecordChecks.Evaluate(records, fleet.EverStarted, ProcNetTcp.NetnsInode(Environment.ProcessId), proc.TimedOutPolls(), grace, timeout, attributionWindow);
+        var checks = ContainerRecordChecks.Evaluate(records, fleet.EverStarted, ProcNetTcp.NetnsInode(Environment.ProcessId), proc.IncompletePolls(), grace, timeout, attributionWindow);
         long attributionJudged = checks.Attributed + checks.Unattributed + checks.Misattributed;
         double nsShare = checks.NamespacePollsExpected > 0 ? checks.NamespacePollsSeen / (double)checks.NamespacePollsExpected : double.NaN;
 
