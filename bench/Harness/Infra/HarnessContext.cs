@@ -51,5 +51,22 @@ internal sealed class HarnessContext
     /// <summary>The collector binary, published on first use unless --collector was given.</summary>
     public string Collector => _collector ??= CollectorBinary.Resolve(CollectorOption, RepoRoot);
 
+    /// <summary>Unless --no-report: the run's tables and notes as a markdown file in --out, its path printed.</summary>
+    public void WriteMarkdown(IEnumerable<Report.ResultTable> tables, IEnumerable<string> notes)
+    {
+        if (WriteReport) Console.WriteLine($"markdown: {Report.ResultsMarkdown.Write(OutDir, Verb, CommandLine, tables, notes)}");
+    }
+
+    /// <summary>
+    /// Each failure as a "FAIL …" line, then the verb's verdict line ("PASS verb" or "FAIL verb (N problem(s))" +
+    /// <paramref name="failDetail"/>), which bench/ci-harness.sh reads; true when the run passed.
+    /// </summary>
+    public bool Verdict(IReadOnlyList<string> failures, string failDetail = "")
+    {
+        foreach (var f in failures) Console.WriteLine("FAIL " + f);
+        Console.WriteLine(failures.Count == 0 ? $"PASS {Verb}" : $"FAIL {Verb} ({failures.Count} problem(s)){failDetail}");
+        return failures.Count == 0;
+    }
+
     public string LogPrefix(string name) => Path.Combine(OutDir, "logs", $"{Verb}-{RunId}-{name}");
 }

@@ -108,10 +108,8 @@ internal sealed class BinariesMode(HarnessContext c)
         string csv = Path.Combine(c.OutDir, $"binaries-{c.RunId}.csv");
         table.WriteCsv(csv);
         Console.WriteLine($"CSV: {csv}");
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "binaries", c.CommandLine, new[] { table, goals }, notes)}");
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS binaries" : $"FAIL binaries ({failures.Count} problem(s))");
-        return failures.Count == 0;
+        c.WriteMarkdown(new[] { table, goals }, notes);
+        return c.Verdict(failures);
     }
 
     /// <summary>

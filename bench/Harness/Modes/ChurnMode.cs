@@ -146,11 +146,9 @@ internal sealed class ChurnMode(HarnessContext c)
         table.WriteCsv(csv);
         WriteSamples(Path.Combine(c.OutDir, $"churn-{c.RunId}-samples.csv"), samples);
         Console.WriteLine($"CSV: {csv}");
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "churn", c.CommandLine, new[] { table }, notes)}");
+        c.WriteMarkdown(new[] { table }, notes);
         if (!keepRecords && failures.Count == 0) File.Delete(recordsPath);
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS churn" : $"FAIL churn ({failures.Count} problem(s)); records kept in {recordsPath}");
-        return failures.Count == 0;
+        return c.Verdict(failures, $"; records kept in {recordsPath}");
     }
 
     /// <summary>Issue 13: of the sockets of namespaces alive for a whole poll, the share each such poll reports.</summary>

@@ -71,9 +71,7 @@ internal sealed class DenseMode(HarnessContext c)
         string csv = Path.Combine(c.OutDir, $"dense-{c.RunId}.csv");
         table.WriteCsv(csv);
         Console.WriteLine($"CSV: {csv}");
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "dense", c.CommandLine, new[] { table }, notes)}");
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS dense" : $"FAIL dense ({failures.Count} problem(s))");
-        return failures.Count == 0;
+        c.WriteMarkdown(new[] { table }, notes);
+        return c.Verdict(failures);
     }
 }

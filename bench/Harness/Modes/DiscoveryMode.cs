@@ -52,9 +52,7 @@ internal sealed class DiscoveryMode(HarnessContext c)
             tables[i].WriteCsv(csv);
             Console.WriteLine($"CSV: {csv}");
         }
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "discovery", c.CommandLine, tables, notes)}");
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS discovery" : $"FAIL discovery ({failures.Count} problem(s))");
-        return failures.Count == 0;
+        c.WriteMarkdown(tables, notes);
+        return c.Verdict(failures);
     }
 }

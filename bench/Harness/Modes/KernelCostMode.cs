@@ -88,10 +88,8 @@ internal sealed class KernelCostMode(HarnessContext c)
         string csv = Path.Combine(c.OutDir, $"kernel-cost-{c.RunId}.csv");
         table.WriteCsv(csv);
         Console.WriteLine($"CSV: {csv}");
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "kernel-cost", c.CommandLine, new[] { table, goals }, notes)}");
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS kernel-cost" : $"FAIL kernel-cost ({failures.Count} problem(s))");
-        return failures.Count == 0;
+        c.WriteMarkdown(new[] { table, goals }, notes);
+        return c.Verdict(failures);
     }
 
     private async Task<PollMeasurement> MeasureAsync(string collector, Testbed bed, string request, TimeSpan frequency, int polls, int warmup, string label, bool ownTables, List<string> failures)

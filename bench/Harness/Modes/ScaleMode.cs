@@ -109,9 +109,7 @@ internal sealed class ScaleMode(HarnessContext c)
             Console.WriteLine($"SVG: {svgPath}");
             Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "scale", c.CommandLine, new[] { table }, notes)}");
         }
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS scale" : $"FAIL scale ({failures.Count} problem(s))");
-        return failures.Count == 0;
+        return c.Verdict(failures);
     }
 
     /// <summary>

@@ -101,10 +101,8 @@ internal sealed class WalkIntervalMode(HarnessContext c)
         string csv = Path.Combine(c.OutDir, $"walk-interval-{c.RunId}.csv");
         table.WriteCsv(csv);
         Console.WriteLine($"CSV: {csv}");
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "walk-interval", c.CommandLine, new[] { table, goals }, notes)}");
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS walk-interval" : $"FAIL walk-interval ({failures.Count} problem(s))");
-        return failures.Count == 0;
+        c.WriteMarkdown(new[] { table, goals }, notes);
+        return c.Verdict(failures);
     }
 
     private async Task<(PollMeasurement, bool?)> MeasureAsync(Testbed bed, string walkInterval, TimeSpan frequency, int cpuPolls, int polls, int warmup, string label, List<string> failures)

@@ -188,11 +188,9 @@ internal sealed class ContainersMode(HarnessContext c)
         WriteSamples(Path.Combine(c.OutDir, $"containers-{c.RunId}-samples.csv"), samples);
         WriteContainers(Path.Combine(c.OutDir, $"containers-{c.RunId}-containers.csv"), fleet.EverStarted);
         Console.WriteLine($"CSV: {csv}");
-        if (c.WriteReport) Console.WriteLine($"markdown: {ResultsMarkdown.Write(c.OutDir, "containers", c.CommandLine, new[] { table }, notes)}");
+        c.WriteMarkdown(new[] { table }, notes);
         if (!keepRecords && failures.Count == 0) File.Delete(recordsPath);
-        foreach (var f in failures) Console.WriteLine("FAIL " + f);
-        Console.WriteLine(failures.Count == 0 ? "PASS containers" : $"FAIL containers ({failures.Count} problem(s)); records kept in {recordsPath}");
-        return failures.Count == 0;
+        return c.Verdict(failures, $"; records kept in {recordsPath}");
     }
 
     private async Task StartManyAsync(ContainerFleet fleet, int n, int parallel, List<string> failures)
